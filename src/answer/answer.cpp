@@ -1,0 +1,328 @@
+#include "answer/answer.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "dns/message_writer.hpp"
+#include "dns/name.hpp"
+#include "dns/query.hpp"
+#include "dns/wire.hpp"
+
+namespace meridian::answer {
+
+namespace {
+
+using dns::MessageWriter;
+using dns::Query;
+using dns::Section;
+namespace rrtype = dns::rrtype;
+namespace rcode = dns::rcode;
+
+// How many CNAMEs one answer follows inside a zone before it stops (loops stop earlier).
+constexpr int kMaxCnameChain = 8;
+// Additional-section targets remembered to avoid adding the same address records twice.
+constexpr std::size_t kMaxAdditionalTargets = 16;
+
+std::string_view view(const uint8_t* bytes, std::size_t size) noexcept {
+    return {reinterpret_cast<const char*>(bytes), size};
+}
+
+enum class LookupKind : uint8_t { found, delegation, nxdomain };
+
+struct Lookup {
+    LookupKind kind;
+    const zone::Node* node;  // the match, the wildcard that matched, or the zone cut
+};
+
+// Finds `name` in `zone` top-down, so that the highest zone cut on the way wins
+// (RFC 1034 §4.3.2 step 3b), then falls back to the wildcard at the closest encloser
+// (RFC 4592 §3.3.1). Every ancestor of data exists as a node, so the first missing
+// name's parent is the closest encloser.
+Lookup lookup(const zone::Zone& zone, std::string_view name, uint16_t qtype) noexcept {
+    std::array<uint8_t, dns::kMaxLabels> offsets;
+    const std::size_t labels = dns::label_offsets(reinterpret_cast<const uint8_t*>(name.data()), name.size(), &offsets);
+    const zone::Node* node = &zone.apex();
+    for (std::size_t k = zone.origin_labels() + 1; k <= labels; ++k) {
+        const zone::Node* next = zone.find(name.substr(offsets[labels - k]));
+        if (next == nullptr) {
+            const std::string_view encloser = name.substr(offsets[labels - k + 1]);
+            std::array<uint8_t, dns::kMaxNameLength + 2> wildcard;
+            wildcard[0] = 1;
+            wildcard[1] = '*';
+            std::copy(encloser.begin(), encloser.end(), wildcard.begin() + 2);
+            if (const zone::Node* w = zone.find(view(wildcard.data(), encloser.size() + 2))) {
+                return {LookupKind::found, w};
+            }
+            return {LookupKind::nxdomain, node};
+        }
+        node = next;
+        // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1).
+        const bool is_ds_at_cut = k == labels && qtype == rrtype::DS;
+        if (node->is_delegation && !is_ds_at_cut) return {LookupKind::delegation, node};
+    }
+    return {LookupKind::found, node};
+}
+
+class Responder {
+public:
+    Responder(const Snapshot& snapshot, const Query& query, const uint8_t* packet, MessageWriter* writer) noexcept
+        : snapshot_(snapshot), query_(query), packet_(packet), w_(*writer) {}
+
+    // Fills the sections; returns the rcode. Sets is_truncated() when a section did not fit.
+    uint16_t respond() noexcept;
+    bool is_truncated() const noexcept { return is_truncated_; }
+    bool is_authoritative() const noexcept { return is_authoritative_; }
+
+private:
+    uint16_t respond_chaos() noexcept;
+    uint16_t respond_from_zone(const zone::Zone& zone) noexcept;
+    uint16_t refer(const zone::Zone& zone, const zone::Node& cut) noexcept;
+    uint16_t deny(const zone::Zone& zone, uint16_t rc) noexcept;
+    bool add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
+                   const zone::RRset& set) noexcept;
+    bool add_addresses_of(Section section, const zone::Zone& zone, const zone::Node& node) noexcept;
+    void add_additional_for(const zone::Zone& zone, const zone::RRset& set) noexcept;
+
+    const Snapshot& snapshot_;
+    const Query& query_;
+    const uint8_t* packet_;
+    MessageWriter& w_;
+    bool is_truncated_ = false;
+    bool is_authoritative_ = false;
+    std::array<uint32_t, kMaxAdditionalTargets> additional_done_{};
+    std::size_t additional_count_ = 0;
+};
+
+bool Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
+                          const zone::RRset& set) noexcept {
+    // An RRset goes in whole or not at all (RFC 2181 §9).
+    const MessageWriter::Mark before = w_.mark();
+    for (const zone::Rdata& rdata : zone.rdatas(set)) {
+        if (!w_.add_record(section, owner, owner_size, set.type, dns::rrclass::IN, set.ttl, zone.bytes_of(rdata),
+                           rdata.size, set.form)) {
+            w_.rollback(before);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Responder::add_addresses_of(Section section, const zone::Zone& zone, const zone::Node& node) noexcept {
+    const std::string_view name = zone.name_of(node);
+    const auto* owner = reinterpret_cast<const uint8_t*>(name.data());
+    for (const uint16_t type : {rrtype::A, rrtype::AAAA}) {
+        const zone::RRset* set = zone.find_rrset(node, type);
+        if (set != nullptr && !add_rrset(section, zone, owner, name.size(), *set)) return false;
+    }
+    return true;
+}
+
+// A/AAAA for the in-zone targets of NS, MX and SRV answers (RFC 1035 §3.3.9, RFC 2782).
+void Responder::add_additional_for(const zone::Zone& zone, const zone::RRset& set) noexcept {
+    for (const zone::Rdata& rdata : zone.rdatas(set)) {
+        if (rdata.target_node == zone::kNoNode) continue;
+        const zone::Node& target = zone.node(rdata.target_node);
+        // Glue below a cut is not ours to give except in referrals and for our own NS.
+        if (target.is_below_cut && set.type != rrtype::NS) continue;
+        const auto done = additional_done_.begin() + static_cast<std::ptrdiff_t>(additional_count_);
+        if (std::find(additional_done_.begin(), done, rdata.target_node) != done) continue;
+        if (additional_count_ < kMaxAdditionalTargets) additional_done_[additional_count_++] = rdata.target_node;
+        if (!add_addresses_of(Section::additional, zone, target)) return;  // optional data: stop quietly
+    }
+}
+
+// NXDOMAIN or NODATA: the SOA in authority with the negative TTL (RFC 2308 §3).
+uint16_t Responder::deny(const zone::Zone& zone, uint16_t rc) noexcept {
+    const zone::RRset* soa = zone.find_rrset(zone.apex(), rrtype::SOA);
+    const std::string_view origin = zone.origin();
+    const zone::Rdata& rdata = zone.rdatas(*soa)[0];
+    if (!w_.add_record(Section::authority, reinterpret_cast<const uint8_t*>(origin.data()), origin.size(),
+                       rrtype::SOA, dns::rrclass::IN, zone.negative_ttl(), zone.bytes_of(rdata), rdata.size,
+                       soa->form)) {
+        is_truncated_ = true;
+    }
+    return rc;
+}
+
+// A referral: not authoritative, the cut's NS in authority and their glue (RFC 1034 §4.3.2).
+uint16_t Responder::refer(const zone::Zone& zone, const zone::Node& cut) noexcept {
+    is_authoritative_ = false;
+    const zone::RRset* ns = zone.find_rrset(cut, rrtype::NS);
+    const std::string_view name = zone.name_of(cut);
+    if (!add_rrset(Section::authority, zone, reinterpret_cast<const uint8_t*>(name.data()), name.size(), *ns)) {
+        is_truncated_ = true;
+        return rcode::NOERROR;
+    }
+    for (const zone::Rdata& rdata : zone.rdatas(*ns)) {
+        if (rdata.target_node == zone::kNoNode) continue;
+        // Glue that does not fit makes the referral truncated (RFC 9471 §3).
+        if (!add_addresses_of(Section::additional, zone, zone.node(rdata.target_node))) {
+            is_truncated_ = true;
+            break;
+        }
+    }
+    return rcode::NOERROR;
+}
+
+uint16_t Responder::respond_from_zone(const zone::Zone& zone) noexcept {
+    is_authoritative_ = true;
+    const uint16_t qtype = query_.qtype;
+    // The name being looked up: the qname, then each CNAME target. `owner` is how it is written
+    // in the answer: the client's own bytes for the qname (so its case is echoed), else the
+    // target as the zone spells it.
+    dns::NameBuffer sname = query_.qname_lower;
+    const uint8_t* owner = packet_ + dns::kHeaderSize;
+    std::size_t owner_size = query_.qname_size;
+    std::array<const zone::Node*, kMaxCnameChain> visited{};
+
+    for (int step = 0;; ++step) {
+        const Lookup found = lookup(zone, sname.view(), qtype);
+        if (found.kind == LookupKind::delegation) {
+            // A chain that leads into a delegated zone ends here; the resolver follows it.
+            return step == 0 ? refer(zone, *found.node) : rcode::NOERROR;
+        }
+        if (found.kind == LookupKind::nxdomain) return deny(zone, rcode::NXDOMAIN);
+
+        const zone::Node& node = *found.node;
+        if (std::find(visited.begin(), visited.begin() + step, &node) != visited.begin() + step) {
+            return rcode::NOERROR;  // a CNAME loop: stop where it closes
+        }
+        if (node.rrset_count == 0) return deny(zone, rcode::NOERROR);  // empty non-terminal
+
+        const zone::RRset* cname = zone.find_rrset(node, rrtype::CNAME);
+        if (cname != nullptr && qtype != rrtype::CNAME) {
+            if (!add_rrset(Section::answer, zone, owner, owner_size, *cname)) {
+                is_truncated_ = true;
+                return rcode::NOERROR;
+            }
+            if (qtype == rrtype::ANY) return rcode::NOERROR;
+            const zone::Rdata& target = zone.rdatas(*cname)[0];
+            owner = zone.bytes_of(target);
+            owner_size = target.size;
+            std::copy(owner, owner + owner_size, sname.bytes.begin());
+            sname.length = static_cast<uint8_t>(owner_size);
+            dns::lowercase_name(sname.bytes.data(), sname.length);
+            visited[static_cast<std::size_t>(step)] = &node;
+            // Chains are followed only inside this zone (RFC 1034 §4.3.2 step 3a).
+            if (!dns::is_subdomain(sname.view(), zone.origin()) || step + 1 >= kMaxCnameChain) {
+                return rcode::NOERROR;
+            }
+            continue;
+        }
+
+        // RFC 8482 §4.1: answer ANY with one RRset; the node's first, by type number.
+        const zone::RRset* set = qtype == rrtype::ANY ? &zone.rrsets(node)[0] : zone.find_rrset(node, qtype);
+        if (set == nullptr) return deny(zone, rcode::NOERROR);
+        if (!add_rrset(Section::answer, zone, owner, owner_size, *set)) {
+            is_truncated_ = true;
+            return rcode::NOERROR;
+        }
+        add_additional_for(zone, *set);
+        return rcode::NOERROR;
+    }
+}
+
+uint16_t Responder::respond_chaos() noexcept {
+    const AnswerSettings& settings = snapshot_.settings;
+    if (!settings.is_chaos_enabled) return rcode::REFUSED;
+    static constexpr std::string_view kVersionBind{"\7version\4bind", 14};
+    static constexpr std::string_view kVersionServer{"\7version\6server", 16};
+    static constexpr std::string_view kHostnameBind{"\10hostname\4bind", 15};
+    static constexpr std::string_view kIdServer{"\2id\6server", 11};
+    const std::string_view name = query_.qname_lower.view();
+    const std::vector<uint8_t>* txt = nullptr;
+    if (name == kVersionBind || name == kVersionServer) txt = &settings.version_txt;
+    else if (name == kHostnameBind) txt = &settings.hostname_txt;
+    else if (name == kIdServer) txt = &settings.id_server_txt;
+    if (txt == nullptr || txt->empty()) return rcode::REFUSED;
+    is_authoritative_ = true;
+    if (query_.qtype != rrtype::TXT && query_.qtype != rrtype::ANY) return rcode::NOERROR;
+    if (!w_.add_record(Section::answer, packet_ + dns::kHeaderSize, query_.qname_size, rrtype::TXT,
+                       dns::rrclass::CH, 0, txt->data(), txt->size(), dns::RdataForm::opaque)) {
+        is_truncated_ = true;
+    }
+    return rcode::NOERROR;
+}
+
+uint16_t Responder::respond() noexcept {
+    if (query_.qclass == dns::rrclass::CH) return respond_chaos();
+    if (query_.qclass != dns::rrclass::IN) return rcode::REFUSED;
+    // Zone transfers are not offered (yet): refuse rather than pretend (RFC 5936 §2.2.1).
+    if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) return rcode::REFUSED;
+    const zone::Zone* zone = snapshot_.zones.find_zone(query_.qname_lower.view());
+    if (zone == nullptr) return rcode::REFUSED;  // never an open resolver
+    return respond_from_zone(*zone);
+}
+
+uint16_t header_flags(const Query& query) noexcept {
+    const uint16_t copied = query.flags & (dns::flag::RD | dns::flag::CD);  // RA stays clear
+    return static_cast<uint16_t>(dns::flag::QR | (query.opcode << 11) | copied);
+}
+
+}  // namespace
+
+std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std::span<const uint8_t> packet,
+                         std::span<uint8_t> response) noexcept {
+    Query query;
+    const dns::QueryStatus status = dns::read_query(packet, &query);
+    if (status == dns::QueryStatus::drop) return 0;
+
+    const AnswerSettings& settings = snapshot.settings;
+    // Size limit: 512 without EDNS, the client's payload (at least 512, at most our cap) with
+    // it (RFC 6891 §6.2.3, §6.2.5); TCP answers may use the whole 64 KiB frame.
+    std::size_t limit = dns::kClassicUdpSize;
+    if (client.transport == Transport::tcp) {
+        limit = dns::kMaxMessageSize;
+    } else if (query.edns.is_present) {
+        limit = std::clamp<std::size_t>(query.edns.udp_payload, dns::kClassicUdpSize,
+                                        std::max<std::size_t>(settings.udp_max_payload, dns::kClassicUdpSize));
+    }
+    MessageWriter w(response);
+    w.set_limit(limit);
+    w.write_header(query.id, header_flags(query));
+    if (query.has_question) w.write_question(packet.data() + dns::kHeaderSize, query.qname_size, query.qtype, query.qclass);
+
+    if (status == dns::QueryStatus::formerr || status == dns::QueryStatus::notimp) {
+        w.set_flags(static_cast<uint16_t>(w.flags() | (status == dns::QueryStatus::formerr ? rcode::FORMERR : rcode::NOTIMP)));
+        return w.finish();
+    }
+    if (status == dns::QueryStatus::badvers) {
+        // Extended rcode BADVERS = 16: upper 8 bits in the OPT, lower 4 (zero) in the header.
+        w.add_opt(settings.udp_max_payload, rcode::BADVERS >> 4, query.edns.is_dnssec_ok, {});
+        return w.finish();
+    }
+
+    // NSID option: code 3, length, the configured bytes (RFC 5001 §2.3).
+    const bool with_nsid = query.edns.is_present && query.edns.wants_nsid && !settings.nsid.empty();
+    const std::size_t opt_size = query.edns.is_present ? 11 + (with_nsid ? 4 + settings.nsid.size() : 0) : 0;
+    w.set_limit(limit - opt_size);
+    const MessageWriter::Mark after_question = w.mark();
+
+    Responder responder(snapshot, query, packet.data(), &w);
+    const uint16_t rc = responder.respond();
+    uint16_t flags = static_cast<uint16_t>(w.flags() | (rc & 0xF));
+    if (responder.is_authoritative()) flags |= dns::flag::AA;
+    if (responder.is_truncated()) {
+        flags |= dns::flag::TC;
+        // An answer that did not fit is dropped entirely rather than sent in part; the client
+        // retries over TCP (RFC 2181 §9, RFC 7766 §5). A referral keeps the glue that fit.
+        const bool is_referral = !responder.is_authoritative() && w.count(Section::authority) > 0;
+        if (!is_referral) w.rollback(after_question);
+    }
+    w.set_flags(flags);
+    if (query.edns.is_present) {
+        std::array<uint8_t, 4 + kMaxNsidSize> options;
+        std::size_t options_size = 0;
+        if (with_nsid) {
+            dns::write_u16(options.data(), dns::edns_option::NSID);
+            dns::write_u16(options.data() + 2, static_cast<uint16_t>(settings.nsid.size()));
+            std::copy(settings.nsid.begin(), settings.nsid.end(), options.begin() + 4);
+            options_size = 4 + settings.nsid.size();
+        }
+        w.add_opt(settings.udp_max_payload, static_cast<uint8_t>(rc >> 4), query.edns.is_dnssec_ok,
+                  {options.data(), options_size});
+    }
+    return w.finish();
+}
+
+}  // namespace meridian::answer

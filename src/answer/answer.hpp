@@ -1,0 +1,24 @@
+// Answering as a pure function: query bytes + snapshot + client facts → response bytes.
+// noexcept, no allocation, no locks, no I/O; the server calls it for every packet.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "answer/snapshot.hpp"
+
+namespace meridian::answer {
+
+enum class Transport : uint8_t { udp, tcp };
+
+struct ClientInfo {
+    Transport transport = Transport::udp;
+};
+
+// Writes the response into `response` (which must hold at least 65535 bytes for TCP and the
+// configured UDP cap for UDP) and returns its size, or 0 when the query gets no answer.
+std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client,
+                         std::span<const uint8_t> query, std::span<uint8_t> response) noexcept;
+
+}  // namespace meridian::answer

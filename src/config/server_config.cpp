@@ -1,0 +1,145 @@
+#include "config/server_config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "answer/snapshot.hpp"
+#include "config/toml_reader.hpp"
+#include "dns/wire.hpp"
+
+namespace meridian::config {
+
+bool parse_listen_address(const std::string& text, ListenAddress* out) {
+    std::string host;
+    std::string port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon) return false;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+    const unsigned long port_number = std::stoul(port);
+    if (port_number > 65535) return false;
+    *out = ListenAddress{};
+    out->text = text;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&out->address);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&out->address);
+    if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(static_cast<uint16_t>(port_number));
+        out->address_size = sizeof(sockaddr_in);
+        return true;
+    }
+    if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(static_cast<uint16_t>(port_number));
+        out->address_size = sizeof(sockaddr_in6);
+        return true;
+    }
+    return false;
+}
+
+namespace {
+
+std::string machine_hostname() {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0) return "meridian";
+    return name;
+}
+
+void read_listen(TableReader& reader, const std::string& key, std::vector<ListenAddress>* out) {
+    for (const auto& [text, where] : reader.string_list(key)) {
+        ListenAddress address;
+        if (!parse_listen_address(text, &address)) {
+            reader.diagnostics()->error(where, "listen address \"" + text +
+                                                   "\" is not ADDRESS:PORT or [IPv6-ADDRESS]:PORT");
+            continue;
+        }
+        out->push_back(address);
+    }
+}
+
+}  // namespace
+
+std::optional<ServerConfig> load_server_config(const std::string& path, Diagnostics* diagnostics) {
+    const std::size_t errors_before = diagnostics->items().size();
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        const auto& source = e.source();
+        // toml++ reports an unreadable file with no position.
+        if (source.begin.line == 0) diagnostics->error({path, 0, 0}, "cannot read config: " + std::string(e.description()));
+        else diagnostics->error(location_of(path, source), std::string(e.description()));
+        return std::nullopt;
+    }
+
+    ServerConfig config;
+    config.path = path;
+    const std::filesystem::path base = std::filesystem::path(path).parent_path();
+    TableReader root(table, "server config", path, diagnostics);
+
+    root.require("zones");
+    for (const auto& [text, where] : root.string_list("zones")) {
+        std::filesystem::path zone_path(text);
+        if (zone_path.is_relative()) zone_path = base / zone_path;
+        config.zones.push_back({zone_path.lexically_normal(), where});
+    }
+
+    if (const toml::table* listen = root.table("listen")) {
+        TableReader reader(*listen, "[listen]", path, diagnostics);
+        read_listen(reader, "udp", &config.udp);
+        read_listen(reader, "tcp", &config.tcp);
+        reader.finish();
+    }
+    if (config.udp.empty() && config.tcp.empty()) {
+        diagnostics->error(root.where(), "nothing to listen on: set [listen] udp and/or tcp");
+    }
+
+    if (const toml::table* server = root.table("server")) {
+        TableReader reader(*server, "[server]", path, diagnostics);
+        config.workers = static_cast<unsigned>(reader.integer("workers", 0, 256).value_or(0));
+        config.udp_max_payload = static_cast<uint16_t>(
+            reader.integer("udp_max_payload", dns::kClassicUdpSize, 65535).value_or(config.udp_max_payload));
+        config.tcp_idle_timeout_ms = static_cast<uint32_t>(
+            reader.integer("tcp_idle_timeout_ms", 100, 3600 * 1000).value_or(config.tcp_idle_timeout_ms));
+        config.tcp_max_connections_per_worker = static_cast<uint32_t>(
+            reader.integer("tcp_max_connections_per_worker", 1, 1 << 20).value_or(config.tcp_max_connections_per_worker));
+        config.tcp_max_pending_output_bytes = static_cast<uint32_t>(
+            reader.integer("tcp_max_pending_output_bytes", 65537, 64 << 20).value_or(config.tcp_max_pending_output_bytes));
+        reader.finish();
+    }
+    if (config.workers == 0) config.workers = std::max(1u, std::thread::hardware_concurrency());
+
+    config.identity.hostname = machine_hostname();
+    if (const toml::table* identity = root.table("identity")) {
+        TableReader reader(*identity, "[identity]", path, diagnostics);
+        Identity& id = config.identity;
+        id.nsid = reader.string("nsid").value_or("");
+        if (id.nsid.size() > answer::kMaxNsidSize) {
+            reader.error(*reader.node("nsid"), "nsid is longer than " + std::to_string(answer::kMaxNsidSize) + " bytes");
+        }
+        id.hostname = reader.string("hostname").value_or(id.hostname);
+        id.id_server = reader.string("id_server").value_or("");
+        id.version = reader.string("version").value_or("");
+        id.is_chaos_enabled = reader.boolean("chaos").value_or(true);
+        reader.finish();
+    }
+    if (config.identity.id_server.empty()) config.identity.id_server = config.identity.hostname;
+    root.finish();
+
+    if (diagnostics->items().size() != errors_before) return std::nullopt;
+    return config;
+}
+
+}  // namespace meridian::config

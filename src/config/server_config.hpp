@@ -1,0 +1,54 @@
+// The server configuration file (meridian.toml): where to listen, how many workers, which zone
+// files, and the server's identity. Paths inside it are relative to the file itself.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/diagnostics.hpp"
+
+namespace meridian::config {
+
+struct ListenAddress {
+    sockaddr_storage address{};
+    socklen_t address_size = 0;
+    std::string text;  // as written, for messages
+};
+
+struct ZonePath {
+    std::filesystem::path path;  // resolved against the config file's directory
+    SourceLocation where;
+};
+
+struct Identity {
+    std::string nsid;       // empty: NSID off
+    std::string hostname;   // hostname.bind; defaults to the machine's host name
+    std::string id_server;  // id.server; defaults to hostname
+    std::string version;    // version.bind / version.server
+    bool is_chaos_enabled = true;
+};
+
+struct ServerConfig {
+    std::string path;
+    std::vector<ZonePath> zones;
+    std::vector<ListenAddress> udp;
+    std::vector<ListenAddress> tcp;
+    unsigned workers = 0;  // resolved: never 0 after loading
+    uint16_t udp_max_payload = 1232;
+    uint32_t tcp_idle_timeout_ms = 10000;            // RFC 7766 §6.2.3 suggests seconds, not minutes
+    uint32_t tcp_max_connections_per_worker = 512;
+    uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it
+    Identity identity;
+};
+
+// Parses "192.0.2.1:53" or "[2001:db8::1]:53".
+bool parse_listen_address(const std::string& text, ListenAddress* out);
+
+std::optional<ServerConfig> load_server_config(const std::string& path, Diagnostics* diagnostics);
+
+}  // namespace meridian::config

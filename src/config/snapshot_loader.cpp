@@ -1,0 +1,66 @@
+#include "config/snapshot_loader.hpp"
+
+#include <algorithm>
+#include <map>
+#include <system_error>
+
+#include "config/zone_file.hpp"
+#include "dns/name.hpp"
+
+namespace meridian::config {
+
+namespace {
+
+// A directory contributes its *.toml files, in name order so that errors come out stably.
+std::vector<std::filesystem::path> zone_files(const ZonePath& entry, Diagnostics* diagnostics) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(entry.path, ec);
+    if (ec || !std::filesystem::exists(status)) {
+        diagnostics->error(entry.where, "zone path " + entry.path.string() + " does not exist");
+        return {};
+    }
+    if (!std::filesystem::is_directory(status)) return {entry.path};
+    std::vector<std::filesystem::path> files;
+    for (const auto& item : std::filesystem::directory_iterator(entry.path, ec)) {
+        if (item.path().extension() == ".toml" && item.is_regular_file()) files.push_back(item.path());
+    }
+    if (ec) diagnostics->error(entry.where, "cannot list zone directory " + entry.path.string() + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+}  // namespace
+
+std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics) {
+    const std::size_t errors_before = diagnostics->items().size();
+    auto snapshot = std::make_unique<answer::Snapshot>();
+    std::map<std::string, std::string> loaded_from;  // origin → file
+    for (const ZonePath& entry : config.zones) {
+        for (const auto& file : zone_files(entry, diagnostics)) {
+            auto zone = load_zone_file(file, diagnostics);
+            if (!zone) continue;
+            const std::string origin(zone->origin());
+            const auto [it, is_new] = loaded_from.emplace(origin, file.string());
+            if (!is_new) {
+                diagnostics->error({file.string(), 0, 0}, "zone " + dns::name_to_text(origin) +
+                                                              " is already loaded from " + it->second);
+                continue;
+            }
+            snapshot->zones.add(std::move(zone));
+        }
+    }
+
+    answer::AnswerSettings& settings = snapshot->settings;
+    const Identity& id = config.identity;
+    settings.udp_max_payload = config.udp_max_payload;
+    settings.nsid.assign(id.nsid.begin(), id.nsid.end());
+    settings.is_chaos_enabled = id.is_chaos_enabled;
+    if (!id.version.empty()) settings.version_txt = answer::txt_rdata(id.version);
+    if (!id.hostname.empty()) settings.hostname_txt = answer::txt_rdata(id.hostname);
+    if (!id.id_server.empty()) settings.id_server_txt = answer::txt_rdata(id.id_server);
+
+    if (diagnostics->items().size() != errors_before) return nullptr;
+    return snapshot;
+}
+
+}  // namespace meridian::config

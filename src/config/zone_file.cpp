@@ -1,0 +1,240 @@
+#include "config/zone_file.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/ldns.hpp"
+#include "config/record_text.hpp"
+#include "config/toml_reader.hpp"
+#include "dns/name.hpp"
+#include "dns/wire.hpp"
+#include "zone/zone_builder.hpp"
+
+namespace meridian::config {
+
+namespace {
+
+using ldns::RdfPtr;
+using ldns::RrPtr;
+
+std::string rdf_bytes(const ldns_rdf* rdf) {
+    return {reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf)};
+}
+
+// Types that make no sense in an unsigned, non-DNAME, zone served by Meridian.
+const char* unsupported_type_reason(uint16_t type) {
+    switch (type) {
+    case LDNS_RR_TYPE_DNAME: return "DNAME is not supported";
+    case LDNS_RR_TYPE_RRSIG:
+    case LDNS_RR_TYPE_NSEC:
+    case LDNS_RR_TYPE_NSEC3:
+    case LDNS_RR_TYPE_NSEC3PARAM: return "DNSSEC signatures and denial records are not supported (Meridian does not sign)";
+    case LDNS_RR_TYPE_OPT:
+    case LDNS_RR_TYPE_TSIG:
+    case LDNS_RR_TYPE_TKEY: return "meta-types cannot be zone data";
+    default: return nullptr;
+    }
+}
+
+class ZoneFileReader {
+public:
+    ZoneFileReader(std::filesystem::path path, Diagnostics* diagnostics)
+        : path_(std::move(path)), file_(path_.string()), diagnostics_(diagnostics) {}
+
+    std::unique_ptr<zone::Zone> read();
+
+private:
+    void read_soa(TableReader& root, uint32_t default_ttl);
+    void read_soa_table(TableReader& root, uint32_t default_ttl);
+    void read_records(const toml::node& records, uint32_t default_ttl);
+    void parse_record(const std::string& text, SourceLocation where, uint32_t default_ttl);
+    SourceLocation text_start(const toml::node& string_node) const;
+    void error(SourceLocation where, std::string message) { diagnostics_->error(std::move(where), std::move(message)); }
+
+    std::filesystem::path path_;
+    std::string file_;
+    Diagnostics* diagnostics_;
+    std::string source_;
+    std::vector<std::string_view> lines_;
+    RdfPtr origin_;
+    RdfPtr previous_owner_;
+    std::unique_ptr<zone::ZoneBuilder> builder_;
+    bool soa_problem_reported_ = false;
+};
+
+std::unique_ptr<zone::Zone> ZoneFileReader::read() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) {
+        error({file_, 0, 0}, "cannot read zone file");
+        return nullptr;
+    }
+    std::stringstream content;
+    content << in.rdbuf();
+    source_ = content.str();
+    for (std::size_t pos = 0; pos <= source_.size();) {
+        std::size_t end = source_.find('\n', pos);
+        if (end == std::string::npos) end = source_.size();
+        lines_.emplace_back(source_.data() + pos, end - pos);
+        pos = end + 1;
+    }
+
+    toml::table table;
+    try {
+        table = toml::parse(source_, file_);
+    } catch (const toml::parse_error& e) {
+        error(location_of(file_, e.source()), std::string(e.description()));
+        return nullptr;
+    }
+
+    TableReader root(table, "zone", file_, diagnostics_);
+    const std::size_t errors_before = diagnostics_->items().size();
+    root.require("origin");
+    const auto origin_text = root.string("origin");
+    const uint32_t default_ttl = static_cast<uint32_t>(root.integer("ttl", 0, INT32_MAX).value_or(3600));
+    if (origin_text) {
+        std::string absolute = *origin_text;
+        if (absolute.empty() || absolute.back() != '.') absolute += '.';
+        ldns_rdf* rdf = nullptr;
+        if (ldns_str2rdf_dname(&rdf, absolute.c_str()) != LDNS_STATUS_OK) {
+            error(root.where(*root.node("origin")), "origin \"" + *origin_text + "\" is not a valid domain name");
+        } else {
+            origin_.reset(rdf);
+            ldns_dname2canonical(origin_.get());
+            builder_ = std::make_unique<zone::ZoneBuilder>(rdf_bytes(origin_.get()), SourceLocation{file_, 0, 0});
+        }
+    }
+    if (builder_) {
+        read_soa(root, default_ttl);
+        if (const toml::node* records = root.node("records")) read_records(*records, default_ttl);
+    } else {
+        root.node("soa");
+        root.node("records");
+    }
+    root.finish();
+    if (!builder_) return nullptr;
+    // Build even after errors, so that one run reports the zone's semantic problems too.
+    auto zone = builder_->build(diagnostics_, /*check_soa=*/!soa_problem_reported_);
+    if (diagnostics_->items().size() != errors_before) return nullptr;
+    return zone;
+}
+
+void ZoneFileReader::read_soa(TableReader& root, uint32_t default_ttl) {
+    const std::size_t errors_before = diagnostics_->items().size();
+    read_soa_table(root, default_ttl);
+    soa_problem_reported_ = diagnostics_->items().size() != errors_before;
+}
+
+void ZoneFileReader::read_soa_table(TableReader& root, uint32_t default_ttl) {
+    const toml::table* soa = root.table("soa");
+    if (soa == nullptr) {
+        if (root.node("soa") == nullptr) error(root.where(), "missing [soa] table");
+        return;
+    }
+    TableReader reader(*soa, "[soa]", file_, diagnostics_);
+    reader.require("primary");
+    reader.require("contact");
+    reader.require("serial");
+    const auto primary = reader.string("primary");
+    auto contact = reader.string("contact");
+    const auto serial = reader.integer("serial", 0, UINT32_MAX);
+    const auto refresh = reader.integer("refresh", 0, INT32_MAX).value_or(3600);
+    const auto retry = reader.integer("retry", 0, INT32_MAX).value_or(600);
+    const auto expire = reader.integer("expire", 0, INT32_MAX).value_or(1209600);
+    const auto minimum = reader.integer("negative_ttl", 0, INT32_MAX).value_or(60);
+    const auto ttl = reader.integer("ttl", 0, INT32_MAX).value_or(default_ttl);
+    reader.finish();
+    if (!primary || !contact || !serial) return;
+    // "hostmaster@example.com" is accepted for the mailbox and written the DNS way.
+    if (const auto at = contact->find('@'); at != std::string::npos) {
+        (*contact)[at] = '.';
+        if (contact->back() != '.') *contact += '.';
+    }
+    const std::string text = "@ " + std::to_string(ttl) + " IN SOA " + *primary + " " + *contact + " " +
+                             std::to_string(*serial) + " " + std::to_string(refresh) + " " +
+                             std::to_string(retry) + " " + std::to_string(expire) + " " + std::to_string(minimum);
+    parse_record(text, reader.where(), default_ttl);
+}
+
+// Where the characters of a string value begin in the file. For a multi-line string the newline
+// right after the opening delimiter is not part of the value (TOML spec), so text starts on the
+// next line. Escapes in basic strings shift columns; literal strings ('''…''') are exact.
+SourceLocation ZoneFileReader::text_start(const toml::node& string_node) const {
+    const auto begin = string_node.source().begin;
+    SourceLocation where{file_, begin.line, begin.column};
+    if (begin.line == 0 || begin.line > lines_.size()) return where;
+    const std::string_view line = lines_[begin.line - 1];
+    const std::size_t at = begin.column - 1;
+    const bool is_multiline = line.substr(at, 3) == "\"\"\"" || line.substr(at, 3) == "'''";
+    if (!is_multiline) {
+        where.column += 1;
+        return where;
+    }
+    const std::string_view rest = line.substr(std::min(line.size(), at + 3));
+    if (rest.find_first_not_of(" \t\r") == std::string_view::npos) return {file_, begin.line + 1, 1};
+    where.column += 3;
+    return where;
+}
+
+void ZoneFileReader::read_records(const toml::node& records, uint32_t default_ttl) {
+    auto split_and_parse = [&](const toml::node& string_node, const std::string& value) {
+        const SourceLocation start = text_start(string_node);
+        std::vector<RecordTextError> errors;
+        const auto entries = split_records(value, start.line, start.column, &errors);
+        for (const auto& e : errors) error({file_, e.line, e.column}, e.message);
+        for (const auto& entry : entries) parse_record(entry.text, {file_, entry.line, entry.column}, default_ttl);
+    };
+    if (const auto* text = records.as_string()) {
+        split_and_parse(records, text->get());
+    } else if (const auto* array = records.as_array()) {
+        for (const toml::node& element : *array) {
+            if (const auto* s = element.as_string()) split_and_parse(element, s->get());
+            else error(location_of(file_, element.source()), "\"records\" must hold only strings");
+        }
+    } else {
+        error(location_of(file_, records.source()), "\"records\" must be a string or an array of strings");
+    }
+}
+
+void ZoneFileReader::parse_record(const std::string& text, SourceLocation where, uint32_t default_ttl) {
+    ldns_rr* raw = nullptr;
+    ldns_rdf* previous = previous_owner_ ? ldns_rdf_clone(previous_owner_.get()) : nullptr;
+    const ldns_status status = ldns_rr_new_frm_str(&raw, text.c_str(), default_ttl, origin_.get(), &previous);
+    if (previous != nullptr) previous_owner_.reset(previous);
+    if (status != LDNS_STATUS_OK) {
+        error(where, std::string("cannot parse record: ") + ldns_get_errorstr_by_id(status));
+        return;
+    }
+    RrPtr rr(raw);
+    const uint16_t type = ldns_rr_get_type(rr.get());
+    if (const char* reason = unsupported_type_reason(type)) {
+        error(where, std::string("cannot parse record: ") + reason);
+        return;
+    }
+    if (ldns_rr_rd_count(rr.get()) == 0 && type != LDNS_RR_TYPE_NULL) {
+        error(where, "cannot parse record: no rdata");
+        return;
+    }
+    ldns::BufferPtr buffer(ldns_buffer_new(512));
+    if (ldns_rr_rdata2buffer_wire(buffer.get(), rr.get()) != LDNS_STATUS_OK) {
+        error(where, "cannot parse record: rdata cannot be encoded");
+        return;
+    }
+    zone::RecordSource record;
+    record.owner = rdf_bytes(ldns_rr_owner(rr.get()));
+    dns::lowercase_name(reinterpret_cast<uint8_t*>(record.owner.data()), record.owner.size());
+    record.type = type;
+    record.rrclass = static_cast<uint16_t>(ldns_rr_get_class(rr.get()));
+    record.ttl = ldns_rr_ttl(rr.get());
+    record.rdata.assign(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())),
+                        ldns_buffer_position(buffer.get()));
+    record.where = std::move(where);
+    builder_->add(std::move(record));
+}
+
+}  // namespace
+
+std::unique_ptr<zone::Zone> load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics) {
+    return ZoneFileReader(path, diagnostics).read();
+}
+
+}  // namespace meridian::config

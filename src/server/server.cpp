@@ -1,0 +1,159 @@
+#include "server/server.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "config/snapshot_loader.hpp"
+#include "server/snapshot_publisher.hpp"
+#include "server/sockets.hpp"
+#include "server/worker.hpp"
+
+namespace meridian::server {
+
+namespace {
+
+// SO_REUSEPORT would let us share a port with another process of the same user; a plain bind
+// first proves that nobody else is there, so "address in use" is reported, not hidden.
+bool is_address_free(const config::ListenAddress& address, int type, std::string* error) {
+    const int fd = socket(address.address.ss_family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *error = address.text + ": cannot create socket: " + std::strerror(errno);
+        return false;
+    }
+    if (address.address.ss_family == AF_INET6) {
+        const int on = 1;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    }
+    const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&address.address), address.address_size) == 0;
+    if (!ok) *error = std::string(type == SOCK_DGRAM ? "udp " : "tcp ") + address.text + ": cannot bind: " + std::strerror(errno);
+    close(fd);
+    return ok;
+}
+
+class Control {
+public:
+    Control(config::ServerConfig config, std::unique_ptr<const answer::Snapshot> snapshot)
+        : config_(std::move(config)), publisher_(config_.workers) {
+        publisher_.publish(std::move(snapshot));
+    }
+
+    int run();
+
+private:
+    bool open_sockets();
+    void reload();
+    static void on_signal(uv_signal_t* handle, int signal);
+
+    config::ServerConfig config_;
+    SnapshotPublisher publisher_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    uv_loop_t loop_{};
+    uv_signal_t sigint_{}, sigterm_{}, sighup_{};
+    uv_timer_t reclaim_timer_{};
+};
+
+bool Control::open_sockets() {
+    std::string error;
+    for (const auto& address : config_.udp) {
+        if (!is_address_free(address, SOCK_DGRAM, &error)) return log::error(error), false;
+    }
+    for (const auto& address : config_.tcp) {
+        if (!is_address_free(address, SOCK_STREAM, &error)) return log::error(error), false;
+    }
+    const WorkerLimits limits{config_.tcp_idle_timeout_ms, config_.tcp_max_connections_per_worker,
+                              config_.tcp_max_pending_output_bytes};
+    for (unsigned i = 0; i < config_.workers; ++i) {
+        auto worker = std::make_unique<Worker>(i, limits, &publisher_);
+        for (const auto& address : config_.udp) {
+            const int fd = open_udp_socket(address, &error);
+            if (fd < 0) return log::error(error), false;
+            worker->add_udp_socket(fd);
+        }
+        for (const auto& address : config_.tcp) {
+            const int fd = open_tcp_listener(address, &error);
+            if (fd < 0) return log::error(error), false;
+            worker->add_tcp_listener(fd);
+        }
+        workers_.push_back(std::move(worker));
+    }
+    return true;
+}
+
+void Control::reload() {
+    Diagnostics diagnostics;
+    auto config = config::load_server_config(config_.path, &diagnostics);
+    std::unique_ptr<answer::Snapshot> snapshot;
+    if (config) snapshot = config::load_snapshot(*config, &diagnostics);
+    if (!snapshot) {
+        for (const auto& d : diagnostics.items()) log::error(d.format());
+        log::error("reload failed: still serving the previous configuration");
+        return;
+    }
+    const std::size_t zone_count = snapshot->zones.zones().size();
+    publisher_.publish(std::move(snapshot));
+    for (auto& worker : workers_) worker->snapshot_changed();
+    log::info("reloaded " + config_.path + ": " + std::to_string(zone_count) + " zones");
+}
+
+void Control::on_signal(uv_signal_t* handle, int signal) {
+    auto* self = static_cast<Control*>(handle->data);
+    if (signal == SIGHUP) {
+        self->reload();
+        return;
+    }
+    log::info(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    uv_stop(&self->loop_);
+}
+
+int Control::run() {
+    if (!open_sockets()) {
+        workers_.clear();
+        return 1;
+    }
+    uv_loop_init(&loop_);
+    for (uv_signal_t* s : {&sigint_, &sigterm_, &sighup_}) {
+        uv_signal_init(&loop_, s);
+        s->data = this;
+    }
+    uv_signal_start(&sigint_, on_signal, SIGINT);
+    uv_signal_start(&sigterm_, on_signal, SIGTERM);
+    uv_signal_start(&sighup_, on_signal, SIGHUP);
+    uv_timer_init(&loop_, &reclaim_timer_);
+    reclaim_timer_.data = this;
+    uv_timer_start(&reclaim_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->publisher_.reclaim(); },
+                   1000, 1000);
+
+    for (auto& worker : workers_) worker->start();
+    std::string where;
+    for (const auto& a : config_.udp) where += " udp " + a.text;
+    for (const auto& a : config_.tcp) where += " tcp " + a.text;
+    log::info("serving with " + std::to_string(config_.workers) + " workers on" + where);
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+
+    for (auto& worker : workers_) worker->stop();
+    workers_.clear();
+    uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int run_server(config::ServerConfig config, std::unique_ptr<const answer::Snapshot> snapshot) {
+    signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error code, not a death
+    Control control(std::move(config), std::move(snapshot));
+    return control.run();
+}
+
+}  // namespace meridian::server

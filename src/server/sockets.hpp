@@ -1,0 +1,16 @@
+// Opening the listening sockets: one UDP socket and one TCP listener per address and worker,
+// all with SO_REUSEPORT so that the kernel spreads packets and connections across workers.
+#pragma once
+
+#include <string>
+
+#include "config/server_config.hpp"
+
+namespace meridian::server {
+
+// Each returns a bound (and for TCP listening) non-blocking socket, or -1 with *error set to
+// one line naming the address and the reason.
+int open_udp_socket(const config::ListenAddress& address, std::string* error);
+int open_tcp_listener(const config::ListenAddress& address, std::string* error);
+
+}  // namespace meridian::server

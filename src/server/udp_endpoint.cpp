@@ -1,0 +1,140 @@
+#include "server/udp_endpoint.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "answer/answer.hpp"
+#include "dns/wire.hpp"
+#include "server/worker.hpp"
+
+namespace meridian::server {
+
+namespace {
+
+// Batches served per readiness event before yielding to the loop's other handles.
+constexpr int kBatchesPerWakeup = 8;
+
+// Copies the destination address of a received datagram into the control message that makes
+// the reply leave from that same address. Returns the control length, 0 when there is none.
+std::size_t reply_control(msghdr* received, uint8_t* out, std::size_t out_size) noexcept {
+    for (cmsghdr* c = CMSG_FIRSTHDR(received); c != nullptr; c = CMSG_NXTHDR(received, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            in_pktinfo info;
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            in_pktinfo reply{};
+            reply.ipi_spec_dst = info.ipi_addr;
+            if (CMSG_SPACE(sizeof reply) > out_size) return 0;
+            auto* header = reinterpret_cast<cmsghdr*>(out);
+            header->cmsg_level = IPPROTO_IP;
+            header->cmsg_type = IP_PKTINFO;
+            header->cmsg_len = CMSG_LEN(sizeof reply);
+            std::memcpy(CMSG_DATA(header), &reply, sizeof reply);
+            return CMSG_SPACE(sizeof reply);
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo info;
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            if (CMSG_SPACE(sizeof info) > out_size) return 0;
+            auto* header = reinterpret_cast<cmsghdr*>(out);
+            header->cmsg_level = IPPROTO_IPV6;
+            header->cmsg_type = IPV6_PKTINFO;
+            header->cmsg_len = CMSG_LEN(sizeof info);
+            std::memcpy(CMSG_DATA(header), &info, sizeof info);  // same address and interface
+            return CMSG_SPACE(sizeof info);
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+UdpEndpoint::UdpEndpoint(Worker* worker, int fd)
+    : worker_(worker),
+      fd_(fd),
+      queries_(kBatch * kQueryBufferSize),
+      responses_(kBatch * dns::kMaxMessageSize) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+        in_iov_[i] = {queries_.data() + i * kQueryBufferSize, kQueryBufferSize};
+        out_iov_[i] = {responses_.data() + i * dns::kMaxMessageSize, 0};
+    }
+    uv_poll_init_socket(worker_->loop(), &poll_, fd_);
+    poll_.data = this;
+}
+
+UdpEndpoint::~UdpEndpoint() = default;
+
+void UdpEndpoint::start() { uv_poll_start(&poll_, UV_READABLE, on_readable); }
+
+void UdpEndpoint::close() {
+    uv_poll_stop(&poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* handle) {
+        auto* self = static_cast<UdpEndpoint*>(handle->data);
+        ::close(self->fd_);
+    });
+}
+
+void UdpEndpoint::on_readable(uv_poll_t* handle, int status, int /*events*/) {
+    if (status < 0) return;
+    auto* self = static_cast<UdpEndpoint*>(handle->data);
+    for (int i = 0; i < kBatchesPerWakeup && self->serve_batch(); ++i) {
+    }
+}
+
+bool UdpEndpoint::serve_batch() noexcept {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+        msghdr& h = in_[i].msg_hdr;
+        h.msg_name = &peers_[i];
+        h.msg_namelen = sizeof(sockaddr_storage);
+        h.msg_iov = &in_iov_[i];
+        h.msg_iovlen = 1;
+        h.msg_control = in_control_[i].bytes;
+        h.msg_controllen = kControlSize;
+        h.msg_flags = 0;
+        in_[i].msg_len = 0;
+    }
+    const int received = recvmmsg(fd_, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (received <= 0) return false;
+
+    const answer::Snapshot& snapshot = worker_->snapshot();
+    const answer::ClientInfo client{answer::Transport::udp};
+    unsigned replies = 0;
+    for (int i = 0; i < received; ++i) {
+        msghdr& h = in_[static_cast<std::size_t>(i)].msg_hdr;
+        // A query cut short by our buffer is not worth answering.
+        if ((h.msg_flags & MSG_TRUNC) != 0) continue;
+        const std::span<const uint8_t> query(static_cast<const uint8_t*>(h.msg_iov->iov_base),
+                                             in_[static_cast<std::size_t>(i)].msg_len);
+        iovec& out_iov = out_iov_[replies];
+        const std::size_t size = answer::answer_query(
+            snapshot, client, query, {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize});
+        if (size == 0) continue;
+        out_iov.iov_len = size;
+        msghdr& o = out_[replies].msg_hdr;
+        o = msghdr{};
+        o.msg_name = h.msg_name;
+        o.msg_namelen = h.msg_namelen;
+        o.msg_iov = &out_iov;
+        o.msg_iovlen = 1;
+        o.msg_controllen = reply_control(&h, out_control_[replies].bytes, kControlSize);
+        o.msg_control = o.msg_controllen != 0 ? out_control_[replies].bytes : nullptr;
+        ++replies;
+    }
+    unsigned sent = 0;
+    while (sent < replies) {
+        const int n = sendmmsg(fd_, out_.data() + sent, replies - sent, MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<unsigned>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            // A full send buffer or an unreachable peer: skip that reply rather than block.
+            ++sent;
+        }
+    }
+    // A full batch suggests more are waiting.
+    return static_cast<std::size_t>(received) == kBatch;
+}
+
+}  // namespace meridian::server

@@ -1,0 +1,104 @@
+#include "server/worker.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/log.hpp"
+#include "dns/wire.hpp"
+#include "server/tcp_connection.hpp"
+#include "server/udp_endpoint.hpp"
+
+namespace meridian::server {
+
+Worker::Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher)
+    : index_(index), limits_(limits), publisher_(publisher), tcp_response_(dns::kMaxMessageSize) {
+    uv_loop_init(&loop_);
+    uv_async_init(&loop_, &wakeup_, on_wakeup);
+    wakeup_.data = this;
+}
+
+Worker::~Worker() {
+    stop();
+    uv_loop_close(&loop_);
+}
+
+void Worker::add_udp_socket(int fd) { udp_.push_back(std::make_unique<UdpEndpoint>(this, fd)); }
+
+void Worker::add_tcp_listener(int fd) {
+    auto listener = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(&loop_, listener.get());
+    listener->data = this;
+    uv_tcp_open(listener.get(), fd);
+    tcp_listeners_.push_back(std::move(listener));
+}
+
+void Worker::start() {
+    snapshot_ = publisher_->acquire(index_);
+    for (auto& endpoint : udp_) endpoint->start();
+    for (auto& listener : tcp_listeners_) {
+        uv_listen(reinterpret_cast<uv_stream_t*>(listener.get()), 1024, on_tcp_connection);
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+void Worker::stop() {
+    if (thread_.joinable()) {
+        is_stopping_.store(true);
+        uv_async_send(&wakeup_);
+        thread_.join();
+    } else if (!is_stopping_.exchange(true)) {
+        // Never started (start-up failed elsewhere): close the handles on this thread.
+        close_all();
+        uv_run(&loop_, UV_RUN_DEFAULT);
+    }
+}
+
+void Worker::snapshot_changed() { uv_async_send(&wakeup_); }
+
+void Worker::on_wakeup(uv_async_t* handle) {
+    auto* self = static_cast<Worker*>(handle->data);
+    if (self->is_stopping_.load()) {
+        self->close_all();
+        return;
+    }
+    self->snapshot_ = self->publisher_->acquire(self->index_);
+}
+
+void Worker::close_all() {
+    for (auto& endpoint : udp_) endpoint->close();
+    for (auto& listener : tcp_listeners_) uv_close(reinterpret_cast<uv_handle_t*>(listener.get()), nullptr);
+    // Connections remove themselves from the list as they finish closing.
+    for (TcpConnection* connection : std::vector<TcpConnection*>(connections_)) connection->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
+}
+
+void Worker::on_tcp_connection(uv_stream_t* server, int status) {
+    auto* self = static_cast<Worker*>(server->data);
+    if (status < 0) return;
+    auto* connection = new TcpConnection(self);
+    if (uv_accept(server, connection->stream()) != 0) {
+        connection->close();
+        return;
+    }
+    self->connections_.push_back(connection);
+    // Over the cap: accept and close at once, so the client fails fast instead of waiting in
+    // the backlog (RFC 7766 §6.2.2 lets servers limit connections).
+    if (self->connections_.size() > self->limits_.tcp_max_connections) {
+        connection->close();
+        return;
+    }
+    connection->start();
+}
+
+void Worker::connection_closed(TcpConnection* connection) noexcept {
+    const auto it = std::find(connections_.begin(), connections_.end(), connection);
+    if (it != connections_.end()) {
+        *it = connections_.back();
+        connections_.pop_back();
+    }
+}
+
+}  // namespace meridian::server

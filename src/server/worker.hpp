@@ -1,0 +1,72 @@
+// One worker thread: its own libuv loop, its own SO_REUSEPORT UDP sockets and TCP listeners, and
+// the buffers it answers from. Everything here runs on the worker's thread except start(),
+// stop() and snapshot_changed(), which the control thread calls.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "answer/snapshot.hpp"
+#include "config/server_config.hpp"
+#include "server/snapshot_publisher.hpp"
+
+namespace meridian::server {
+
+class TcpConnection;
+class UdpEndpoint;
+
+struct WorkerLimits {
+    uint32_t tcp_idle_timeout_ms;
+    uint32_t tcp_max_connections;
+    uint32_t tcp_max_pending_output_bytes;
+};
+
+class Worker {
+public:
+    Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Takes ownership of bound sockets; call before start().
+    void add_udp_socket(int fd);
+    void add_tcp_listener(int fd);
+
+    void start();
+    void stop();              // asks the loop to close everything, then joins the thread
+    void snapshot_changed();  // wakes the loop so that it takes the new snapshot promptly
+
+    // Called on the worker's thread by its endpoints and connections.
+    const answer::Snapshot& snapshot() const noexcept { return *snapshot_; }
+    uv_loop_t* loop() noexcept { return &loop_; }
+    const WorkerLimits& limits() const noexcept { return limits_; }
+    std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
+    void connection_closed(TcpConnection* connection) noexcept;
+
+private:
+    void run();
+    static void on_wakeup(uv_async_t* handle);
+    static void on_tcp_connection(uv_stream_t* server, int status);
+    void close_all();
+
+    unsigned index_;
+    WorkerLimits limits_;
+    SnapshotPublisher* publisher_;
+    const answer::Snapshot* snapshot_ = nullptr;
+    uv_loop_t loop_{};
+    uv_async_t wakeup_{};
+    std::atomic<bool> is_stopping_{false};
+    std::thread thread_;
+    std::vector<std::unique_ptr<UdpEndpoint>> udp_;
+    std::vector<std::unique_ptr<uv_tcp_t>> tcp_listeners_;
+    std::vector<TcpConnection*> connections_;  // owned; each deletes itself once closed
+    std::vector<uint8_t> tcp_response_;
+};
+
+}  // namespace meridian::server

@@ -1,0 +1,41 @@
+// Compiles the records read from one zone file into an immutable Zone, checking the rules
+// that make a zone servable (RFC 1034 §4.2, RFC 2181, RFC 4592). Knows nothing of TOML.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/diagnostics.hpp"
+#include "zone/zone.hpp"
+
+namespace meridian::zone {
+
+struct RecordSource {
+    std::string owner;  // lower-case wire form, absolute
+    uint16_t type = 0;
+    uint16_t rrclass = 0;
+    uint32_t ttl = 0;
+    std::string rdata;  // wire form, names uncompressed
+    SourceLocation where;
+};
+
+class ZoneBuilder {
+public:
+    // `origin` is a lower-case wire name; `where` locates the zone as a whole (its file).
+    ZoneBuilder(std::string origin, SourceLocation where);
+
+    void add(RecordSource record) { records_.push_back(std::move(record)); }
+
+    // Validates everything, reporting each problem; returns null when there was any.
+    // `check_soa` is false when the caller has already reported the SOA as missing.
+    std::unique_ptr<Zone> build(Diagnostics* diagnostics, bool check_soa = true);
+
+private:
+    std::string origin_;
+    SourceLocation where_;
+    std::vector<RecordSource> records_;
+};
+
+}  // namespace meridian::zone

@@ -1,0 +1,673 @@
+"""Shared machinery for Meridian's black-box system tests.
+
+The tests start the real ``meridiand`` binary on a free loopback port, talk to it with
+dnspython, raw sockets and real clients (dig, kdig, drill), and stop it again.
+
+Binary: ``$MERIDIAND`` if set, else ``<repo>/build/bin/meridiand``.
+Run with ``/usr/bin/python3 -m pytest tests/system``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_ZONES = REPO_ROOT / "zones"
+ORIGIN = "geo.example.com."
+
+STARTUP_TIMEOUT = 10.0  # seconds to wait for a fresh server to answer
+STOP_TIMEOUT = 5.0  # seconds a signalled server has to exit
+QUERY_TIMEOUT = 2.0  # per network call
+
+DEFAULT_SERVER = {
+    "workers": 2,
+    "udp_max_payload": 1232,
+    "tcp_idle_timeout_ms": 10000,
+    "tcp_max_connections_per_worker": 512,
+}
+DEFAULT_IDENTITY = {
+    "nsid": "meridian-test",
+    "hostname": "host-a",
+    "id_server": "node-a",
+    "version": "Meridian test",
+    "chaos": True,
+}
+
+
+def meridiand_path() -> Path:
+    env = os.environ.get("MERIDIAND")
+    if env:
+        return Path(env)
+    return REPO_ROOT / "build" / "bin" / "meridiand"
+
+
+def require_binary() -> Path:
+    path = meridiand_path()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"meridiand binary not found at {path}; build it (cmake --build build) or set MERIDIAND",
+            pytrace=False,
+        )
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# TOML rendering (only what the configs here need)
+# --------------------------------------------------------------------------------------------
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))  # a JSON string of ASCII text is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot render {value!r} as TOML")
+
+
+def merge_options(defaults: dict, overrides: Optional[dict]) -> dict:
+    """defaults updated with overrides; an override of None removes the key."""
+    result = dict(defaults)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def render_config(
+    port: int,
+    zones: Iterable,
+    server: Optional[dict] = None,
+    identity: Optional[dict] = None,
+    listen: Optional[dict] = None,
+) -> str:
+    listen = listen or {
+        "udp": [f"127.0.0.1:{port}", f"[::1]:{port}"],
+        "tcp": [f"127.0.0.1:{port}", f"[::1]:{port}"],
+    }
+    sections = {
+        "listen": listen,
+        "server": merge_options(DEFAULT_SERVER, server),
+        "identity": merge_options(DEFAULT_IDENTITY, identity),
+    }
+    lines = [f"zones = {toml_value([str(z) for z in zones])}", ""]
+    for name, table in sections.items():
+        lines.append(f"[{name}]")
+        for key, value in table.items():
+            lines.append(f"{key} = {toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def zone_toml(
+    origin: str,
+    records: str,
+    ttl: int = 300,
+    soa: Optional[dict] = None,
+) -> str:
+    """A zone file with a default SOA; `records` is the body of the records string."""
+    soa_fields = {
+        "primary": f"ns1.{origin}",
+        "contact": f"hostmaster.{origin}",
+        "serial": 1,
+        "refresh": 3600,
+        "retry": 600,
+        "expire": 1209600,
+        "negative_ttl": 60,
+        "ttl": 3600,
+    }
+    soa_fields.update(soa or {})
+    lines = [f"origin = {toml_value(origin)}", f"ttl = {ttl}", "", "[soa]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in soa_fields.items()]
+    lines += ["", 'records = """', records.strip("\n"), '"""', ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Ports
+# --------------------------------------------------------------------------------------------
+
+
+def find_free_port(attempts: int = 100) -> int:
+    """A port that is free for UDP and TCP on both 127.0.0.1 and ::1."""
+    for _ in range(attempts):
+        socks = []
+        try:
+            first = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(first)
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            for family, kind, addr in (
+                (socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1"),
+                (socket.AF_INET6, socket.SOCK_DGRAM, "::1"),
+                (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
+            ):
+                s = socket.socket(family, kind)
+                socks.append(s)
+                s.bind((addr, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port found for UDP+TCP on 127.0.0.1 and ::1")
+
+
+# --------------------------------------------------------------------------------------------
+# Queries
+# --------------------------------------------------------------------------------------------
+
+
+def make_query(
+    qname,
+    rdtype="A",
+    rdclass="IN",
+    *,
+    rd: bool = False,
+    edns: Optional[int] = None,
+    payload: int = 1232,
+    dnssec: bool = False,
+    ednsflags: int = 0,
+    options=None,
+    qid: Optional[int] = None,
+) -> dns.message.QueryMessage:
+    """A query; EDNS only when `edns` is a version number (or dnssec/options ask for it)."""
+    if edns is None and (dnssec or options or ednsflags):
+        edns = 0
+    q = dns.message.make_query(
+        qname,
+        rdtype,
+        rdclass,
+        use_edns=edns if edns is not None else False,
+        want_dnssec=dnssec,
+        ednsflags=ednsflags if edns is not None else None,
+        payload=payload if edns is not None else None,
+        options=options,
+        id=qid,
+        flags=dns.flags.RD if rd else 0,
+    )
+    if dnssec:
+        q.ednsflags |= dns.flags.DO
+    return q
+
+
+def udp_exchange(msg: dns.message.Message, port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT, **kw):
+    return dns.query.udp(msg, host, timeout=timeout, port=port, **kw)
+
+
+def tcp_exchange(msg: dns.message.Message, port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT, **kw):
+    return dns.query.tcp(msg, host, timeout=timeout, port=port, **kw)
+
+
+def family_of(host: str):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def udp_raw(data: bytes, port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT) -> Optional[bytes]:
+    """Send raw bytes over UDP; the first datagram back, or None if none came within timeout."""
+    with socket.socket(family_of(host), socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.connect((host, port))
+        s.send(data)
+        try:
+            return s.recv(65535)
+        except (socket.timeout, ConnectionRefusedError):
+            return None
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    """Exactly n bytes; fewer if the peer closed first."""
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def tcp_connect(port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT) -> socket.socket:
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def tcp_send_frame(sock: socket.socket, data: bytes) -> None:
+    sock.sendall(struct.pack("!H", len(data)) + data)
+
+
+def tcp_read_frame(sock: socket.socket) -> Optional[bytes]:
+    """One length-prefixed message, or None if the connection was closed before it."""
+    head = recv_exact(sock, 2)
+    if len(head) < 2:
+        return None
+    (length,) = struct.unpack("!H", head)
+    body = recv_exact(sock, length)
+    if len(body) < length:
+        return None
+    return body
+
+
+def tcp_raw(data: bytes, port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT) -> Optional[bytes]:
+    """Send one framed message over a new TCP connection; the framed answer or None."""
+    with tcp_connect(port, host, timeout) as s:
+        tcp_send_frame(s, data)
+        try:
+            return tcp_read_frame(s)
+        except (socket.timeout, ConnectionResetError):
+            return None
+
+
+def wait_closed(sock: socket.socket, timeout: float) -> Optional[float]:
+    """Seconds until the peer closes (EOF or reset); None if it stays open for `timeout`.
+
+    Any data that arrives meanwhile is returned as a failure marker by raising AssertionError."""
+    start = time.monotonic()
+    sock.settimeout(0.1)
+    while time.monotonic() - start < timeout:
+        try:
+            data = sock.recv(65535)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+            return time.monotonic() - start
+        if not data:
+            return time.monotonic() - start
+        raise AssertionError(f"expected the connection to be closed, got data {data!r}")
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Server process
+# --------------------------------------------------------------------------------------------
+
+_ACTIVE_SERVERS: list = []
+
+
+class ServerStartError(Exception):
+    pass
+
+
+class MeridianServer:
+    """A running meridiand. Use .query()/.query_tcp() or the raw helpers."""
+
+    def __init__(self, workdir: Path, zones, server=None, identity=None, listen=None, cwd=None):
+        self.workdir = Path(workdir)
+        self.cwd = Path(cwd) if cwd else self.workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.zones = list(zones)
+        self.server_opts = server
+        self.identity_opts = identity
+        self.listen_opts = listen
+        self.port: Optional[int] = None
+        self.proc: Optional[subprocess.Popen] = None
+        self.config_path = self.workdir / "meridian.toml"
+        self.stderr_path = self.workdir / "meridiand.stderr"
+        self.stdout_path = self.workdir / "meridiand.stdout"
+        self.stopped = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> "MeridianServer":
+        binary = require_binary()
+        last_error = None
+        for _attempt in range(5):
+            self.port = find_free_port()
+            listen = self.listen_opts(self.port) if callable(self.listen_opts) else self.listen_opts
+            self.config_path.write_text(
+                render_config(self.port, self.zones, self.server_opts, self.identity_opts, listen)
+            )
+            with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
+                self.proc = subprocess.Popen(
+                    [str(binary), "-c", str(self.config_path)],
+                    stdout=out,
+                    stderr=err,
+                    stdin=subprocess.DEVNULL,
+                    cwd=self.cwd,
+                )
+            try:
+                self._wait_ready()
+                _ACTIVE_SERVERS.append(self)
+                return self
+            except ServerStartError as exc:
+                last_error = exc
+                self._kill()
+                if "in use" not in self.stderr().lower():
+                    break  # not a port collision: no point in retrying
+        raise ServerStartError(f"meridiand did not start: {last_error}\n{self.describe()}")
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        host, port = self.probe_address()
+        probe = make_query(".", "SOA")
+        udp_ok = tcp_ok = False
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerStartError(f"exited during startup with code {self.proc.returncode}")
+            if not udp_ok:
+                probe.id = (probe.id + 1) & 0xFFFF
+                reply = udp_raw(probe.to_wire(), port, host, timeout=0.2)
+                udp_ok = reply is not None and len(reply) >= 2 and reply[:2] == probe.to_wire()[:2]
+            if udp_ok and not tcp_ok:
+                try:
+                    reply = tcp_raw(probe.to_wire(), port, host, timeout=0.5)
+                    tcp_ok = reply is not None
+                except OSError:
+                    pass
+            if udp_ok and tcp_ok:
+                return
+            time.sleep(0.05)
+        raise ServerStartError(f"no answer within {STARTUP_TIMEOUT} s (udp={udp_ok}, tcp={tcp_ok})")
+
+    def probe_address(self):
+        if self.listen_opts is None:
+            return "127.0.0.1", self.port
+        listen = self.listen_opts(self.port) if callable(self.listen_opts) else self.listen_opts
+        addr = listen["udp"][0]
+        host, _, port = addr.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def _kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def signal(self, signum=signal.SIGTERM, timeout=STOP_TIMEOUT) -> Optional[int]:
+        """Send a signal and wait for the exit code (None if still running after timeout)."""
+        self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        """SIGTERM; the server must exit with 0 within STOP_TIMEOUT."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self in _ACTIVE_SERVERS:
+            _ACTIVE_SERVERS.remove(self)
+        if self.proc.poll() is not None:
+            code = self.proc.returncode
+            raise AssertionError(f"meridiand had already exited with code {code}\n{self.describe()}")
+        code = self.signal(signal.SIGTERM)
+        if code is None:
+            self._kill()
+            raise AssertionError(f"meridiand did not exit within {STOP_TIMEOUT} s of SIGTERM\n{self.describe()}")
+        assert code == 0, f"meridiand exited with {code} after SIGTERM\n{self.describe()}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def describe(self, tail: int = 4000) -> str:
+        err = self.stderr()
+        if len(err) > tail:
+            err = "...\n" + err[-tail:]
+        config = self.config_path.read_text() if self.config_path.exists() else "(none)"
+        return f"--- config {self.config_path} ---\n{config}\n--- stderr {self.stderr_path} ---\n{err}"
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def udp(self, msg, host="127.0.0.1", timeout=QUERY_TIMEOUT, **kw):
+        return udp_exchange(msg, self.port, host, timeout, **kw)
+
+    def tcp(self, msg, host="127.0.0.1", timeout=QUERY_TIMEOUT, **kw):
+        return tcp_exchange(msg, self.port, host, timeout, **kw)
+
+    def query(self, qname, rdtype="A", rdclass="IN", *, host="127.0.0.1", tcp=False, **kw):
+        """Build a query (see make_query for keywords) and send it over UDP or TCP."""
+        exchange_kw = {k: kw.pop(k) for k in ("one_rr_per_rrset", "timeout") if k in kw}
+        q = make_query(qname, rdtype, rdclass, **kw)
+        send = self.tcp if tcp else self.udp
+        return send(q, host=host, **exchange_kw)
+
+    def query_tcp(self, qname, rdtype="A", rdclass="IN", **kw):
+        return self.query(qname, rdtype, rdclass, tcp=True, **kw)
+
+    def udp_raw(self, data: bytes, host="127.0.0.1", timeout=QUERY_TIMEOUT):
+        return udp_raw(data, self.port, host, timeout)
+
+    def tcp_raw(self, data: bytes, host="127.0.0.1", timeout=QUERY_TIMEOUT):
+        return tcp_raw(data, self.port, host, timeout)
+
+    def assert_answers_normally(self) -> None:
+        """The server still answers an ordinary query correctly (over UDP)."""
+        assert self.alive(), f"meridiand died\n{self.describe()}"
+        r = self.query("www.geo.example.com.", "A")
+        assert r.rcode() == dns.rcode.NOERROR
+        assert [rr.address for rr in r.answer[0]] == ["192.0.2.10"]
+
+
+class ServerFactory:
+    """Starts servers in a directory; all of them are stopped (and checked) on close()."""
+
+    def __init__(self, base: Path):
+        self.base = Path(base)
+        self.servers: list = []
+
+    def write_zone(self, filename: str, text: str, subdir: str = "zones") -> Path:
+        d = self.base / subdir
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / filename
+        path.write_text(text)
+        return path
+
+    def __call__(
+        self,
+        zones=None,
+        zone_files: Optional[dict] = None,
+        server: Optional[dict] = None,
+        identity: Optional[dict] = None,
+        listen=None,
+    ) -> MeridianServer:
+        """Start meridiand.
+
+        zones: list of zone paths (default: the example zones directory unless zone_files is given).
+        zone_files: {filename: toml text} written into a fresh directory and served as well.
+        server / identity: overrides of the [server] / [identity] tables (None removes a key).
+        listen: a dict for [listen], or a callable port -> dict.
+        """
+        workdir = self.base / f"server{len(self.servers)}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        zone_paths = list(zones) if zones is not None else []
+        if zone_files:
+            zdir = workdir / "zones"
+            zdir.mkdir(exist_ok=True)
+            for name, text in zone_files.items():
+                (zdir / name).write_text(text)
+            zone_paths.append(zdir)
+        elif zones is None:
+            zone_paths.append(EXAMPLE_ZONES)
+        srv = MeridianServer(workdir, zone_paths, server, identity, listen)
+        self.servers.append(srv)
+        return srv.start()
+
+    def close(self) -> None:
+        errors = []
+        for srv in self.servers:
+            if srv.proc is None or srv.stopped:
+                continue
+            try:
+                srv.stop()
+            except AssertionError as exc:
+                errors.append(str(exc))
+        if errors:
+            pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Factory: start_server(zones=..., zone_files=..., server=..., identity=...) -> MeridianServer.
+
+    Every server started is stopped with SIGTERM at teardown and must exit 0."""
+    factory = ServerFactory(tmp_path)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def module_start_server(tmp_path_factory):
+    """Like start_server, but the servers live for the whole test module."""
+    factory = ServerFactory(tmp_path_factory.mktemp("module-servers"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def server(module_start_server):
+    """A server for the example zone (geo.example.com.) with the default test config."""
+    return module_start_server()
+
+
+@pytest.fixture(autouse=True)
+def _servers_must_survive():
+    """After every test, every server that was running must still be running."""
+    before = [s for s in _ACTIVE_SERVERS if s.alive()]
+    yield
+    dead = [s for s in before if not s.alive() and not s.stopped]
+    if dead:
+        pytest.fail(
+            "meridiand died during the test:\n"
+            + "\n".join(f"exit code {s.proc.returncode}\n{s.describe()}" for s in dead),
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for srv in list(_ACTIVE_SERVERS):
+            report.sections.append((f"meridiand (port {srv.port}) stderr", srv.describe()))
+
+
+# --------------------------------------------------------------------------------------------
+# Checks shared by the test modules
+# --------------------------------------------------------------------------------------------
+
+
+def run_check(config: Path, timeout=10, cwd=None) -> subprocess.CompletedProcess:
+    """`meridiand --check -c config`."""
+    return subprocess.run(
+        [str(require_binary()), "--check", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def write_config(directory: Path, zones, name="meridian.toml", **options) -> Path:
+    """A server config in `directory` (for --check runs); options as for render_config."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(render_config(find_free_port(), zones, **options))
+    return path
+
+
+def line_col(text: str, needle: str, occurrence: int = 1):
+    """1-based (line, column) where `needle` starts in `text` (the n-th occurrence)."""
+    pos = -1
+    for _ in range(occurrence):
+        pos = text.index(needle, pos + 1)
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, col
+
+
+ERROR_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
+
+
+def parse_errors(stderr: str) -> list:
+    """[(path, line, col, message)] for every `path:line:column: message` line of stderr."""
+    out = []
+    for text in stderr.splitlines():
+        m = ERROR_LINE.match(text.strip())
+        if m:
+            out.append((m["path"], int(m["line"]), int(m["col"]), m["msg"]))
+    return out
+
+
+def same_file(reported: str, expected: Path, base: Optional[Path] = None) -> bool:
+    p = Path(reported)
+    if not p.is_absolute() and base is not None and (base / p).exists():
+        p = base / p
+    try:
+        return p.resolve() == expected.resolve()
+    except OSError:
+        return False
+
+
+def rrset_texts(section) -> list:
+    """['owner TTL CLASS TYPE rdata', ...] in section order, owner names as sent."""
+    out = []
+    for rrset in section:
+        for rd in rrset:
+            out.append(
+                f"{rrset.name.to_text()} {rrset.ttl} {dns.rdataclass.to_text(rrset.rdclass)} "
+                f"{dns.rdatatype.to_text(rrset.rdtype)} {rd.to_text()}"
+            )
+    return out
+
+
+def find_rrset(section, name, rdtype):
+    name = dns.name.from_text(name) if isinstance(name, str) else name
+    rdtype = dns.rdatatype.from_text(rdtype) if isinstance(rdtype, str) else rdtype
+    for rrset in section:
+        if rrset.name == name and rrset.rdtype == rdtype:
+            return rrset
+    return None
+
+
+def assert_negative(r, rcode, origin=ORIGIN, ttl=60, aa=True):
+    """NXDOMAIN/NODATA: empty answer, exactly the zone's SOA in authority with the negative TTL."""
+    assert r.rcode() == rcode, f"rcode {dns.rcode.to_text(r.rcode())}\n{r}"
+    assert bool(r.flags & dns.flags.AA) == aa, f"AA flag\n{r}"
+    assert r.answer == [], f"answer should be empty\n{r}"
+    assert len(r.authority) == 1, f"authority should hold just the SOA\n{r}"
+    soa = r.authority[0]
+    assert soa.rdtype == dns.rdatatype.SOA
+    assert soa.name == dns.name.from_text(origin)
+    assert len(soa) == 1
+    assert soa.ttl == ttl, f"negative TTL {soa.ttl} != {ttl}"

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages Meridian needs to build, run and test, and only those missing.
+# Idempotent: a machine that has everything runs no apt-get at all. Needs root to install.
+set -eu
+
+packages="cmake g++ make pkg-config
+libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev
+dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest mmdb-bin"
+
+missing=""
+for p in $packages; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing Debian packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
