@@ -22,7 +22,7 @@ std::size_t common_indentation(std::string_view text) {
 }  // namespace
 
 std::vector<RecordText> split_records(std::string_view text, uint32_t line, uint32_t column,
-                                      std::vector<RecordTextError>* errors) {
+                                      bool ignore_common_indentation, std::vector<RecordTextError>* errors) {
     std::vector<RecordText> out;
     RecordText current;
     bool has_content = false;
@@ -31,7 +31,7 @@ std::vector<RecordText> split_records(std::string_view text, uint32_t line, uint
     uint32_t paren_line = 0, paren_column = 0;
     bool at_line_start = true;
     std::size_t line_indent = 0;
-    const std::size_t common_indent = common_indentation(text);
+    const std::size_t common_indent = ignore_common_indentation ? common_indentation(text) : 0;
 
     auto flush = [&] {
         if (has_content) out.push_back(current);
@@ -43,8 +43,12 @@ std::vector<RecordText> split_records(std::string_view text, uint32_t line, uint
         const char c = text[i];
         if (c == '\n') {
             if (in_quotes) {
-                errors->push_back({line, column, "quoted string not closed before the end of the line"});
+                errors->push_back({current.line, current.column,
+                                   "cannot parse record: quoted string not closed before the end of the line"});
                 in_quotes = false;
+                current = RecordText{};  // reported: do not parse it again
+                has_content = false;
+                paren_depth = 0;
             }
             if (paren_depth == 0) flush();
             else current.text += ' ';

@@ -21,8 +21,9 @@ struct RecordTextError {
     std::string message;
 };
 
-// `line`/`column` locate text[0] in the source file.
+// `line`/`column` locate text[0] in the source file. With `ignore_common_indentation`, the
+// indentation every line shares is layout (a block indented inside TOML), not an omitted owner.
 std::vector<RecordText> split_records(std::string_view text, uint32_t line, uint32_t column,
-                                      std::vector<RecordTextError>* errors);
+                                      bool ignore_common_indentation, std::vector<RecordTextError>* errors);
 
 }  // namespace meridian::config

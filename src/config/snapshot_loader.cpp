@@ -37,16 +37,16 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
     std::map<std::string, std::string> loaded_from;  // origin → file
     for (const ZonePath& entry : config.zones) {
         for (const auto& file : zone_files(entry, diagnostics)) {
-            auto zone = load_zone_file(file, diagnostics);
-            if (!zone) continue;
-            const std::string origin(zone->origin());
+            LoadedZone loaded = load_zone_file(file, diagnostics);
+            if (!loaded.zone) continue;
+            const std::string origin(loaded.zone->origin());
             const auto [it, is_new] = loaded_from.emplace(origin, file.string());
             if (!is_new) {
-                diagnostics->error({file.string(), 0, 0}, "zone " + dns::name_to_text(origin) +
-                                                              " is already loaded from " + it->second);
+                diagnostics->error(loaded.origin_where,
+                                   "zone " + dns::name_to_text(origin) + " is already loaded from " + it->second);
                 continue;
             }
-            snapshot->zones.add(std::move(zone));
+            snapshot->zones.add(std::move(loaded.zone));
         }
     }
 

@@ -1,5 +1,7 @@
 #include "config/zone_file.hpp"
 
+#include <cctype>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -42,6 +44,7 @@ public:
         : path_(std::move(path)), file_(path_.string()), diagnostics_(diagnostics) {}
 
     std::unique_ptr<zone::Zone> read();
+    SourceLocation origin_where() const { return origin_where_; }
 
 private:
     void read_soa(TableReader& root, uint32_t default_ttl);
@@ -60,6 +63,7 @@ private:
     RdfPtr previous_owner_;
     std::unique_ptr<zone::ZoneBuilder> builder_;
     bool soa_problem_reported_ = false;
+    SourceLocation origin_where_;
 };
 
 std::unique_ptr<zone::Zone> ZoneFileReader::read() {
@@ -100,7 +104,9 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
         } else {
             origin_.reset(rdf);
             ldns_dname2canonical(origin_.get());
-            builder_ = std::make_unique<zone::ZoneBuilder>(rdf_bytes(origin_.get()), SourceLocation{file_, 0, 0});
+            // Problems of the zone as a whole (no NS at the apex …) point at its origin.
+            origin_where_ = root.where(*root.node("origin"));
+            builder_ = std::make_unique<zone::ZoneBuilder>(rdf_bytes(origin_.get()), origin_where_);
         }
     }
     if (builder_) {
@@ -176,18 +182,18 @@ SourceLocation ZoneFileReader::text_start(const toml::node& string_node) const {
 }
 
 void ZoneFileReader::read_records(const toml::node& records, uint32_t default_ttl) {
-    auto split_and_parse = [&](const toml::node& string_node, const std::string& value) {
+    auto split_and_parse = [&](const toml::node& string_node, const std::string& value, bool is_block) {
         const SourceLocation start = text_start(string_node);
         std::vector<RecordTextError> errors;
-        const auto entries = split_records(value, start.line, start.column, &errors);
+        const auto entries = split_records(value, start.line, start.column, is_block, &errors);
         for (const auto& e : errors) error({file_, e.line, e.column}, e.message);
         for (const auto& entry : entries) parse_record(entry.text, {file_, entry.line, entry.column}, default_ttl);
     };
     if (const auto* text = records.as_string()) {
-        split_and_parse(records, text->get());
+        split_and_parse(records, text->get(), /*is_block=*/true);
     } else if (const auto* array = records.as_array()) {
         for (const toml::node& element : *array) {
-            if (const auto* s = element.as_string()) split_and_parse(element, s->get());
+            if (const auto* s = element.as_string()) split_and_parse(element, s->get(), /*is_block=*/false);
             else error(location_of(file_, element.source()), "\"records\" must hold only strings");
         }
     } else {
@@ -195,7 +201,36 @@ void ZoneFileReader::read_records(const toml::node& records, uint32_t default_tt
     }
 }
 
+// ldns reads "12x" as a TTL of 12; a number-led token before the type must be a whole TTL:
+// digits, optionally with BIND's unit letters ("1h30m").
+const char* bad_ttl_token(const std::string& text) {
+    std::size_t pos = 0;
+    const bool has_owner = !text.empty() && text[0] != ' ';
+    for (int token = 0; token < 3; ++token) {
+        pos = text.find_first_not_of(' ', pos);
+        if (pos == std::string::npos) return nullptr;
+        const std::size_t end = std::min(text.find(' ', pos), text.size());
+        const bool is_ttl_position = has_owner ? token >= 1 : token <= 1;
+        if (is_ttl_position && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+            bool ok = true;
+            for (std::size_t i = pos; i < end; ++i) {
+                const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+                const bool is_unit = c == 's' || c == 'm' || c == 'h' || c == 'd' || c == 'w';
+                if (!std::isdigit(static_cast<unsigned char>(c)) && !(is_unit && std::isdigit(static_cast<unsigned char>(text[i - 1])))) ok = false;
+            }
+            if (!ok) return text.c_str() + pos;
+        }
+        pos = end;
+    }
+    return nullptr;
+}
+
 void ZoneFileReader::parse_record(const std::string& text, SourceLocation where, uint32_t default_ttl) {
+    if (const char* bad = bad_ttl_token(text)) {
+        const std::string token(bad, std::strcspn(bad, " "));
+        error(where, "cannot parse record: \"" + token + "\" is not a TTL");
+        return;
+    }
     ldns_rr* raw = nullptr;
     ldns_rdf* previous = previous_owner_ ? ldns_rdf_clone(previous_owner_.get()) : nullptr;
     const ldns_status status = ldns_rr_new_frm_str(&raw, text.c_str(), default_ttl, origin_.get(), &previous);
@@ -233,8 +268,10 @@ void ZoneFileReader::parse_record(const std::string& text, SourceLocation where,
 
 }  // namespace
 
-std::unique_ptr<zone::Zone> load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics) {
-    return ZoneFileReader(path, diagnostics).read();
+LoadedZone load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics) {
+    ZoneFileReader reader(path, diagnostics);
+    auto zone = reader.read();
+    return {std::move(zone), reader.origin_where()};
 }
 
 }  // namespace meridian::config

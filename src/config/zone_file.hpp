@@ -10,6 +10,11 @@
 
 namespace meridian::config {
 
-std::unique_ptr<zone::Zone> load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics);
+struct LoadedZone {
+    std::unique_ptr<zone::Zone> zone;  // null when the file had errors
+    SourceLocation origin_where;       // the "origin" key, for errors about the zone as a whole
+};
+
+LoadedZone load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics);
 
 }  // namespace meridian::config

@@ -101,8 +101,9 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
     const bool has_soa = apex_it != tree.end() && apex_it->second.count(dns::rrtype::SOA) != 0;
     const bool has_apex_ns = apex_it != tree.end() && apex_it->second.count(dns::rrtype::NS) != 0;
     if (!has_soa && check_soa) error(where_, "no SOA record at the apex " + origin_text);
-    else if (apex_it->second.at(dns::rrtype::SOA).records.size() > 1)
+    if (has_soa && apex_it->second.at(dns::rrtype::SOA).records.size() > 1) {
         error(apex_it->second.at(dns::rrtype::SOA).records[1]->where, "more than one SOA record at the apex");
+    }
     if (!has_apex_ns) error(where_, "no NS records at the apex " + origin_text);
 
     // Zone cuts: NS anywhere below the apex.
