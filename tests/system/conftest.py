@@ -129,7 +129,7 @@ def zone_toml(
     ttl: int = 300,
     soa: Optional[dict] = None,
 ) -> str:
-    """A zone file with a default SOA; `records` is the body of the records string."""
+    """A zone file (records string, then a default [soa]); `records` is the body of the string."""
     soa_fields = {
         "primary": f"ns1.{origin}",
         "contact": f"hostmaster.{origin}",
@@ -141,10 +141,10 @@ def zone_toml(
         "ttl": 3600,
     }
     soa_fields.update(soa or {})
-    lines = [f"origin = {toml_value(origin)}", f"ttl = {ttl}", "", "[soa]"]
+    lines = [f"origin = {toml_value(origin)}", f"ttl = {ttl}", ""]
+    lines += ['records = """', records.strip("\n"), '"""', "", "[soa]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in soa_fields.items()]
-    lines += ["", 'records = """', records.strip("\n"), '"""', ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,20 +199,12 @@ def make_query(
     """A query; EDNS only when `edns` is a version number (or dnssec/options ask for it)."""
     if edns is None and (dnssec or options or ednsflags):
         edns = 0
-    q = dns.message.make_query(
-        qname,
-        rdtype,
-        rdclass,
-        use_edns=edns if edns is not None else False,
-        want_dnssec=dnssec,
-        ednsflags=ednsflags if edns is not None else None,
-        payload=payload if edns is not None else None,
-        options=options,
-        id=qid,
-        flags=dns.flags.RD if rd else 0,
-    )
-    if dnssec:
-        q.ednsflags |= dns.flags.DO
+    q = dns.message.make_query(qname, rdtype, rdclass, use_edns=False, id=qid, flags=dns.flags.RD if rd else 0)
+    if edns is not None:
+        # set the OPT directly: make_query()'s want_dnssec(False) wipes the version and Z bits
+        # (dnspython 2.3 on Python 3.11 computes ~EDNSFlag.DO as 0)
+        flags = int(ednsflags) | (int(dns.flags.DO) if dnssec else 0)
+        q.use_edns(edns, ednsflags=flags, payload=payload, options=options)
     return q
 
 
@@ -519,8 +511,8 @@ class ServerFactory:
     def close(self) -> None:
         errors = []
         for srv in self.servers:
-            if srv.proc is None or srv.stopped:
-                continue
+            if srv.proc is None or srv.stopped or srv not in _ACTIVE_SERVERS:
+                continue  # never started, already stopped, or failed to start (reported then)
             try:
                 srv.stop()
             except AssertionError as exc:

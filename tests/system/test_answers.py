@@ -385,6 +385,13 @@ def test_zone_transfer_is_refused(server, rdtype, transport):
 
 ARRAY_ZONE = """origin = "array.test."
 ttl = 1234
+records = [
+  "@    3600 IN NS ns1",
+  "ns1       IN A  192.0.2.1",
+  "multi     IN A  192.0.2.2",
+  "multi     IN A  192.0.2.3",
+  "multi     IN TXT \\"in an array\\"",
+]
 
 [soa]
 primary = "ns1.array.test."
@@ -395,20 +402,25 @@ retry = 600
 expire = 1209600
 negative_ttl = 30
 ttl = 20
-
-records = [
-  "@    3600 IN NS ns1",
-  "ns1       IN A  192.0.2.1",
-  "multi     IN A  192.0.2.2",
-  "          IN A  192.0.2.3",
-  "          IN TXT \\"continued\\"",
-]
 """
+
+
+CONTINUATION_ZONE = zone_toml(
+    "cont.test.",
+    """
+@         IN NS  ns1
+ns1       IN A   192.0.2.1
+multi     IN A   192.0.2.2
+          IN A   192.0.2.3
+\t  IN TXT "continued"
+other     IN A   192.0.2.4
+""",
+)
 
 
 @pytest.fixture(scope="module")
 def array_server(module_start_server):
-    return module_start_server(zone_files={"array.test.toml": ARRAY_ZONE})
+    return module_start_server(zone_files={"array.test.toml": ARRAY_ZONE, "cont.test.toml": CONTINUATION_ZONE})
 
 
 def test_records_given_as_an_array_use_the_default_ttl(array_server):
@@ -417,14 +429,26 @@ def test_records_given_as_an_array_use_the_default_ttl(array_server):
     assert rrset_texts(r.answer) == ["ns1.array.test. 1234 IN A 192.0.2.1"]
 
 
-def test_indented_line_continues_the_previous_owner(array_server):
+def test_indented_line_in_records_string_continues_the_previous_owner(array_server):
+    r = array_server.query("multi.cont.test.", "A")
+    assert sorted(rrset_texts(r.answer)) == [
+        "multi.cont.test. 300 IN A 192.0.2.2",
+        "multi.cont.test. 300 IN A 192.0.2.3",
+    ]
+    r = array_server.query("multi.cont.test.", "TXT")
+    assert rrset_texts(r.answer) == ['multi.cont.test. 300 IN TXT "continued"']
+    r = array_server.query("other.cont.test.", "A")
+    assert rrset_texts(r.answer) == ["other.cont.test. 300 IN A 192.0.2.4"]
+
+
+def test_array_records_are_all_served(array_server):
     r = array_server.query("multi.array.test.", "A")
     assert sorted(rrset_texts(r.answer)) == [
         "multi.array.test. 1234 IN A 192.0.2.2",
         "multi.array.test. 1234 IN A 192.0.2.3",
     ]
     r = array_server.query("multi.array.test.", "TXT")
-    assert rrset_texts(r.answer) == ['multi.array.test. 1234 IN TXT "continued"']
+    assert rrset_texts(r.answer) == ['multi.array.test. 1234 IN TXT "in an array"']
 
 
 def test_negative_ttl_is_the_minimum_of_soa_ttl_and_soa_minimum(array_server):

@@ -40,6 +40,8 @@ def assert_truncated_empty(r, with_opt):
     assert len(r.question) == 1
     if with_opt:
         assert r.edns == 0, "a truncated EDNS response must still carry an OPT record"
+    else:
+        assert r.edns == -1, "OPT in the response although the query had none"
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import pytest
 
 from conftest import line_col, parse_errors, require_binary, run_check, same_file, write_config
 
-BASE_HEAD = """origin = "bad.test."
+BASE_TOP = """origin = "bad.test."
 ttl = 300
+"""
 
+BASE_SOA = """
 [soa]
 primary = "ns1.bad.test."
 contact = "hostmaster.bad.test."
@@ -29,8 +31,9 @@ mail   IN MX    10 www
 """
 
 
-def zone_text(head=BASE_HEAD, records=BASE_RECORDS, extra_records=""):
-    return head + '\nrecords = """\n' + records + extra_records + '"""\n'
+def zone_text(top=BASE_TOP, records=BASE_RECORDS, extra_records="", soa=BASE_SOA):
+    """origin/ttl, then the records string, then the [soa] table (like zones/geo.example.com.toml)."""
+    return top + '\nrecords = """\n' + records + extra_records + '"""\n' + soa
 
 
 def check(tmp_path, text, filename="bad.test.toml"):
@@ -71,13 +74,13 @@ def test_valid_base_zone_passes_the_check(tmp_path):
 
 
 def test_unknown_top_level_key_is_reported_with_a_suggestion(tmp_path):
-    text = zone_text(head=BASE_HEAD.replace("ttl = 300\n", "ttl = 300\nttll = 300\n", 1))
+    text = zone_text(top=BASE_TOP.replace("ttl = 300\n", "ttl = 300\nttll = 300\n"))
     _l, _c, msg = assert_single_error(tmp_path, text, "ttll = 300", ["unknown key"])
     assert msg == 'unknown key "ttll" in zone (did you mean "ttl"?)'
 
 
 def test_unknown_key_in_soa_table_is_reported_with_a_suggestion(tmp_path):
-    text = zone_text(head=BASE_HEAD.replace("serial = 1\n", 'serial = 1\nprimry = "x."\n'))
+    text = zone_text(soa=BASE_SOA.replace("serial = 1\n", 'serial = 1\nprimry = "x."\n'))
     _l, _c, msg = assert_single_error(tmp_path, text, "primry", ["unknown key"])
     assert msg == 'unknown key "primry" in [soa] (did you mean "primary"?)'
 
@@ -112,8 +115,7 @@ def test_record_outside_the_origin_is_reported(tmp_path, record):
 
 
 def test_missing_soa_table_is_reported(tmp_path):
-    head = BASE_HEAD.split("[soa]")[0]
-    text = zone_text(head=head)
+    text = zone_text(soa="")
     assert_single_error(tmp_path, text, None, ["missing [soa]"])
 
 
@@ -162,21 +164,21 @@ def test_unparseable_record_is_reported_at_its_line_and_column(tmp_path, case):
 
 
 def test_record_in_an_array_is_reported_at_the_column_of_its_text(tmp_path):
-    text = BASE_HEAD + """
+    text = BASE_TOP + """
 records = [
   "@      IN NS    ns1",
   "ns1    IN A     192.0.2.1",
     "www    IN A     999.0.2.1",
 ]
-"""
+""" + BASE_SOA
     line, col, _msg = assert_single_error(tmp_path, text, "www    IN A     999", ["cannot parse record"])
     assert col == 6
 
 
 def test_all_errors_of_a_zone_are_reported_in_one_run(tmp_path):
-    head = BASE_HEAD.replace("ttl = 300\n", "ttl = 300\nttll = 300\n", 1)
+    top = BASE_TOP.replace("ttl = 300\n", "ttl = 300\nttll = 300\n")
     extra = "www2   IN A      300.1.2.3\nfoo.example.org. IN A 192.0.2.9\n"
-    text = zone_text(head=head, extra_records=extra)
+    text = zone_text(top=top, extra_records=extra)
     proc, errors, zone = check(tmp_path, text)
     assert proc.returncode == 1
     mine = errors_for(errors, zone)
@@ -197,7 +199,10 @@ def test_errors_in_two_zone_files_are_all_reported(tmp_path):
     one = zdir / "one.toml"
     two = zdir / "two.toml"
     text_one = zone_text(extra_records="www2   IN A      300.1.2.3\n")
-    text_two = zone_text(head=BASE_HEAD.replace("bad.test.", "two.test."), records=BASE_RECORDS, extra_records="x.example.org. IN A 192.0.2.1\n")
+    text_two = zone_text(
+        top=BASE_TOP.replace("bad.test.", "two.test."),
+        soa=BASE_SOA.replace("bad.test.", "two.test."),
+        extra_records="x.example.org. IN A 192.0.2.1\n")
     one.write_text(text_one)
     two.write_text(text_two)
     proc = run_check(write_config(tmp_path, [zdir]))
@@ -208,7 +213,7 @@ def test_errors_in_two_zone_files_are_all_reported(tmp_path):
 
 
 def test_toml_syntax_error_in_a_zone_is_reported_with_position(tmp_path):
-    text = zone_text(head=BASE_HEAD.replace("serial = 1\n", "serial = = 1\n"))
+    text = zone_text(soa=BASE_SOA.replace("serial = 1\n", "serial = = 1\n"))
     proc, errors, zone = check(tmp_path, text)
     assert proc.returncode == 1
     mine = errors_for(errors, zone)
@@ -217,7 +222,7 @@ def test_toml_syntax_error_in_a_zone_is_reported_with_position(tmp_path):
 
 
 def test_wrong_value_type_is_reported_at_its_key(tmp_path):
-    text = zone_text(head=BASE_HEAD.replace("serial = 1\n", 'serial = "one"\n'))
+    text = zone_text(soa=BASE_SOA.replace("serial = 1\n", 'serial = "one"\n'))
     proc, errors, zone = check(tmp_path, text)
     assert proc.returncode == 1
     mine = errors_for(errors, zone)
@@ -225,7 +230,7 @@ def test_wrong_value_type_is_reported_at_its_key(tmp_path):
 
 
 def test_missing_origin_is_reported(tmp_path):
-    text = zone_text(head=BASE_HEAD.replace('origin = "bad.test."\n', ""))
+    text = zone_text(top=BASE_TOP.replace('origin = "bad.test."\n', ""))
     proc, errors, zone = check(tmp_path, text)
     assert proc.returncode == 1
     mine = errors_for(errors, zone)
@@ -245,3 +250,82 @@ def test_server_refuses_to_start_with_a_broken_zone(tmp_path):
     assert proc.returncode != 0
     mine = errors_for(parse_errors(proc.stderr), zone)
     assert [e[1] for e in mine] == [line_col(text, "www2")[0]], proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Further checks documented in docs/ZONES.md
+# --------------------------------------------------------------------------------------------
+
+PAIR_ERRORS = {
+    # case: (records added, needle of the offending record, other record the error may point at, keyword)
+    "two-cnames": ("alias  IN CNAME www\nalias  IN CNAME mail\n", "alias  IN CNAME mail", "alias  IN CNAME www", "more than one CNAME"),
+    "duplicate-record": ("www    IN A     192.0.2.2\n", "www    IN A     192.0.2.2", "www    IN A     192.0.2.2", "duplicate record"),
+    "ttl-differs-in-rrset": ("www    60 IN A  192.0.2.3\n", "www    60 IN A", "www    IN A     192.0.2.2", "differs"),
+}
+
+
+@pytest.mark.parametrize("case", list(PAIR_ERRORS), ids=list(PAIR_ERRORS))
+def test_conflicting_records_are_reported_at_one_of_their_lines(tmp_path, case):
+    extra, needle, other, keyword = PAIR_ERRORS[case]
+    text = zone_text(extra_records=extra)
+    proc, errors, zone = check(tmp_path, text)
+    assert proc.returncode == 1, proc.stderr
+    mine = errors_for(errors, zone)
+    assert len(mine) == 1, proc.stderr
+    _p, line, col, msg = mine[0]
+    allowed = {line_col(text, needle, occurrence=n)[0] for n in (1, 2) if text.count(needle) >= n}
+    allowed.add(line_col(text, other)[0])
+    assert line in allowed, proc.stderr
+    assert col == 1
+    assert keyword in msg, msg
+
+
+SINGLE_ERRORS = {
+    "class-other-than-in": ('www2   CH TXT   "x"', "class must be IN"),
+    "ns-on-wildcard": ("*.w    IN NS    ns1", "cannot own NS"),
+    "dname-refused": ("old    IN DNAME www", ""),
+    "data-below-delegation": ('x.child IN TXT  "below the cut"', "only A and AAAA glue"),
+}
+
+
+@pytest.mark.parametrize("case", list(SINGLE_ERRORS), ids=list(SINGLE_ERRORS))
+def test_forbidden_record_is_reported_at_its_line(tmp_path, case):
+    record, keyword = SINGLE_ERRORS[case]
+    text = zone_text(extra_records="child  IN NS    ns.example.net.\n" + record + "\n")
+    assert_single_error(tmp_path, text, record, [keyword])
+
+
+def test_two_files_with_the_same_origin_are_reported(tmp_path):
+    zdir = tmp_path / "zones"
+    zdir.mkdir()
+    (zdir / "a.toml").write_text(zone_text())
+    (zdir / "b.toml").write_text(zone_text())
+    proc = run_check(write_config(tmp_path, [zdir]))
+    assert proc.returncode == 1, proc.stderr
+    assert "is already loaded from" in proc.stderr, proc.stderr
+    errors = parse_errors(proc.stderr)
+    dup = [e for e in errors if "is already loaded from" in e[3]]
+    assert len(dup) == 1, f"error not in path:line:column: form:\n{proc.stderr}"
+    second = zdir / "b.toml" if same_file(dup[0][0], zdir / "b.toml", zdir) else zdir / "a.toml"
+    assert same_file(dup[0][0], second, zdir), proc.stderr
+    assert dup[0][1] == line_col(zone_text(), "origin")[0], "should point at the origin key"
+
+
+def test_indented_array_element_is_never_silently_dropped(tmp_path, start_server):
+    """An indented string in a records array either continues the previous owner or is an error."""
+    text = BASE_TOP + """
+records = [
+  "@      IN NS    ns1",
+  "ns1    IN A     192.0.2.1",
+  "multi  IN A     192.0.2.2",
+  "       IN A     192.0.2.3",
+]
+""" + BASE_SOA
+    proc, errors, zone = check(tmp_path, text)
+    if proc.returncode == 1:
+        assert [e[1] for e in errors_for(errors, zone)] == [line_col(text, '"       IN A')[0]], proc.stderr
+        return
+    srv = start_server(zones=[zone])
+    r = srv.query("multi.bad.test.", "A")
+    got = sorted(rd.address for rd in r.answer[0]) if r.answer else []
+    assert got == ["192.0.2.2", "192.0.2.3"], "--check accepted the zone but 192.0.2.3 is not served at multi"
