@@ -20,6 +20,7 @@ RdataForm rdata_form_for(uint16_t type) noexcept {
 bool MessageWriter::write_bytes(const uint8_t* bytes, std::size_t n) noexcept {
     const std::size_t bound = is_writing_opt_ ? capacity_ : limit_;
     if (size_ > bound || n > bound - size_) return false;
+    if (n == 0) return true;  // memcpy's source may not be null, even for nothing
     std::memcpy(data_ + size_, bytes, n);
     size_ += n;
     return true;
