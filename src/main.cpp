@@ -2,16 +2,21 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/log.hpp"
 #include "config/server_config.hpp"
 #include "config/snapshot_loader.hpp"
+#include "explain/explain.hpp"
 #include "server/server.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: meridiand -c FILE [--check]\n"
+    "       meridiand explain -c FILE NAME CLIENT [TYPE]\n"
+    "  explain             show how NAME is answered for CLIENT: an address (the packet's source)\n"
+    "                      or a subnet (sent as EDNS Client Subnet); TYPE defaults to A\n"
     "  -c, --config FILE   server configuration (TOML)\n"
     "      --check         load and validate everything, print the errors, exit 0 or 1\n"
     "  -h, --help          this text\n"
@@ -22,9 +27,15 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
     std::string config_path;
     bool is_check = false;
+    bool is_explain = false;
+    std::vector<std::string> operands;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
+        if (i == 1 && arg == "explain") {
+            is_explain = true;
+        } else if (is_explain && !arg.empty() && arg[0] != '-') {
+            operands.push_back(arg);
+        } else if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
             config_path = argv[++i];
         } else if (arg == "--check") {
             is_check = true;
@@ -53,6 +64,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "meridiand: %zu error%s in %s\n", diagnostics.items().size(),
                      diagnostics.items().size() == 1 ? "" : "s", config_path.c_str());
         return 1;
+    }
+    if (is_explain) {
+        if (operands.size() < 2 || operands.size() > 3) {
+            std::fprintf(stderr, "meridiand: explain needs NAME CLIENT [TYPE]\n%s", kUsage);
+            return 2;
+        }
+        meridian::explain::Request request{operands[0], operands.size() == 3 ? operands[2] : "A", operands[1]};
+        int status = 0;
+        for (const std::string& line : meridian::explain::explain(*snapshot, request)) {
+            std::printf("%s\n", line.c_str());
+            if (line.rfind("error:", 0) == 0) status = 1;
+        }
+        return status;
     }
     if (is_check) {
         std::printf("meridiand: %s is valid (%zu zones)\n", config_path.c_str(), snapshot->zones.zones().size());

@@ -65,15 +65,20 @@ Lookup lookup(const zone::Zone& zone, std::string_view name, uint16_t qtype) noe
 
 class Responder {
 public:
-    Responder(const Snapshot& snapshot, const Query& query, const uint8_t* packet, MessageWriter* writer) noexcept
-        : snapshot_(snapshot), query_(query), packet_(packet), w_(*writer) {}
+    Responder(const Snapshot& snapshot, const ClientInfo& client, const Query& query, const uint8_t* packet,
+              MessageWriter* writer) noexcept
+        : snapshot_(snapshot), client_(client), query_(query), packet_(packet), w_(*writer) {}
 
     // Fills the sections; returns the rcode. Sets is_truncated() when a section did not fit.
     uint16_t respond() noexcept;
     bool is_truncated() const noexcept { return is_truncated_; }
     bool is_authoritative() const noexcept { return is_authoritative_; }
+    uint8_t ecs_scope() const noexcept { return ecs_scope_; }
 
 private:
+    uint16_t respond_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+                             std::size_t owner_size) noexcept;
+    steer::ClientAddress client_address(const zone::Zone& zone) const noexcept;
     uint16_t respond_chaos() noexcept;
     uint16_t respond_from_zone(const zone::Zone& zone) noexcept;
     uint16_t refer(const zone::Zone& zone, const zone::Node& cut) noexcept;
@@ -84,11 +89,13 @@ private:
     void add_additional_for(const zone::Zone& zone, const zone::RRset& set) noexcept;
 
     const Snapshot& snapshot_;
+    const ClientInfo& client_;
     const Query& query_;
     const uint8_t* packet_;
     MessageWriter& w_;
     bool is_truncated_ = false;
     bool is_authoritative_ = false;
+    uint8_t ecs_scope_ = 0;
     std::array<uint32_t, kMaxAdditionalTargets> additional_done_{};
     std::size_t additional_count_ = 0;
 };
@@ -187,7 +194,9 @@ uint16_t Responder::respond_from_zone(const zone::Zone& zone) noexcept {
         if (std::find(visited.begin(), visited.begin() + step, &node) != visited.begin() + step) {
             return rcode::NOERROR;  // a CNAME loop: stop where it closes
         }
-        if (node.rrset_count == 0) return deny(zone, rcode::NOERROR);  // empty non-terminal
+        const bool is_steered_type = qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY;
+        if (node.steered != zone::kNoNode && is_steered_type) return respond_steered(zone, node, owner, owner_size);
+        if (node.rrset_count == 0) return deny(zone, rcode::NOERROR);  // empty non-terminal or steered only
 
         const zone::RRset* cname = zone.find_rrset(node, rrtype::CNAME);
         if (cname != nullptr && qtype != rrtype::CNAME) {
@@ -220,6 +229,71 @@ uint16_t Responder::respond_from_zone(const zone::Zone& zone) noexcept {
         add_additional_for(zone, *set);
         return rcode::NOERROR;
     }
+}
+
+// The client address that steering locates: the ECS subnet when the query sent one and the
+// zone uses ECS, else the packet's source (RFC 7871 §7.1.1). A source prefix of 0 asks that no
+// client information be used, so the resolver's own address decides (with scope 0).
+steer::ClientAddress Responder::client_address(const zone::Zone& zone) const noexcept {
+    steer::ClientAddress client;
+    const dns::ClientSubnet& ecs = query_.edns.client_subnet;
+    if (ecs.is_present && ecs.source_prefix > 0 && zone.policy().use_ecs) {
+        client.address.family = ecs.family == 1 ? 4 : 6;
+        std::copy(ecs.address.begin(), ecs.address.begin() + ecs.address_size, client.address.bytes.begin());
+        client.source_prefix = ecs.source_prefix;
+        client.is_from_ecs = true;
+        return client;
+    }
+    client.address = geo::from_sockaddr(client_.source);
+    client.source_prefix = static_cast<uint8_t>(client.address.is_valid() ? client.address.width() : 0);
+    return client;
+}
+
+uint16_t Responder::respond_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+                                    std::size_t owner_size) noexcept {
+    const steer::Policy& policy = zone.policy();
+    const steer::SteeredName& name = policy.names[node.steered];
+    const uint16_t type = query_.qtype == rrtype::AAAA ? rrtype::AAAA : rrtype::A;  // ANY answers A
+    steer::Random fallback(0x5eed);
+    steer::Random* random = client_.random != nullptr ? client_.random : &fallback;
+    const steer::ClientAddress client = client_address(zone);
+    const steer::Decision decision = steer::decide(policy, name, type, client, snapshot_.geo.get(), random, client_.trace);
+    if (client.is_from_ecs) ecs_scope_ = decision.scope_prefix;
+    if (decision.count == 0) return deny(zone, rcode::NOERROR);
+
+    // A region that answers with a CNAME answers alone: a name has one CNAME (RFC 2181 §10.1).
+    const steer::Region& first = policy.regions[decision.regions[0]];
+    if (!first.cname.empty()) {
+        if (!w_.add_record(Section::answer, owner, owner_size, rrtype::CNAME, dns::rrclass::IN, name.ttl,
+                           reinterpret_cast<const uint8_t*>(first.cname.data()), first.cname.size(),
+                           dns::RdataForm::name)) {
+            is_truncated_ = true;
+        }
+        return rcode::NOERROR;
+    }
+    const MessageWriter::Mark before = w_.mark();
+    for (uint8_t i = 0; i < decision.count; ++i) {
+        const steer::Region& region = policy.regions[decision.regions[i]];
+        if (!region.cname.empty()) continue;  // a CNAME cannot share the answer with addresses
+        bool ok = true;
+        if (type == rrtype::A) {
+            for (const auto& a : region.ipv4) {
+                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, name.ttl, a.data(),
+                                         a.size(), dns::RdataForm::opaque);
+            }
+        } else {
+            for (const auto& a : region.ipv6) {
+                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, name.ttl, a.data(),
+                                         a.size(), dns::RdataForm::opaque);
+            }
+        }
+        if (!ok) {
+            w_.rollback(before);
+            is_truncated_ = true;
+            return rcode::NOERROR;
+        }
+    }
+    return rcode::NOERROR;
 }
 
 uint16_t Responder::respond_chaos() noexcept {
@@ -294,11 +368,14 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
 
     // NSID option: code 3, length, the configured bytes (RFC 5001 §2.3).
     const bool with_nsid = query.edns.is_present && query.edns.wants_nsid && !settings.nsid.empty();
-    const std::size_t opt_size = query.edns.is_present ? 11 + (with_nsid ? 4 + settings.nsid.size() : 0) : 0;
+    const dns::ClientSubnet& ecs = query.edns.client_subnet;
+    const std::size_t opt_size = query.edns.is_present ? 11 + (with_nsid ? 4 + settings.nsid.size() : 0) +
+                                                             (ecs.is_present ? 8 + ecs.address_size : 0)
+                                                       : 0;
     w.set_limit(limit - opt_size);
     const MessageWriter::Mark after_question = w.mark();
 
-    Responder responder(snapshot, query, packet.data(), &w);
+    Responder responder(snapshot, client, query, packet.data(), &w);
     const uint16_t rc = responder.respond();
     uint16_t flags = static_cast<uint16_t>(w.flags() | (rc & 0xF));
     if (responder.is_authoritative()) flags |= dns::flag::AA;
@@ -311,13 +388,25 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
     }
     w.set_flags(flags);
     if (query.edns.is_present) {
-        std::array<uint8_t, 4 + kMaxNsidSize> options;
+        std::array<uint8_t, 4 + kMaxNsidSize + 8 + 16> options;
         std::size_t options_size = 0;
         if (with_nsid) {
             dns::write_u16(options.data(), dns::edns_option::NSID);
             dns::write_u16(options.data() + 2, static_cast<uint16_t>(settings.nsid.size()));
             std::copy(settings.nsid.begin(), settings.nsid.end(), options.begin() + 4);
             options_size = 4 + settings.nsid.size();
+        }
+        if (ecs.is_present) {
+            // Family, source prefix and address copied from the query; the scope says how much
+            // of the address the answer depended on (RFC 7871 §7.2.1).
+            uint8_t* o = options.data() + options_size;
+            dns::write_u16(o, dns::edns_option::CLIENT_SUBNET);
+            dns::write_u16(o + 2, static_cast<uint16_t>(4 + ecs.address_size));
+            dns::write_u16(o + 4, ecs.family);
+            o[6] = ecs.source_prefix;
+            o[7] = ecs.source_prefix == 0 ? 0 : responder.ecs_scope();
+            std::copy(ecs.address.begin(), ecs.address.begin() + ecs.address_size, o + 8);
+            options_size += 8 + ecs.address_size;
         }
         w.add_opt(settings.udp_max_payload, static_cast<uint8_t>(rc >> 4), query.edns.is_dnssec_ok,
                   {options.data(), options_size});

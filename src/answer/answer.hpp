@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <span>
 
+#include <sys/socket.h>
+
 #include "answer/snapshot.hpp"
+#include "steer/decide.hpp"
+#include "steer/random.hpp"
 
 namespace meridian::answer {
 
@@ -14,6 +18,9 @@ enum class Transport : uint8_t { udp, tcp };
 
 struct ClientInfo {
     Transport transport = Transport::udp;
+    const sockaddr* source = nullptr;  // the packet's source address
+    steer::Random* random = nullptr;   // the worker's generator; null: a fixed seed (tests, tools)
+    steer::Trace* trace = nullptr;     // filled by steered answers for the explain tools only
 };
 
 // Writes the response into `response` (which must hold at least 65535 bytes for TCP and the

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+#include "geo/geo_databases.hpp"
 #include "zone/zone_set.hpp"
 
 namespace meridian::answer {
@@ -26,6 +29,7 @@ struct AnswerSettings {
 struct Snapshot {
     zone::ZoneSet zones;
     AnswerSettings settings;
+    std::shared_ptr<const geo::GeoDatabases> geo = std::make_shared<geo::GeoDatabases>();  // never null
 };
 
 // Encodes text as TXT rdata: one or more <character-string>s of at most 255 bytes (RFC 1035 §3.3.14).

@@ -69,6 +69,43 @@ void read_listen(TableReader& reader, const std::string& key, std::vector<Listen
     }
 }
 
+void read_geoip(const toml::table& table, const std::filesystem::path& base, const std::string& file,
+                Diagnostics* diagnostics, std::vector<GeoDatabaseConfig>* out) {
+    TableReader reader(table, "[[geoip]]", file, diagnostics);
+    GeoDatabaseConfig database;
+    database.where = reader.where();
+    reader.require("path");
+    if (const auto path = reader.string("path")) {
+        database.path = std::filesystem::path(*path);
+        if (database.path.is_relative()) database.path = (base / database.path).lexically_normal();
+        database.where = reader.where(*reader.node("path"));
+    }
+    // Field paths as dotted strings ("country.iso_code"), or a list of them tried in order;
+    // [] when the database lacks the fact.
+    if (const toml::table* fields = reader.table("fields")) {
+        TableReader f(*fields, "[geoip] fields", file, diagnostics);
+        geo::FieldPaths& p = database.fields;
+        const std::pair<const char*, geo::FieldPaths::Paths*> known[] = {
+            {"continent", &p.continent}, {"country", &p.country},     {"subdivision", &p.subdivision},
+            {"asn", &p.asn},             {"latitude", &p.latitude}, {"longitude", &p.longitude}};
+        for (const auto& [key, target] : known) {
+            const toml::node* n = f.node(key);
+            if (n == nullptr) continue;
+            target->clear();
+            if (const auto* one = n->as_string()) {
+                if (!one->get().empty()) target->push_back(geo::FieldPaths::parse(one->get()));
+            } else if (n->is_array()) {
+                for (const auto& [dotted, where] : f.string_list(key)) target->push_back(geo::FieldPaths::parse(dotted));
+            } else {
+                f.error(*n, std::string("field \"") + key + "\" must be a dotted path or a list of them");
+            }
+        }
+        f.finish();
+    }
+    reader.finish();
+    out->push_back(std::move(database));
+}
+
 }  // namespace
 
 std::optional<ServerConfig> load_server_config(const std::string& path, Diagnostics* diagnostics) {
@@ -94,6 +131,22 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         std::filesystem::path zone_path(text);
         if (zone_path.is_relative()) zone_path = base / zone_path;
         config.zones.push_back({zone_path.lexically_normal(), where});
+    }
+
+    if (const toml::node* geoip = root.node("geoip")) {
+        const auto* array = geoip->as_array();
+        if (array == nullptr) {
+            root.error(*geoip, "geoip must be an array of tables: [[geoip]] path = \"…\"");
+        } else {
+            for (const toml::node& element : *array) {
+                const auto* entry = element.as_table();
+                if (entry == nullptr) {
+                    root.error(element, "each [[geoip]] entry must be a table");
+                    continue;
+                }
+                read_geoip(*entry, base, path, diagnostics, &config.geoip);
+            }
+        }
     }
 
     if (const toml::table* listen = root.table("listen")) {

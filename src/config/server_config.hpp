@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/diagnostics.hpp"
+#include "geo/database.hpp"
 
 namespace meridian::config {
 
@@ -33,9 +34,16 @@ struct Identity {
     bool is_chaos_enabled = true;
 };
 
+struct GeoDatabaseConfig {
+    std::filesystem::path path;  // resolved against the config file's directory
+    geo::FieldPaths fields;
+    SourceLocation where;
+};
+
 struct ServerConfig {
     std::string path;
     std::vector<ZonePath> zones;
+    std::vector<GeoDatabaseConfig> geoip;  // consulted in this order
     std::vector<ListenAddress> udp;
     std::vector<ListenAddress> tcp;
     unsigned workers = 0;  // resolved: never 0 after loading

@@ -31,6 +31,29 @@ std::vector<std::filesystem::path> zone_files(const ZonePath& entry, Diagnostics
 
 }  // namespace
 
+std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& config, Diagnostics* diagnostics) {
+    auto databases = std::make_shared<geo::GeoDatabases>();
+    bool ok = true;
+    for (const GeoDatabaseConfig& entry : config.geoip) {
+        std::error_code ec;
+        if (!std::filesystem::exists(entry.path, ec)) {
+            diagnostics->error(entry.where, "geoip database " + entry.path.string() + " does not exist");
+            ok = false;
+            continue;
+        }
+        std::string error;
+        auto database = geo::Database::open(entry.path.string(), entry.fields, &error);
+        if (!database) {
+            diagnostics->error(entry.where, "geoip database " + error);
+            ok = false;
+            continue;
+        }
+        databases->add(std::move(database));
+    }
+    if (!ok) return nullptr;
+    return databases;
+}
+
 std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics) {
     const std::size_t errors_before = diagnostics->items().size();
     auto snapshot = std::make_unique<answer::Snapshot>();
@@ -49,6 +72,8 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
             snapshot->zones.add(std::move(loaded.zone));
         }
     }
+
+    if (auto geo = open_geo_databases(config, diagnostics)) snapshot->geo = std::move(geo);
 
     answer::AnswerSettings& settings = snapshot->settings;
     const Identity& id = config.identity;

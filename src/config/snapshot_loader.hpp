@@ -10,7 +10,10 @@
 
 namespace meridian::config {
 
-// Null when any zone has an error; every error is in `diagnostics`.
+// Opens the config's geo databases; null (with the errors) when any cannot be used.
+std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& config, Diagnostics* diagnostics);
+
+// Null when any zone or database has an error; every error is in `diagnostics`.
 std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics);
 
 }  // namespace meridian::config

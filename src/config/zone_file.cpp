@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/ldns.hpp"
+#include "config/policy_reader.hpp"
 #include "config/record_text.hpp"
 #include "config/toml_reader.hpp"
 #include "dns/name.hpp"
@@ -48,6 +49,7 @@ public:
 
 private:
     void read_soa(TableReader& root, uint32_t default_ttl);
+    std::optional<std::string> resolve_name(const std::string& text) const;
     void read_soa_table(TableReader& root, uint32_t default_ttl);
     void read_records(const toml::node& records, uint32_t default_ttl);
     void parse_record(const std::string& text, SourceLocation where, uint32_t default_ttl);
@@ -112,9 +114,11 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
     if (builder_) {
         read_soa(root, default_ttl);
         if (const toml::node* records = root.node("records")) read_records(*records, default_ttl);
+        auto policy = std::make_shared<steer::Policy>();
+        read_policy(root, [this](const std::string& text) { return resolve_name(text); }, policy.get());
+        builder_->set_policy(std::move(policy));
     } else {
-        root.node("soa");
-        root.node("records");
+        for (const char* key : {"soa", "records", "ecs", "regions", "cidrs", "locations", "names"}) root.node(key);
     }
     root.finish();
     if (!builder_) return nullptr;
@@ -122,6 +126,19 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
     auto zone = builder_->build(diagnostics_, /*check_soa=*/!soa_problem_reported_);
     if (diagnostics_->items().size() != errors_before) return nullptr;
     return zone;
+}
+
+std::optional<std::string> ZoneFileReader::resolve_name(const std::string& text) const {
+    if (text == "@") return rdf_bytes(origin_.get());
+    ldns_rdf* raw = nullptr;
+    if (text.empty() || ldns_str2rdf_dname(&raw, text.c_str()) != LDNS_STATUS_OK) return std::nullopt;
+    RdfPtr name(raw);
+    if (text.back() != '.') {
+        // Relative: below the origin.
+        if (ldns_dname_cat(name.get(), origin_.get()) != LDNS_STATUS_OK) return std::nullopt;
+    }
+    ldns_dname2canonical(name.get());
+    return rdf_bytes(name.get());
 }
 
 void ZoneFileReader::read_soa(TableReader& root, uint32_t default_ttl) {

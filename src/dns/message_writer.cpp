@@ -150,6 +150,7 @@ bool MessageWriter::add_record(Section section, const uint8_t* owner, std::size_
 
 bool MessageWriter::add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool dnssec_ok,
                             std::span<const uint8_t> options) noexcept {
+    const Mark before = mark();
     is_writing_opt_ = true;
     uint8_t opt[11] = {0};  // root owner, then TYPE, CLASS, TTL, RDLENGTH (RFC 6891 §6.1.2)
     write_u16(opt + 1, rrtype::OPT);
@@ -160,8 +161,12 @@ bool MessageWriter::add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool d
     write_u16(opt + 9, static_cast<uint16_t>(options.size()));
     const bool ok = write_bytes(opt, sizeof opt) && write_bytes(options.data(), options.size());
     is_writing_opt_ = false;
-    if (ok) ++counts_[static_cast<int>(Section::additional)];
-    return ok;
+    if (!ok) {
+        rollback(before);  // all or nothing, like every record
+        return false;
+    }
+    ++counts_[static_cast<int>(Section::additional)];
+    return true;
 }
 
 void MessageWriter::rollback(const Mark& mark) noexcept {

@@ -14,6 +14,29 @@ struct Cursor {
     bool has(std::size_t n) const noexcept { return size - pos >= n; }
 };
 
+// Validates an ECS option (RFC 7871 §6): known family, prefixes within the family's width,
+// exactly ceil(source/8) address bytes, no bits set past the source prefix, scope 0 in a query.
+bool read_client_subnet(const uint8_t* data, std::size_t length, ClientSubnet* out) noexcept {
+    if (out->is_present || length < 4) return false;  // at most one ECS option per query
+    const uint16_t family = read_u16(data);
+    const uint8_t source = data[2];
+    const uint8_t scope = data[3];
+    const std::size_t width = family == 1 ? 32 : family == 2 ? 128 : 0;
+    if (width == 0 || source > width || scope != 0) return false;
+    const std::size_t address_size = (source + 7u) / 8u;
+    if (length - 4 != address_size) return false;
+    if (address_size > 0 && source % 8 != 0) {
+        const auto spare_bits = static_cast<uint8_t>(0xFFu >> (source % 8));
+        if ((data[4 + address_size - 1] & spare_bits) != 0) return false;
+    }
+    out->is_present = true;
+    out->family = family;
+    out->source_prefix = source;
+    out->address_size = static_cast<uint8_t>(address_size);
+    for (std::size_t i = 0; i < address_size; ++i) out->address[i] = data[4 + i];
+    return true;
+}
+
 // Reads the OPT RR's fixed part and options (RFC 6891 §6.1.2). Cursor is at the TYPE field.
 QueryStatus read_opt(Cursor* c, Query* query) noexcept {
     if (!c->has(10)) return QueryStatus::formerr;
@@ -33,6 +56,9 @@ QueryStatus read_opt(Cursor* c, Query* query) noexcept {
         c->pos += 4;
         if (end - c->pos < length) return QueryStatus::formerr;
         if (code == edns_option::NSID) edns.wants_nsid = true;
+        if (code == edns_option::CLIENT_SUBNET && !read_client_subnet(c->data + c->pos, length, &edns.client_subnet)) {
+            return QueryStatus::formerr;
+        }
         // Unknown options are ignored (RFC 6891 §6.1.2).
         c->pos += length;
     }

@@ -1,6 +1,7 @@
 // A parsed DNS query: the facts the answer stages need, read from the packet without allocating.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -19,12 +20,23 @@ enum class QueryStatus : uint8_t {
     badvers,   // EDNS version above ours (RFC 6891 §6.1.3)
 };
 
+// EDNS Client Subnet as sent (RFC 7871 §6). Validated by read_query: a malformed option is
+// FORMERR, so a present one is always well formed.
+struct ClientSubnet {
+    bool is_present = false;
+    uint16_t family = 0;          // 1 = IPv4, 2 = IPv6 (IANA address family numbers)
+    uint8_t source_prefix = 0;
+    std::array<uint8_t, 16> address{};  // zero past source_prefix
+    uint8_t address_size = 0;     // bytes as sent: ceil(source_prefix / 8)
+};
+
 struct Edns {
     bool is_present = false;
     uint16_t udp_payload = 0;   // as sent by the client
     uint8_t version = 0;
     bool is_dnssec_ok = false;  // DO bit, copied to the answer (RFC 3225 §3)
     bool wants_nsid = false;    // an NSID option was present (RFC 5001 §2.1)
+    ClientSubnet client_subnet;
 };
 
 struct Query {

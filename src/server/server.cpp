@@ -50,6 +50,9 @@ public:
 private:
     bool open_sockets();
     void reload();
+    void reload_geo();
+    void watch_geo_databases();
+    void publish(std::unique_ptr<const answer::Snapshot> snapshot);
     static void on_signal(uv_signal_t* handle, int signal);
 
     config::ServerConfig config_;
@@ -58,6 +61,7 @@ private:
     uv_loop_t loop_{};
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
     uv_timer_t reclaim_timer_{};
+    std::vector<std::unique_ptr<uv_fs_poll_t>> geo_watchers_;
 };
 
 bool Control::open_sockets() {
@@ -98,9 +102,45 @@ void Control::reload() {
         return;
     }
     const std::size_t zone_count = snapshot->zones.zones().size();
+    publish(std::move(snapshot));
+    log::info("reloaded " + config_.path + ": " + std::to_string(zone_count) + " zones");
+}
+
+void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     publisher_.publish(std::move(snapshot));
     for (auto& worker : workers_) worker->snapshot_changed();
-    log::info("reloaded " + config_.path + ": " + std::to_string(zone_count) + " zones");
+}
+
+// A database replaced on disk: open the set again and, when every file is good, publish a
+// snapshot with the same zones and the new databases. A broken file keeps the old ones.
+void Control::reload_geo() {
+    Diagnostics diagnostics;
+    auto geo = config::open_geo_databases(config_, &diagnostics);
+    if (!geo) {
+        for (const auto& d : diagnostics.items()) log::error(d.format());
+        log::error("geoip reload failed: still using the previous databases");
+        return;
+    }
+    auto snapshot = std::make_unique<answer::Snapshot>(*publisher_.current());
+    snapshot->geo = std::move(geo);
+    publish(std::move(snapshot));
+    log::info("reloaded geoip databases");
+}
+
+void Control::watch_geo_databases() {
+    constexpr unsigned kPollIntervalMs = 1000;  // stat-based: survives replacement by rename
+    for (const auto& database : config_.geoip) {
+        auto watcher = std::make_unique<uv_fs_poll_t>();
+        uv_fs_poll_init(&loop_, watcher.get());
+        watcher->data = this;
+        uv_fs_poll_start(
+            watcher.get(),
+            [](uv_fs_poll_t* handle, int status, const uv_stat_t*, const uv_stat_t*) {
+                if (status == 0) static_cast<Control*>(handle->data)->reload_geo();
+            },
+            database.path.c_str(), kPollIntervalMs);
+        geo_watchers_.push_back(std::move(watcher));
+    }
 }
 
 void Control::on_signal(uv_signal_t* handle, int signal) {
@@ -131,6 +171,7 @@ int Control::run() {
     uv_timer_start(&reclaim_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->publisher_.reclaim(); },
                    1000, 1000);
 
+    watch_geo_databases();
     for (auto& worker : workers_) worker->start();
     std::string where;
     for (const auto& a : config_.udp) where += " udp " + a.text;

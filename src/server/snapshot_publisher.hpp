@@ -22,6 +22,8 @@ public:
 
     // Control thread only.
     void publish(std::unique_ptr<const answer::Snapshot> snapshot);
+    // The snapshot most recently published (control thread only).
+    const answer::Snapshot* current() const noexcept { return current_owner_.get(); }
     // Frees retired snapshots that no reader can hold any more; returns how many remain.
     std::size_t reclaim();
 

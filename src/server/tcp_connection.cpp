@@ -27,6 +27,8 @@ TcpConnection::TcpConnection(Worker* worker) : worker_(worker), input_(kInitialI
 
 void TcpConnection::start() {
     uv_tcp_nodelay(&tcp_, 1);
+    int peer_size = sizeof peer_;
+    uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer_), &peer_size);
     is_reading_ = uv_read_start(stream(), on_alloc, on_read) == 0;
     if (!is_reading_) {
         close();
@@ -92,7 +94,10 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
 
 void TcpConnection::answer_frames() {
     const std::span<uint8_t> response = worker_->tcp_response_buffer();
-    const answer::ClientInfo client{answer::Transport::tcp};
+    answer::ClientInfo client;
+    client.transport = answer::Transport::tcp;
+    client.source = reinterpret_cast<const sockaddr*>(&peer_);
+    client.random = worker_->random();
     std::size_t consumed = 0;
     while (!is_closing_ && input_used_ - consumed >= kFrameHeader) {
         if (pending_output() > worker_->limits().tcp_max_pending_output_bytes) break;  // let the client read first

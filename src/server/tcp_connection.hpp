@@ -2,6 +2,7 @@
 // in order of arrival, an idle timeout, and a bound on output waiting for a slow reader.
 #pragma once
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -36,6 +37,7 @@ private:
     std::size_t pending_output() const noexcept { return pending_.size() + in_flight_.size(); }
 
     Worker* worker_;
+    sockaddr_storage peer_{};  // the client, for steering
     uv_tcp_t tcp_{};
     uv_timer_t idle_timer_{};
     uv_write_t write_request_{};

@@ -98,10 +98,13 @@ bool UdpEndpoint::serve_batch() noexcept {
     if (received <= 0) return false;
 
     const answer::Snapshot& snapshot = worker_->snapshot();
-    const answer::ClientInfo client{answer::Transport::udp};
+    answer::ClientInfo client;
+    client.transport = answer::Transport::udp;
+    client.random = worker_->random();
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
         msghdr& h = in_[static_cast<std::size_t>(i)].msg_hdr;
+        client.source = static_cast<const sockaddr*>(h.msg_name);
         // A query cut short by our buffer is not worth answering.
         if ((h.msg_flags & MSG_TRUNC) != 0) continue;
         const std::span<const uint8_t> query(static_cast<const uint8_t*>(h.msg_iov->iov_base),

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 
 #include "common/log.hpp"
 #include "dns/wire.hpp"
@@ -12,7 +13,11 @@
 namespace meridian::server {
 
 Worker::Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher)
-    : index_(index), limits_(limits), publisher_(publisher), tcp_response_(dns::kMaxMessageSize) {
+    : index_(index),
+      limits_(limits),
+      publisher_(publisher),
+      tcp_response_(dns::kMaxMessageSize),
+      random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &wakeup_, on_wakeup);
     wakeup_.data = this;

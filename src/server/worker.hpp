@@ -15,6 +15,7 @@
 #include "answer/snapshot.hpp"
 #include "config/server_config.hpp"
 #include "server/snapshot_publisher.hpp"
+#include "steer/random.hpp"
 
 namespace meridian::server {
 
@@ -47,6 +48,7 @@ public:
     uv_loop_t* loop() noexcept { return &loop_; }
     const WorkerLimits& limits() const noexcept { return limits_; }
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
+    steer::Random* random() noexcept { return &random_; }
     void connection_closed(TcpConnection* connection) noexcept;
 
 private:
@@ -67,6 +69,7 @@ private:
     std::vector<std::unique_ptr<uv_tcp_t>> tcp_listeners_;
     std::vector<TcpConnection*> connections_;  // owned; each deletes itself once closed
     std::vector<uint8_t> tcp_response_;
+    steer::Random random_;  // this thread's draws for weighted answers
 };
 
 }  // namespace meridian::server

@@ -10,7 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <memory>
+
 #include "dns/message_writer.hpp"
+#include "steer/policy.hpp"
 
 namespace meridian::zone {
 
@@ -38,6 +41,7 @@ struct Node {
     bool is_apex = false;
     bool is_delegation = false;  // NS below the apex: a zone cut (RFC 1034 §4.2.1)
     bool is_below_cut = false;   // glue: data the zone holds but is not authoritative for
+    uint32_t steered = kNoNode;  // index into the policy's names when A/AAAA are steered
 };
 
 class Zone {
@@ -72,6 +76,7 @@ public:
         return {rdatas_.data() + set.first_rdata, set.rdata_count};
     }
     const uint8_t* bytes_of(const Rdata& rdata) const noexcept { return bytes_.data() + rdata.offset; }
+    const steer::Policy& policy() const noexcept { return *policy_; }
 
 private:
     friend class ZoneBuilder;
@@ -85,6 +90,7 @@ private:
     std::size_t origin_labels_ = 0;
     uint32_t serial_ = 0;
     uint32_t negative_ttl_ = 0;
+    std::shared_ptr<const steer::Policy> policy_;  // never null; empty for a static zone
 };
 
 }  // namespace meridian::zone

@@ -171,12 +171,52 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
         }
     }
 
+    // Steered names: their A/AAAA come from the policy, so no static A/AAAA/CNAME may be there.
+    std::map<std::string, uint32_t> steered;
+    for (uint32_t i = 0; i < policy_->names.size(); ++i) {
+        const steer::SteeredName& name = policy_->names[i];
+        const std::string name_text = name_to_text(name.owner);
+        if (name.owner.empty()) continue;  // its name was already reported as invalid
+        if (!dns::is_subdomain(name.owner, origin_)) {
+            error(name.where, "steered name " + name_text + " is outside the zone origin " + origin_text);
+            continue;
+        }
+        if (cut_above(name.owner) != nullptr || cuts.count(name.owner) != 0) {
+            error(name.where, "steered name " + name_text + " is at or below a delegation");
+            continue;
+        }
+        if (!steered.emplace(name.owner, i).second) {
+            error(name.where, "steered name " + name_text + " is defined twice");
+            continue;
+        }
+        const auto it = tree.find(name.owner);
+        if (it == tree.end()) continue;
+        for (const uint16_t type : {dns::rrtype::A, dns::rrtype::AAAA, dns::rrtype::CNAME}) {
+            if (it->second.count(type) != 0) {
+                error(it->second.at(type).records.front()->where,
+                      "static " + std::string(type == dns::rrtype::CNAME ? "CNAME" : type == dns::rrtype::A ? "A" : "AAAA") +
+                          " record at steered name " + name_text + " (its answers come from [names])");
+            }
+        }
+        bool has_cname_region = false;
+        for (const steer::Route& route : name.routes) {
+            for (const steer::Target& t : route.targets) has_cname_region = has_cname_region || !policy_->regions[t.region].cname.empty();
+        }
+        if (has_cname_region && !it->second.empty()) {
+            error(it->second.begin()->second.records.front()->where,
+                  "steered name " + name_text + " can answer with a CNAME region, so it cannot hold other data (RFC 2181 §10.1)");
+        }
+    }
+
     if (diagnostics->items().size() != errors_before || !has_soa) return nullptr;
 
     // Every ancestor of an owner, up to the apex, exists as a node: empty non-terminals answer
     // NODATA rather than NXDOMAIN (RFC 4592 §2.2.2, RFC 8020).
     std::set<std::string> names;
     for (const auto& [owner, sets] : tree) {
+        for (std::string n = owner; names.insert(n).second && n != origin_;) n = parent_of(n);
+    }
+    for (const auto& [owner, index] : steered) {
         for (std::string n = owner; names.insert(n).second && n != origin_;) n = parent_of(n);
     }
 
@@ -190,6 +230,7 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
         node.is_apex = name == origin_;
         node.is_delegation = cuts.count(name) != 0;
         node.is_below_cut = cut_above(name) != nullptr;
+        if (const auto it = steered.find(name); it != steered.end()) node.steered = it->second;
         node_of[name] = static_cast<uint32_t>(zone->nodes_.size());
         if (node.is_apex) zone->apex_ = static_cast<uint32_t>(zone->nodes_.size());
         zone->nodes_.push_back(node);
@@ -227,6 +268,7 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
     zone->serial_ = dns::read_u32(fixed);
     zone->negative_ttl_ = std::min(soa.ttl, dns::read_u32(fixed + 16));
     zone->origin_labels_ = dns::count_labels(origin_);
+    zone->policy_ = policy_;
 
     for (uint32_t i = 0; i < zone->nodes_.size(); ++i) zone->index_.emplace(zone->name_of(zone->nodes_[i]), i);
     return zone;

@@ -27,6 +27,8 @@ public:
     ZoneBuilder(std::string origin, SourceLocation where);
 
     void add(RecordSource record) { records_.push_back(std::move(record)); }
+    // The zone's steering policy; its names become steered nodes.
+    void set_policy(std::shared_ptr<const steer::Policy> policy) { policy_ = std::move(policy); }
 
     // Validates everything, reporting each problem; returns null when there was any.
     // `check_soa` is false when the caller has already reported the SOA as missing.
@@ -36,6 +38,7 @@ private:
     std::string origin_;
     SourceLocation where_;
     std::vector<RecordSource> records_;
+    std::shared_ptr<const steer::Policy> policy_ = std::make_shared<steer::Policy>();
 };
 
 }  // namespace meridian::zone

@@ -2,7 +2,7 @@
 
 namespace meridian::zone {
 
-bool ZoneSet::add(std::unique_ptr<Zone> zone) {
+bool ZoneSet::add(std::shared_ptr<const Zone> zone) {
     const Zone* raw = zone.get();
     if (!by_origin_.emplace(raw->origin(), raw).second) return false;
     zones_.push_back(std::move(zone));

@@ -1,0 +1,20 @@
+// Reads the steering tables of a zone file — ecs, [regions], [cidrs], [locations], [names] —
+// into a steer::Policy, reporting every problem at its position (docs/POLICY.md).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "config/toml_reader.hpp"
+#include "steer/policy.hpp"
+
+namespace meridian::config {
+
+// Turns a name as written ("app", "@", "cdn.example.net.") into a lower-case wire name
+// relative to the zone's origin; nullopt when it is not a valid name.
+using NameResolver = std::function<std::optional<std::string>(const std::string& text)>;
+
+void read_policy(TableReader& root, const NameResolver& resolve, steer::Policy* policy);
+
+}  // namespace meridian::config

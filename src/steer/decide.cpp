@@ -1,0 +1,309 @@
+#include "steer/decide.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "dns/name.hpp"
+#include "dns/wire.hpp"
+#include "geo/distance.hpp"
+
+namespace meridian::steer {
+
+const char* to_string(Strategy strategy) noexcept {
+    switch (strategy) {
+    case Strategy::weighted: return "weighted";
+    case Strategy::failover: return "failover";
+    case Strategy::nearest: return "nearest";
+    case Strategy::all: return "all";
+    case Strategy::sticky: return "sticky";
+    }
+    return "?";
+}
+
+bool parse_strategy(std::string_view text, Strategy* out) noexcept {
+    for (const Strategy s : {Strategy::weighted, Strategy::failover, Strategy::nearest, Strategy::all, Strategy::sticky}) {
+        if (text == to_string(s)) {
+            *out = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool Region::answers(uint16_t qtype) const noexcept {
+    if (!cname.empty()) return true;
+    return qtype == dns::rrtype::AAAA ? !ipv6.empty() : !ipv4.empty();
+}
+
+uint8_t cidr_set_scope(const CidrSet& set, const geo::IpAddress& address, bool* is_match) noexcept {
+    uint8_t scope = 0;
+    uint8_t longest_match = 0;
+    *is_match = false;
+    for (const geo::Network& network : set.networks) {
+        if (network.address.family != address.family) continue;
+        const unsigned shared = geo::common_prefix_length(network.address, address);
+        if (shared >= network.prefix_length) {
+            *is_match = true;
+            longest_match = std::max(longest_match, network.prefix_length);
+        } else {
+            // The first differing bit keeps this client's block clear of the network.
+            scope = std::max<uint8_t>(scope, static_cast<uint8_t>(shared + 1));
+        }
+    }
+    // Inside: every address of the matching network matches too (a longer non-matching network
+    // nested inside cannot exclude it, since sets only add addresses).
+    return *is_match ? longest_match : scope;
+}
+
+namespace {
+
+template <typename T>
+bool contains(const std::vector<T>& values, const T& value) noexcept {
+    return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+bool subdivision_matches(const std::vector<Subdivision>& wanted, const geo::Facts& facts) noexcept {
+    for (const Subdivision& s : wanted) {
+        if (s.country == facts.country && s.code == facts.subdivision) return true;
+    }
+    return false;
+}
+
+bool location_set_matches(const LocationSet& set, const geo::Facts& facts) noexcept {
+    return (!facts.continent.empty() && contains(set.continents, facts.continent)) ||
+           (!facts.country.empty() && contains(set.countries, facts.country)) ||
+           (!facts.subdivision.empty() && subdivision_matches(set.subdivisions, facts)) ||
+           (facts.asn != 0 && contains(set.asns, facts.asn));
+}
+
+// Looks facts up at most once per decision.
+class Locator {
+public:
+    Locator(const ClientAddress& client, const geo::GeoDatabases* databases) noexcept
+        : client_(client), databases_(databases) {}
+
+    const geo::Facts& facts() noexcept {
+        if (!is_done_) {
+            if (databases_ != nullptr && client_.address.is_valid()) facts_ = databases_->lookup(client_.address);
+            is_done_ = true;
+        }
+        return facts_;
+    }
+    bool was_used() const noexcept { return is_done_; }
+
+private:
+    const ClientAddress& client_;
+    const geo::GeoDatabases* databases_;
+    geo::Facts facts_;
+    bool is_done_ = false;
+};
+
+class Decider {
+public:
+    Decider(const Policy& policy, const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
+            Trace* trace) noexcept
+        : policy_(policy), client_(client), locator_(client, databases), random_(random), trace_(trace) {}
+
+    Decision decide(const SteeredName& name, uint16_t qtype) noexcept;
+
+private:
+    bool matches(const Condition& when) noexcept;
+    void choose(const Route& route, uint16_t qtype, uint8_t answers, Decision* decision) noexcept;
+    void note_scope(unsigned prefix) noexcept { scope_ = std::max(scope_, std::min(prefix, client_.address.width())); }
+    void say(std::string line) noexcept {
+        if (trace_ != nullptr) trace_->lines.push_back(std::move(line));
+    }
+
+    const Policy& policy_;
+    const ClientAddress& client_;
+    Locator locator_;
+    Random* random_;
+    Trace* trace_;
+    unsigned scope_ = 0;
+};
+
+bool Decider::matches(const Condition& when) noexcept {
+    if (!when.cidr_sets.empty()) {
+        bool any = false;
+        for (const uint32_t index : when.cidr_sets) {
+            bool is_match = false;
+            note_scope(cidr_set_scope(policy_.cidr_sets[index], client_.address, &is_match));
+            any = any || is_match;
+        }
+        if (!any) return false;
+    }
+    if (!when.needs_geo()) return true;
+    const geo::Facts& facts = locator_.facts();
+    note_scope(facts.prefix_length);
+    if (!when.continents.empty() && (facts.continent.empty() || !contains(when.continents, facts.continent))) return false;
+    if (!when.countries.empty() && (facts.country.empty() || !contains(when.countries, facts.country))) return false;
+    if (!when.subdivisions.empty() && !subdivision_matches(when.subdivisions, facts)) return false;
+    if (!when.asns.empty() && (facts.asn == 0 || !contains(when.asns, facts.asn))) return false;
+    if (!when.location_sets.empty()) {
+        bool any = false;
+        for (const uint32_t index : when.location_sets) any = any || location_set_matches(policy_.location_sets[index], facts);
+        if (!any) return false;
+    }
+    return true;
+}
+
+// FNV-1a over the client's prefix and the region's index: the per-(client, region) draw of
+// rendezvous hashing, stable across processes and restarts.
+uint64_t sticky_hash(const geo::IpAddress& address, unsigned prefix, uint32_t region) noexcept {
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&h](uint8_t byte) {
+        h ^= byte;
+        h *= 0x100000001b3ull;
+    };
+    for (unsigned bit = 0; bit < prefix; bit += 8) {
+        const unsigned keep = std::min(8u, prefix - bit);
+        mix(static_cast<uint8_t>(address.bytes[bit / 8] & (0xFF00u >> keep)));
+    }
+    mix(static_cast<uint8_t>(prefix));
+    for (int i = 0; i < 4; ++i) mix(static_cast<uint8_t>(region >> (8 * i)));
+    // A final avalanche so nearby inputs spread over the whole range (splitmix64's finaliser).
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+void Decider::choose(const Route& route, uint16_t qtype, uint8_t answers, Decision* d) noexcept {
+    struct Candidate {
+        uint32_t region;
+        uint32_t weight;
+        double key;  // strategy's sort key, smaller first
+    };
+    std::array<Candidate, 64> candidates;
+    std::size_t n = 0;
+    for (const Target& t : route.targets) {
+        const Region& region = policy_.regions[t.region];
+        if (!region.answers(qtype)) {
+            say("candidate " + region.name + ": no " + (qtype == dns::rrtype::AAAA ? "AAAA" : "A") + " records, skipped");
+            continue;
+        }
+        if (n < candidates.size()) candidates[n++] = {t.region, t.weight, 0};
+    }
+    const std::size_t want = std::min<std::size_t>(answers, n);
+
+    switch (route.strategy) {
+    case Strategy::failover:
+    case Strategy::all:
+        break;  // route order
+    case Strategy::weighted: {
+        // Without replacement: each pick removes the winner and draws again over the rest.
+        for (std::size_t i = 0; i < want; ++i) {
+            uint64_t total = 0;
+            for (std::size_t j = i; j < n; ++j) total += candidates[j].weight;
+            uint64_t draw = random_->below(total);
+            std::size_t pick = i;
+            for (std::size_t j = i; j < n; ++j) {
+                if (draw < candidates[j].weight) {
+                    pick = j;
+                    break;
+                }
+                draw -= candidates[j].weight;
+            }
+            std::swap(candidates[i], candidates[pick]);
+        }
+        break;
+    }
+    case Strategy::sticky: {
+        const unsigned width = client_.address.width();
+        const unsigned limit = client_.address.family == 4 ? kStickyPrefixV4 : kStickyPrefixV6;
+        const unsigned prefix = std::min<unsigned>({client_.source_prefix, limit, width});
+        note_scope(prefix);
+        // Weighted rendezvous: the smallest −ln(u)/weight wins; weights and health unchanged →
+        // the same winner for the same prefix.
+        for (std::size_t i = 0; i < n; ++i) {
+            const uint64_t h = sticky_hash(client_.address, prefix, candidates[i].region);
+            const double u = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0;  // (0,1)
+            candidates[i].key = -std::log(u) / static_cast<double>(std::max<uint32_t>(1, candidates[i].weight));
+        }
+        std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
+                         [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+        break;
+    }
+    case Strategy::nearest: {
+        const geo::Facts& facts = locator_.facts();
+        note_scope(facts.prefix_length);
+        if (!facts.has_location) {
+            say("client location unknown: nearest falls back to the route's order");
+            break;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const Region& region = policy_.regions[candidates[i].region];
+            const double km = region.has_location
+                                  ? geo::great_circle_km(facts.latitude, facts.longitude, region.latitude, region.longitude)
+                                  : HUGE_VAL;
+            candidates[i].key = km * (1.0 - region.bias / 100.0);
+            if (trace_ != nullptr) {
+                char line[160];
+                std::snprintf(line, sizeof line, "candidate %s: %.0f km, bias %+.0f%% → %.0f", region.name.c_str(), km,
+                              region.bias, candidates[i].key);
+                say(line);
+            }
+        }
+        std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
+                         [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+        break;
+    }
+    }
+    for (std::size_t i = 0; i < want; ++i) d->regions[d->count++] = candidates[i].region;
+}
+
+Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
+    Decision decision;
+    if (trace_ != nullptr) {
+        say(std::string("client ") + geo::to_string(client_.address) + "/" + std::to_string(client_.source_prefix) +
+            (client_.is_from_ecs ? " from ECS" : " from the packet source"));
+    }
+    for (std::size_t i = 0; i < name.routes.size(); ++i) {
+        const Route& route = name.routes[i];
+        if (!matches(route.when)) {
+            say("route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): no match");
+            continue;
+        }
+        say("route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): matched, strategy " +
+            to_string(route.strategy));
+        decision.route = static_cast<int>(i);
+        const uint8_t answers = route.strategy == Strategy::all ? static_cast<uint8_t>(kMaxAnswers) : name.answers;
+        choose(route, qtype, answers, &decision);
+        break;
+    }
+    if (trace_ != nullptr && locator_.was_used()) {
+        const geo::Facts& f = locator_.facts();
+        char place[64] = "unknown";
+        if (f.has_location) {
+            std::snprintf(place, sizeof place, "%.4f,%.4f%s", f.latitude, f.longitude,
+                          f.is_location_from_country ? " (the country's capital)" : "");
+        }
+        char line[200];
+        std::snprintf(line, sizeof line, "location continent=%s country=%s subdivision=%s asn=%u coordinates=%s prefix=/%u%s",
+                      f.continent.empty() ? "-" : std::string(f.continent.view()).c_str(),
+                      f.country.empty() ? "-" : std::string(f.country.view()).c_str(),
+                      f.subdivision.empty() ? "-" : std::string(f.subdivision.view()).c_str(), f.asn, place,
+                      f.prefix_length, f.is_found ? "" : " (not in any database)");
+        trace_->lines.insert(trace_->lines.begin() + 1, line);
+    }
+    decision.scope_prefix = static_cast<uint8_t>(scope_);
+    if (trace_ != nullptr) {
+        std::string chosen;
+        for (uint8_t i = 0; i < decision.count; ++i) chosen += (i ? ", " : "") + policy_.regions[decision.regions[i]].name;
+        say("answer " + (chosen.empty() ? std::string("none") : chosen) + ", ttl " + std::to_string(name.ttl) + ", scope /" +
+            std::to_string(decision.scope_prefix));
+    }
+    return decision;
+}
+
+}  // namespace
+
+Decision decide(const Policy& policy, const SteeredName& name, uint16_t qtype, const ClientAddress& client,
+                const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept {
+    return Decider(policy, client, databases, random, trace).decide(name, qtype);
+}
+
+}  // namespace meridian::steer
