@@ -1,7 +1,8 @@
 """Every TOML example in docs/ and every zone in zones/ is loaded by the real meridiand --check.
 
 A ```toml block in docs/ whose first line is "# zone file" is checked as a zone; one whose first
-line is "# server config" is checked as a server config next to a copy of zones/.
+line is "# server config" is checked as a server config next to a copy of zones/ and the test
+geo database as geo.mmdb.
 """
 import os
 import pathlib
@@ -13,6 +14,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MERIDIAND = os.environ.get("MERIDIAND", str(REPO / "build" / "bin" / "meridiand"))
+TEST_MMDB = os.environ.get("MERIDIAN_TEST_MMDB", str(REPO / "build" / "geoip" / "test-geo.mmdb"))
 BLOCK = re.compile(r"```toml\n(.*?)```", re.S)
 
 
@@ -50,6 +52,7 @@ def test_docs_example_loads(doc, block, tmp_path):
         code, output = check(write_server_config(tmp_path, [str(zone)]))
     elif kind == "# server config":
         shutil.copytree(REPO / "zones", tmp_path / "zones")
+        shutil.copy(TEST_MMDB, tmp_path / "geo.mmdb")
         config = tmp_path / "meridian.toml"
         config.write_text(block)
         code, output = check(config)
