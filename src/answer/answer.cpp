@@ -259,18 +259,19 @@ uint16_t Responder::respond_steered(const zone::Zone& zone, const zone::Node& no
     const steer::ClientAddress client = client_address(zone);
     const steer::Decision decision = steer::decide(policy, name, type, client, snapshot_.geo.get(), random, client_.trace);
     if (client.is_from_ecs) ecs_scope_ = decision.scope_prefix;
-    if (decision.count == 0) return deny(zone, rcode::NOERROR);
-
-    // A region that answers with a CNAME answers alone: a name has one CNAME (RFC 2181 §10.1).
-    const steer::Region& first = policy.regions[decision.regions[0]];
-    if (!first.cname.empty()) {
-        if (!w_.add_record(Section::answer, owner, owner_size, rrtype::CNAME, dns::rrclass::IN, name.ttl,
-                           reinterpret_cast<const uint8_t*>(first.cname.data()), first.cname.size(),
-                           dns::RdataForm::name)) {
+    // A CNAME answers alone: a name has one CNAME (RFC 2181 §10.1).
+    const std::string* cname = decision.cname;
+    if (cname == nullptr && decision.count > 0 && !policy.regions[decision.regions[0]].cname.empty()) {
+        cname = &policy.regions[decision.regions[0]].cname;
+    }
+    if (cname != nullptr) {
+        if (!w_.add_record(Section::answer, owner, owner_size, rrtype::CNAME, dns::rrclass::IN, decision.ttl,
+                           reinterpret_cast<const uint8_t*>(cname->data()), cname->size(), dns::RdataForm::name)) {
             is_truncated_ = true;
         }
         return rcode::NOERROR;
     }
+    if (decision.count == 0) return deny(zone, rcode::NOERROR);
     const MessageWriter::Mark before = w_.mark();
     for (uint8_t i = 0; i < decision.count; ++i) {
         const steer::Region& region = policy.regions[decision.regions[i]];
@@ -278,13 +279,13 @@ uint16_t Responder::respond_steered(const zone::Zone& zone, const zone::Node& no
         bool ok = true;
         if (type == rrtype::A) {
             for (const auto& a : region.ipv4) {
-                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, name.ttl, a.data(),
-                                         a.size(), dns::RdataForm::opaque);
+                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, decision.ttl,
+                                         a.data(), a.size(), dns::RdataForm::opaque);
             }
         } else {
             for (const auto& a : region.ipv6) {
-                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, name.ttl, a.data(),
-                                         a.size(), dns::RdataForm::opaque);
+                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, decision.ttl,
+                                         a.data(), a.size(), dns::RdataForm::opaque);
             }
         }
         if (!ok) {

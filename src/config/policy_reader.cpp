@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
 
+#include "geo/database.hpp"
 #include "steer/policy_check.hpp"
 
 namespace meridian::config {
@@ -12,12 +14,14 @@ namespace {
 
 class PolicyReader {
 public:
-    PolicyReader(TableReader& root, const NameResolver& resolve, steer::Policy* policy)
-        : root_(root), resolve_(resolve), policy_(*policy), diagnostics_(root.diagnostics()) {}
+    PolicyReader(TableReader& root, const NameResolver& resolve, std::string base_dir, steer::Policy* policy)
+        : root_(root), resolve_(resolve), base_dir_(std::move(base_dir)), policy_(*policy), diagnostics_(root.diagnostics()) {}
 
     void read();
 
 private:
+    void read_check(const std::string& name, const toml::table& table);
+    std::optional<uint32_t> read_duration_ms(TableReader& reader, const std::string& key);
     void read_region(const std::string& name, const toml::table& table);
     void read_cidr_set(const std::string& name, const toml::node& node);
     void read_location_set(const std::string& name, const toml::table& table);
@@ -34,6 +38,7 @@ private:
 
     TableReader& root_;
     const NameResolver& resolve_;
+    std::string base_dir_;
     steer::Policy& policy_;
     Diagnostics* diagnostics_;
     std::map<std::string, uint32_t> cidr_set_index_;
@@ -41,6 +46,7 @@ private:
 };
 
 constexpr uint32_t kNotFound = UINT32_MAX;
+constexpr const char* kStrategies = "weighted, failover, nearest, all, sticky, latency, performance, least_loaded";
 constexpr std::size_t kMaxTargets = 64;
 
 uint32_t PolicyReader::find_region(const std::string& name) const {
@@ -69,6 +75,134 @@ bool PolicyReader::read_code(const std::string& text, const SourceLocation& at, 
     const bool ok = text.size() == size && std::all_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
     if (!ok) error(at, "\"" + text + "\" is not a " + what);
     return ok;
+}
+
+// "5s", "500ms", "2m".
+std::optional<uint32_t> PolicyReader::read_duration_ms(TableReader& reader, const std::string& key) {
+    const auto text = reader.string(key);
+    if (!text) {
+        if (const toml::node* n = reader.node(key); n != nullptr && !n->is_string()) {
+            reader.error(*n, "\"" + key + "\" must be a duration such as \"5s\" or \"500ms\"");
+        }
+        return std::nullopt;
+    }
+    std::size_t digits = 0;
+    while (digits < text->size() && std::isdigit(static_cast<unsigned char>((*text)[digits]))) ++digits;
+    const std::string unit = text->substr(digits);
+    const uint64_t multiplier = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 0;
+    if (digits == 0 || digits > 9 || multiplier == 0) {
+        reader.error(*reader.node(key), "\"" + *text + "\" is not a duration such as \"5s\" or \"500ms\"");
+        return std::nullopt;
+    }
+    const uint64_t ms = std::stoull(text->substr(0, digits)) * multiplier;
+    if (ms > 24u * 3600 * 1000) {
+        reader.error(*reader.node(key), "\"" + *text + "\" is longer than a day");
+        return std::nullopt;
+    }
+    return static_cast<uint32_t>(ms);
+}
+
+void PolicyReader::read_check(const std::string& name, const toml::table& table) {
+    TableReader reader(table, "[checks." + name + "]", root_.file(), diagnostics_);
+    health::CheckSpec check;
+    check.name = name;
+    check.where = reader.where();
+    reader.require("kind");
+    if (const auto kind = reader.string("kind")) {
+        static const std::pair<const char*, health::CheckKind> kKinds[] = {
+            {"none", health::CheckKind::none}, {"tcp", health::CheckKind::tcp},   {"http", health::CheckKind::http},
+            {"https", health::CheckKind::https}, {"dns", health::CheckKind::dns}, {"file", health::CheckKind::file}};
+        bool is_known = false;
+        for (const auto& [text, value] : kKinds) {
+            if (*kind == text) {
+                check.kind = value;
+                is_known = true;
+            }
+        }
+        if (!is_known) reader.error(*reader.node("kind"), "unknown check kind \"" + *kind + "\" (tcp, http, https, dns, file, none)");
+    }
+    check.interval_ms = read_duration_ms(reader, "interval").value_or(check.interval_ms);
+    check.timeout_ms = read_duration_ms(reader, "timeout").value_or(check.timeout_ms);
+    check.jitter_ms = read_duration_ms(reader, "jitter").value_or(check.jitter_ms);
+    if (check.interval_ms < 100) reader.error(*reader.node("interval"), "interval must be at least 100ms");
+    if (check.timeout_ms > check.interval_ms) {
+        const toml::node* at = reader.node("timeout");
+        error(at != nullptr ? where(*at) : check.where, "timeout (" + std::to_string(check.timeout_ms) +
+                                                           " ms) is longer than the interval (" +
+                                                           std::to_string(check.interval_ms) + " ms)");
+    }
+    if (check.jitter_ms * 2 > check.interval_ms) reader.error(*reader.node("jitter"), "jitter must be at most half the interval");
+    health::Thresholds& t = check.thresholds;
+    t.rise = static_cast<uint32_t>(reader.integer("rise", 1, 100).value_or(t.rise));
+    t.fall = static_cast<uint32_t>(reader.integer("fall", 1, 100).value_or(t.fall));
+    t.window = static_cast<uint32_t>(reader.integer("window", 1, 1000).value_or(t.window));
+    t.healthy_below_ms = static_cast<uint32_t>(reader.integer("healthy_below_ms", 1, 600000).value_or(t.healthy_below_ms));
+    t.degraded_below_ms = static_cast<uint32_t>(reader.integer("degraded_below_ms", 1, 600000).value_or(t.degraded_below_ms));
+    for (const auto& [key, target] : {std::pair<const char*, double*>{"healthy_success", &t.healthy_success},
+                                      std::pair<const char*, double*>{"degraded_success", &t.degraded_success}}) {
+        if (const toml::node* n = reader.node(key)) {
+            const auto v = n->value<double>();
+            if (!n->is_number() || !v || *v < 0 || *v > 1) reader.error(*n, std::string(key) + " is a fraction from 0 to 1");
+            else *target = *v;
+        }
+    }
+    if (t.degraded_below_ms < t.healthy_below_ms) error(check.where, "degraded_below_ms must not be below healthy_below_ms");
+    if (const auto initial = reader.string("initial")) {
+        if (*initial == "up") check.initial = health::InitialState::up;
+        else if (*initial == "down") check.initial = health::InitialState::down;
+        else if (*initial == "wait") check.initial = health::InitialState::wait;
+        else reader.error(*reader.node("initial"), "initial must be \"up\", \"down\" or \"wait\"");
+    }
+    check.address = reader.string("address").value_or("");
+    if (!check.address.empty() && !geo::parse_address(check.address)) {
+        reader.error(*reader.node("address"), "\"" + check.address + "\" is not an IP address");
+    }
+    const uint16_t default_port = check.kind == health::CheckKind::http ? 80 : check.kind == health::CheckKind::https ? 443
+                                  : check.kind == health::CheckKind::dns ? 53 : 0;
+    check.port = static_cast<uint16_t>(reader.integer("port", 1, 65535).value_or(default_port));
+    check.url = reader.string("url").value_or("");
+    const auto path = reader.string("path");
+    check.host = reader.string("host").value_or("");
+    check.body_contains = reader.string("body_contains").value_or("");
+    if (const auto field = reader.string("load_field")) check.load_field = geo::FieldPaths::parse(*field);
+    check.verify_tls = reader.boolean("verify_tls").value_or(true);
+    if (const toml::node* status = reader.node("expect_status")) {
+        const auto* range = status->as_array();
+        if (status->is_integer()) {
+            check.status_min = check.status_max = static_cast<uint16_t>(status->value<int64_t>().value_or(200));
+        } else if (range != nullptr && range->size() == 2 && (*range)[0].is_integer() && (*range)[1].is_integer()) {
+            check.status_min = static_cast<uint16_t>((*range)[0].value<int64_t>().value_or(200));
+            check.status_max = static_cast<uint16_t>((*range)[1].value<int64_t>().value_or(399));
+        } else {
+            reader.error(*status, "expect_status is a status code or [lowest, highest]");
+        }
+    }
+    check.query_name = reader.string("query").value_or("");
+    check.expect_rcode = static_cast<uint16_t>(reader.integer("expect_rcode", 0, 15).value_or(0));
+    if (const auto file = reader.string("file")) {
+        std::filesystem::path p(*file);
+        if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
+        check.file_path = p.lexically_normal().string();
+    }
+    switch (check.kind) {
+    case health::CheckKind::http:
+    case health::CheckKind::https:
+        if (check.url.empty() && !path) error(check.where, "an " + std::string(health::to_string(check.kind)) + " check needs \"url\" or \"path\"");
+        if (path) check.path = *path;
+        break;
+    case health::CheckKind::tcp:
+        if (check.port == 0) error(check.where, "a tcp check needs \"port\"");
+        break;
+    case health::CheckKind::dns:
+        if (check.query_name.empty()) error(check.where, "a dns check needs \"query\" (the name to ask for)");
+        break;
+    case health::CheckKind::file:
+        if (check.file_path.empty()) error(check.where, "a file check needs \"file\" (the state file to watch)");
+        break;
+    case health::CheckKind::none: break;
+    }
+    reader.finish();
+    policy_.checks.push_back(std::move(check));
 }
 
 void PolicyReader::read_region(const std::string& name, const toml::table& table) {
@@ -116,7 +250,16 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
     }
     region.weight = static_cast<uint32_t>(reader.integer("weight", 0, 1000000).value_or(1));
     region.bias = static_cast<double>(reader.integer("bias", -99, 99).value_or(0));
-    reader.node("check");  // health checks arrive with the health subsystem
+    if (const auto check = reader.string("check")) {
+        for (std::size_t i = 0; i < policy_.checks.size(); ++i) {
+            if (policy_.checks[i].name == *check) region.check = static_cast<int32_t>(i);
+        }
+        if (region.check < 0) reader.error(*reader.node("check"), "unknown check \"" + *check + "\" (define it under [checks])");
+    }
+    if (const auto address = reader.string("check_address")) {
+        if (!geo::parse_address(*address)) reader.error(*reader.node("check_address"), "\"" + *address + "\" is not an IP address");
+        else region.check_address = *address;
+    }
     reader.finish();
     policy_.regions.push_back(std::move(region));
 }
@@ -278,9 +421,10 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
         if (!is_target) error(reader.where(*reader.node("weights")), "weights name region \"" + region + "\", which is not in \"to\"");
     }
     if (route.targets.size() > kMaxTargets) error(route.where, "a route may name at most 64 regions");
+    route.max_latency_ms = static_cast<uint32_t>(reader.integer("max_latency_ms", 1, 600000).value_or(0));
     if (const auto strategy = reader.string("strategy")) {
         if (!steer::parse_strategy(*strategy, &route.strategy)) {
-            reader.error(*reader.node("strategy"), "unknown strategy \"" + *strategy + "\" (weighted, failover, nearest, all, sticky)");
+            reader.error(*reader.node("strategy"), "unknown strategy \"" + *strategy + "\" (" + kStrategies + ")");
         }
     }
     reader.finish();
@@ -295,10 +439,38 @@ void PolicyReader::read_name(const std::string& key, const toml::table& table, c
     else error(name.where, "\"" + key + "\" is not a valid domain name");
     name.ttl = static_cast<uint32_t>(reader.integer("ttl", 0, INT32_MAX).value_or(60));
     name.answers = static_cast<uint8_t>(reader.integer("answers", 1, steer::kMaxAnswers).value_or(1));
+    name.pruned_ttl = static_cast<uint32_t>(reader.integer("pruned_ttl", 0, INT32_MAX).value_or(std::min<uint32_t>(10, name.ttl)));
+    if (const toml::node* fail = reader.node("fail")) {
+        const auto* text = fail->as_string();
+        const auto* choice = fail->as_table();
+        if (text != nullptr && text->get() == "open") {
+            name.fail = steer::FailPolicy::open;
+        } else if (text != nullptr && text->get() == "closed") {
+            name.fail = steer::FailPolicy::closed;
+        } else if (choice != nullptr && choice->size() == 1 && choice->get("region") != nullptr && choice->get("region")->is_string()) {
+            const std::string region = choice->get("region")->value<std::string>().value_or("");
+            name.fail = steer::FailPolicy::region;
+            name.fail_region = find_region(region);
+            if (name.fail_region == kNotFound) error(where(*fail), "unknown region \"" + region + "\" in fail");
+        } else if (choice != nullptr && choice->size() == 1 && choice->get("cname") != nullptr && choice->get("cname")->is_string()) {
+            const std::string target = choice->get("cname")->value<std::string>().value_or("");
+            name.fail = steer::FailPolicy::cname;
+            if (const auto wire = resolve_(target)) name.fail_cname = *wire;
+            else error(where(*fail), "\"" + target + "\" is not a valid domain name");
+        } else {
+            error(where(*fail), "fail must be \"open\", \"closed\", { region = \"NAME\" } or { cname = \"TARGET\" }");
+        }
+    }
+    if (const auto degraded = reader.string("degraded")) {
+        if (*degraded == "fallback") name.degraded = steer::DegradedUse::fallback;
+        else if (*degraded == "healthy") name.degraded = steer::DegradedUse::healthy;
+        else if (*degraded == "never") name.degraded = steer::DegradedUse::never;
+        else reader.error(*reader.node("degraded"), "degraded must be \"fallback\", \"healthy\" or \"never\"");
+    }
     steer::Strategy strategy = steer::Strategy::weighted;
     if (const auto text = reader.string("strategy")) {
         if (!steer::parse_strategy(*text, &strategy)) {
-            reader.error(*reader.node("strategy"), "unknown strategy \"" + *text + "\" (weighted, failover, nearest, all, sticky)");
+            reader.error(*reader.node("strategy"), "unknown strategy \"" + *text + "\" (" + kStrategies + ")");
         }
     }
     const toml::node* routes = reader.node("route");
@@ -329,6 +501,12 @@ std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const 
 
 void PolicyReader::read() {
     policy_.use_ecs = root_.boolean("ecs").value_or(true);
+    if (const toml::table* checks = root_.table("checks")) {
+        for (const auto& [key, value] : in_file_order(*checks)) {
+            if (const auto* t = value->as_table()) read_check(std::string(key->str()), *t);
+            else error(where(*value), "[checks." + std::string(key->str()) + "] must be a table");
+        }
+    }
     if (const toml::table* regions = root_.table("regions")) {
         for (const auto& [key, value] : in_file_order(*regions)) {
             if (const auto* t = value->as_table()) read_region(std::string(key->str()), *t);
@@ -351,12 +529,13 @@ void PolicyReader::read() {
         }
     }
     steer::check_policy(policy_, diagnostics_);
+    policy_.health = std::make_shared<health::HealthBoard>(policy_.regions.size());
 }
 
 }  // namespace
 
-void read_policy(TableReader& root, const NameResolver& resolve, steer::Policy* policy) {
-    PolicyReader(root, resolve, policy).read();
+void read_policy(TableReader& root, const NameResolver& resolve, const std::string& base_dir, steer::Policy* policy) {
+    PolicyReader(root, resolve, base_dir, policy).read();
 }
 
 }  // namespace meridian::config

@@ -1,4 +1,4 @@
-// Reads the steering tables of a zone file — ecs, [regions], [cidrs], [locations], [names] —
+// Reads the steering tables of a zone file — ecs, [checks], [regions], [cidrs], [locations], [names] —
 // into a steer::Policy, reporting every problem at its position (docs/POLICY.md).
 #pragma once
 
@@ -15,6 +15,7 @@ namespace meridian::config {
 // relative to the zone's origin; nullopt when it is not a valid name.
 using NameResolver = std::function<std::optional<std::string>(const std::string& text)>;
 
-void read_policy(TableReader& root, const NameResolver& resolve, steer::Policy* policy);
+// `base_dir` resolves relative paths (state files of `file` checks).
+void read_policy(TableReader& root, const NameResolver& resolve, const std::string& base_dir, steer::Policy* policy);
 
 }  // namespace meridian::config

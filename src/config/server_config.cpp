@@ -174,6 +174,18 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
     }
     if (config.workers == 0) config.workers = std::max(1u, std::thread::hardware_concurrency());
 
+    if (const toml::table* alerts = root.table("alerts")) {
+        TableReader reader(*alerts, "[alerts]", path, diagnostics);
+        config.alerts.webhook_url = reader.string("webhook").value_or("");
+        const auto& url = config.alerts.webhook_url;
+        if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+            reader.error(*reader.node("webhook"), "webhook must be an http:// or https:// URL");
+        }
+        config.alerts.webhook_timeout_ms =
+            static_cast<uint32_t>(reader.integer("webhook_timeout_ms", 100, 60000).value_or(config.alerts.webhook_timeout_ms));
+        reader.finish();
+    }
+
     config.identity.hostname = machine_hostname();
     if (const toml::table* identity = root.table("identity")) {
         TableReader reader(*identity, "[identity]", path, diagnostics);

@@ -40,6 +40,11 @@ struct GeoDatabaseConfig {
     SourceLocation where;
 };
 
+struct Alerts {
+    std::string webhook_url;  // POSTed a JSON document on every health state change; empty: none
+    uint32_t webhook_timeout_ms = 2000;
+};
+
 struct ServerConfig {
     std::string path;
     std::vector<ZonePath> zones;
@@ -52,6 +57,7 @@ struct ServerConfig {
     uint32_t tcp_max_connections_per_worker = 512;
     uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it
     Identity identity;
+    Alerts alerts;
 };
 
 // Parses "192.0.2.1:53" or "[2001:db8::1]:53".

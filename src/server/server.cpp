@@ -6,12 +6,14 @@
 
 #include <cerrno>
 #include <csignal>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "common/log.hpp"
 #include "config/snapshot_loader.hpp"
+#include "probes/health_monitor.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/sockets.hpp"
 #include "server/worker.hpp"
@@ -52,6 +54,7 @@ private:
     void reload();
     void reload_geo();
     void watch_geo_databases();
+    void wait_for_first_probes();
     void publish(std::unique_ptr<const answer::Snapshot> snapshot);
     static void on_signal(uv_signal_t* handle, int signal);
 
@@ -62,6 +65,7 @@ private:
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
     uv_timer_t reclaim_timer_{};
     std::vector<std::unique_ptr<uv_fs_poll_t>> geo_watchers_;
+    std::unique_ptr<probes::HealthMonitor> health_;
 };
 
 bool Control::open_sockets() {
@@ -108,6 +112,8 @@ void Control::reload() {
 
 void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     publisher_.publish(std::move(snapshot));
+    // Probes follow the new zones before workers see them, so their health slots are filled.
+    if (health_) health_->apply(*publisher_.current());
     for (auto& worker : workers_) worker->snapshot_changed();
 }
 
@@ -125,6 +131,19 @@ void Control::reload_geo() {
     snapshot->geo = std::move(geo);
     publish(std::move(snapshot));
     log::info("reloaded geoip databases");
+}
+
+// Checks with initial = "wait" decide their regions' first state before any query is answered;
+// the wait is bounded by the longest timeout of those checks.
+void Control::wait_for_first_probes() {
+    if (!health_->is_waiting()) return;
+    log::info("waiting for the first round of health probes");
+    uint32_t longest_ms = 0;
+    for (const auto& zone : publisher_.current()->zones.zones()) {
+        for (const auto& check : zone->policy().checks) longest_ms = std::max(longest_ms, check.timeout_ms + check.jitter_ms);
+    }
+    const uint64_t deadline = uv_now(&loop_) + longest_ms + 1000;
+    while (health_->is_waiting() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
 }
 
 void Control::watch_geo_databases() {
@@ -172,6 +191,10 @@ int Control::run() {
                    1000, 1000);
 
     watch_geo_databases();
+    health_ = std::make_unique<probes::HealthMonitor>(&loop_, probes::AlertSettings{config_.alerts.webhook_url,
+                                                                                    config_.alerts.webhook_timeout_ms});
+    health_->apply(*publisher_.current());
+    wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
     std::string where;
     for (const auto& a : config_.udp) where += " udp " + a.text;
@@ -181,6 +204,7 @@ int Control::run() {
     uv_run(&loop_, UV_RUN_DEFAULT);
 
     for (auto& worker : workers_) worker->stop();
+    health_->stop();
     workers_.clear();
     uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);

@@ -17,12 +17,16 @@ const char* to_string(Strategy strategy) noexcept {
     case Strategy::nearest: return "nearest";
     case Strategy::all: return "all";
     case Strategy::sticky: return "sticky";
+    case Strategy::latency: return "latency";
+    case Strategy::performance: return "performance";
+    case Strategy::least_loaded: return "least_loaded";
     }
     return "?";
 }
 
 bool parse_strategy(std::string_view text, Strategy* out) noexcept {
-    for (const Strategy s : {Strategy::weighted, Strategy::failover, Strategy::nearest, Strategy::all, Strategy::sticky}) {
+    for (const Strategy s : {Strategy::weighted, Strategy::failover, Strategy::nearest, Strategy::all, Strategy::sticky,
+                             Strategy::latency, Strategy::performance, Strategy::least_loaded}) {
         if (text == to_string(s)) {
             *out = s;
             return true;
@@ -99,6 +103,18 @@ private:
     bool is_done_ = false;
 };
 
+// Retrying a failed query costs a resolver about this long; `performance` charges each failed
+// probe this much (see docs/POLICY.md).
+constexpr double kRetryCostMs = 1000.0;
+
+struct Candidate {
+    uint32_t region;
+    uint32_t weight;
+    health::RegionHealth health;
+    double key;  // the strategy's sort key, smaller first
+};
+using Candidates = std::array<Candidate, 64>;
+
 class Decider {
 public:
     Decider(const Policy& policy, const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
@@ -109,7 +125,13 @@ public:
 
 private:
     bool matches(const Condition& when) noexcept;
-    void choose(const Route& route, uint16_t qtype, uint8_t answers, Decision* decision) noexcept;
+    std::size_t candidates(const SteeredName& name, const Route& route, uint16_t qtype, bool apply_health,
+                           Candidates* out, bool* is_pruned) noexcept;
+    void choose(const Route& route, Candidates* candidates, std::size_t n, uint8_t answers, Decision* decision) noexcept;
+    health::RegionHealth health_of(uint32_t region) const noexcept {
+        if (!policy_.health || region >= policy_.health->size()) return {};
+        return policy_.health->read(region);
+    }
     void note_scope(unsigned prefix) noexcept { scope_ = std::max(scope_, std::min(prefix, client_.address.width())); }
     void say(std::string line) noexcept {
         if (trace_ != nullptr) trace_->lines.push_back(std::move(line));
@@ -171,23 +193,65 @@ uint64_t sticky_hash(const geo::IpAddress& address, unsigned prefix, uint32_t re
     return h;
 }
 
-void Decider::choose(const Route& route, uint16_t qtype, uint8_t answers, Decision* d) noexcept {
-    struct Candidate {
-        uint32_t region;
-        uint32_t weight;
-        double key;  // strategy's sort key, smaller first
-    };
-    std::array<Candidate, 64> candidates;
+// The route's regions that can answer this query type and, with `apply_health`, are fit to:
+// unhealthy, drained, forced-down and too-slow regions are left out, and degraded ones too
+// while a healthy one remains (unless the name says otherwise).
+std::size_t Decider::candidates(const SteeredName& name, const Route& route, uint16_t qtype, bool apply_health,
+                                Candidates* out, bool* is_pruned) noexcept {
     std::size_t n = 0;
+    std::size_t healthy = 0;
     for (const Target& t : route.targets) {
         const Region& region = policy_.regions[t.region];
         if (!region.answers(qtype)) {
             say("candidate " + region.name + ": no " + (qtype == dns::rrtype::AAAA ? "AAAA" : "A") + " records, skipped");
             continue;
         }
-        if (n < candidates.size()) candidates[n++] = {t.region, t.weight, 0};
+        health::RegionHealth h = health_of(t.region);
+        const char* pruned_because = nullptr;
+        if (h.override == health::Override::force_up) h.state = health::State::healthy;
+        if (name.degraded == DegradedUse::healthy && h.state == health::State::degraded) h.state = health::State::healthy;
+        if (name.degraded == DegradedUse::never && h.state == health::State::degraded) h.state = health::State::unhealthy;
+        if (h.override == health::Override::force_down) pruned_because = "forced down";
+        else if (h.override == health::Override::drain) pruned_because = "drained";
+        else if (h.state == health::State::unhealthy) pruned_because = "unhealthy";
+        else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms) pruned_because = "too slow";
+        if (trace_ != nullptr) {
+            char line[200];
+            std::snprintf(line, sizeof line, "candidate %s: %s, latency %u ms, success %.1f %%, weight %u%s%s",
+                          region.name.c_str(), health::to_string(h.state), h.latency_ms, h.success_permille / 10.0,
+                          t.weight, pruned_because != nullptr && apply_health ? ", pruned: " : "",
+                          pruned_because != nullptr && apply_health ? pruned_because : "");
+            say(line);
+        }
+        if (apply_health && pruned_because != nullptr) {
+            *is_pruned = true;
+            continue;
+        }
+        if (n < out->size()) {
+            (*out)[n++] = {t.region, t.weight, h, 0};
+            healthy += h.state == health::State::healthy ? 1 : 0;
+        }
     }
+    if (apply_health && healthy > 0 && healthy < n) {
+        // Degraded regions wait while a healthy one can answer.
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if ((*out)[i].health.state == health::State::healthy) (*out)[kept++] = (*out)[i];
+        }
+        say("degraded candidates held back: a healthy one remains");
+        *is_pruned = true;
+        n = kept;
+    }
+    return n;
+}
+
+void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t answers, Decision* d) noexcept {
+    Candidates& candidates = *c;
     const std::size_t want = std::min<std::size_t>(answers, n);
+    auto sort_by_key = [&] {
+        std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
+                         [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+    };
 
     switch (route.strategy) {
     case Strategy::failover:
@@ -223,8 +287,7 @@ void Decider::choose(const Route& route, uint16_t qtype, uint8_t answers, Decisi
             const double u = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0;  // (0,1)
             candidates[i].key = -std::log(u) / static_cast<double>(std::max<uint32_t>(1, candidates[i].weight));
         }
-        std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
-                         [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+        sort_by_key();
         break;
     }
     case Strategy::nearest: {
@@ -242,13 +305,31 @@ void Decider::choose(const Route& route, uint16_t qtype, uint8_t answers, Decisi
             candidates[i].key = km * (1.0 - region.bias / 100.0);
             if (trace_ != nullptr) {
                 char line[160];
-                std::snprintf(line, sizeof line, "candidate %s: %.0f km, bias %+.0f%% → %.0f", region.name.c_str(), km,
+                std::snprintf(line, sizeof line, "distance to %s: %.0f km, bias %+.0f%% → %.0f", region.name.c_str(), km,
                               region.bias, candidates[i].key);
                 say(line);
             }
         }
-        std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
-                         [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+        sort_by_key();
+        break;
+    }
+    case Strategy::latency:
+    case Strategy::performance:
+    case Strategy::least_loaded: {
+        // Regions without the measurement go last, in route order.
+        for (std::size_t i = 0; i < n; ++i) {
+            const health::RegionHealth& h = candidates[i].health;
+            double key = HUGE_VAL;
+            if (route.strategy == Strategy::latency && h.has_measurement) {
+                key = h.latency_ms;
+            } else if (route.strategy == Strategy::performance && h.has_measurement) {
+                key = h.latency_ms + (1.0 - h.success_permille / 1000.0) * kRetryCostMs;
+            } else if (route.strategy == Strategy::least_loaded && h.has_load) {
+                key = h.load_centi / 100.0;
+            }
+            candidates[i].key = key;
+        }
+        sort_by_key();
         break;
     }
     }
@@ -261,6 +342,8 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         say(std::string("client ") + geo::to_string(client_.address) + "/" + std::to_string(client_.source_prefix) +
             (client_.is_from_ecs ? " from ECS" : " from the packet source"));
     }
+    Candidates found;
+    int first_matched = -1;
     for (std::size_t i = 0; i < name.routes.size(); ++i) {
         const Route& route = name.routes[i];
         if (!matches(route.when)) {
@@ -269,11 +352,44 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         }
         say("route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): matched, strategy " +
             to_string(route.strategy));
+        if (first_matched < 0) first_matched = static_cast<int>(i);
+        const std::size_t n = candidates(name, route, qtype, /*apply_health=*/true, &found, &decision.is_pruned);
+        if (n == 0) {
+            // Nothing fit to answer here: the next matching route may have (health-aware fallback).
+            say("route " + std::to_string(i + 1) + ": no candidate left, trying the next route");
+            continue;
+        }
         decision.route = static_cast<int>(i);
         const uint8_t answers = route.strategy == Strategy::all ? static_cast<uint8_t>(kMaxAnswers) : name.answers;
-        choose(route, qtype, answers, &decision);
+        choose(route, &found, n, answers, &decision);
         break;
     }
+    if (decision.route < 0 && first_matched >= 0) {
+        decision.is_pruned = true;
+        switch (name.fail) {
+        case FailPolicy::open: {
+            // Every candidate is down: answering with all of them beats answering with none.
+            say("every candidate is down: fail open with route " + std::to_string(first_matched + 1));
+            const Route& route = name.routes[static_cast<std::size_t>(first_matched)];
+            bool ignored = false;
+            const std::size_t n = candidates(name, route, qtype, /*apply_health=*/false, &found, &ignored);
+            const uint8_t answers = route.strategy == Strategy::all ? static_cast<uint8_t>(kMaxAnswers) : name.answers;
+            choose(route, &found, n, answers, &decision);
+            decision.route = first_matched;
+            break;
+        }
+        case FailPolicy::closed: say("every candidate is down: fail closed (NODATA)"); break;
+        case FailPolicy::region:
+            say("every candidate is down: the fallback region " + policy_.regions[name.fail_region].name);
+            if (policy_.regions[name.fail_region].answers(qtype)) decision.regions[decision.count++] = name.fail_region;
+            break;
+        case FailPolicy::cname:
+            say("every candidate is down: the fallback CNAME");
+            decision.cname = &name.fail_cname;
+            break;
+        }
+    }
+    decision.ttl = decision.is_pruned ? name.pruned_ttl : name.ttl;
     if (trace_ != nullptr && locator_.was_used()) {
         const geo::Facts& f = locator_.facts();
         char place[64] = "unknown";
@@ -293,8 +409,9 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
     if (trace_ != nullptr) {
         std::string chosen;
         for (uint8_t i = 0; i < decision.count; ++i) chosen += (i ? ", " : "") + policy_.regions[decision.regions[i]].name;
-        say("answer " + (chosen.empty() ? std::string("none") : chosen) + ", ttl " + std::to_string(name.ttl) + ", scope /" +
-            std::to_string(decision.scope_prefix));
+        if (decision.cname != nullptr) chosen = "CNAME " + dns::name_to_text(*decision.cname);
+        say("answer " + (chosen.empty() ? std::string("none (NODATA)") : chosen) + ", ttl " + std::to_string(decision.ttl) +
+            (decision.is_pruned ? " (pruned)" : "") + ", scope /" + std::to_string(decision.scope_prefix));
     }
     return decision;
 }

@@ -23,12 +23,15 @@ struct ClientAddress {
 };
 
 struct Decision {
-    int route = -1;  // index of the route that answered; -1: none matched
+    int route = -1;  // index of the route that answered; -1: none matched or none had candidates
     std::array<uint32_t, kMaxAnswers> regions{};
-    uint8_t count = 0;
+    uint8_t count = 0;  // 0 with no cname: NODATA
     // Leading bits of the client address this decision depends on: the ECS scope to send
     // (RFC 7871 §7.2.1). 0 means every client gets the same choice.
     uint8_t scope_prefix = 0;
+    bool is_pruned = false;              // a candidate was left out for its health
+    uint32_t ttl = 0;                    // the name's ttl, or pruned_ttl when is_pruned
+    const std::string* cname = nullptr;  // the name's fail CNAME, when that is the answer
 };
 
 // Human-readable record of a decision, one line per step (see docs/POLICY.md). Filled only when

@@ -9,9 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
 #include "common/diagnostics.hpp"
 #include "geo/address.hpp"
 #include "geo/facts.hpp"
+#include "health/check_spec.hpp"
+#include "health/state.hpp"
 
 namespace meridian::steer {
 
@@ -21,6 +25,9 @@ enum class Strategy : uint8_t {
     nearest,   // great-circle distance from the client, scaled by each region's bias
     all,       // every candidate (multivalue)
     sticky,    // weighted rendezvous hash of the client's prefix: stable per client
+    latency,       // lowest measured probe latency
+    performance,   // lowest expected time to an answer: latency + (1 − success) × retry cost
+    least_loaded,  // lowest load reported by the region's http check
 };
 
 const char* to_string(Strategy strategy) noexcept;
@@ -40,6 +47,8 @@ struct Region {
     // clients from farther away, like Route 53's geoproximity bias. −99 … 99.
     double bias = 0;
     uint32_t weight = 1;
+    int32_t check = -1;         // into Policy::checks; -1: never probed, always healthy
+    std::string check_address;  // probe this address instead of the region's first one
 
     bool answers(uint16_t qtype) const noexcept;  // has records for A or AAAA (or a CNAME)
 };
@@ -92,14 +101,35 @@ struct Route {
     Condition when;
     std::vector<Target> targets;  // in the order written: the failover order
     Strategy strategy = Strategy::weighted;
+    uint32_t max_latency_ms = 0;  // 0: no limit; else candidates measured slower are pruned
     SourceLocation where;
+};
+
+// What a name answers when every matching route has lost all its candidates.
+enum class FailPolicy : uint8_t {
+    open,    // the first matching route's candidates, health ignored
+    closed,  // NODATA
+    region,  // a fixed fallback region
+    cname,   // a fixed CNAME (another provider, a static site …)
+};
+
+// How degraded regions are used.
+enum class DegradedUse : uint8_t {
+    fallback,  // only when a route has no healthy candidate (the default)
+    healthy,   // like healthy ones
+    never,     // like unhealthy ones
 };
 
 struct SteeredName {
     std::string owner;  // lower-case wire form
     uint32_t ttl = 60;
+    uint32_t pruned_ttl = 10;  // TTL while any candidate was pruned, so clients come back soon
     uint8_t answers = 1;
     std::vector<Route> routes;
+    FailPolicy fail = FailPolicy::open;
+    uint32_t fail_region = 0;  // FailPolicy::region
+    std::string fail_cname;    // FailPolicy::cname, wire form
+    DegradedUse degraded = DegradedUse::fallback;
     SourceLocation where;
 };
 
@@ -108,7 +138,11 @@ struct Policy {
     std::vector<CidrSet> cidr_sets;
     std::vector<LocationSet> location_sets;
     std::vector<SteeredName> names;
+    std::vector<health::CheckSpec> checks;
     bool use_ecs = true;  // false: locate clients by the packet source even when ECS is sent
+    // One slot per region, written by the health monitor and read by answers. Shared by every
+    // snapshot holding this zone; the pointer never changes once the zone is built.
+    std::shared_ptr<health::HealthBoard> health;
 };
 
 }  // namespace meridian::steer

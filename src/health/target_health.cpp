@@ -1,0 +1,122 @@
+#include "health/target_health.hpp"
+
+#include <algorithm>
+
+namespace meridian::health {
+
+const char* to_string(CheckKind kind) noexcept {
+    switch (kind) {
+    case CheckKind::none: return "none";
+    case CheckKind::tcp: return "tcp";
+    case CheckKind::http: return "http";
+    case CheckKind::https: return "https";
+    case CheckKind::dns: return "dns";
+    case CheckKind::file: return "file";
+    }
+    return "?";
+}
+
+TargetHealth::TargetHealth(Thresholds thresholds, InitialState initial, Clock::time_point now)
+    : thresholds_(thresholds),
+      state_(initial == InitialState::down ? State::unhealthy : State::healthy),
+      is_waiting_(initial == InitialState::wait),
+      last_change_(now),
+      last_reason_(initial == InitialState::down ? "assumed down until probed" : "assumed up until probed") {}
+
+double TargetHealth::success_rate() const noexcept {
+    if (window_.empty()) return 1.0;
+    std::size_t ok = 0;
+    for (const ProbeResult& r : window_) ok += r.is_ok ? 1 : 0;
+    return static_cast<double>(ok) / static_cast<double>(window_.size());
+}
+
+// Latency reacts to the last few successful probes only (as many as rise or fall count), so
+// that a target slowing down or speeding up is seen within that many intervals; the success rate
+// keeps the whole window's memory.
+uint32_t TargetHealth::latency_ms() const noexcept {
+    const std::size_t recent = std::max<uint32_t>(1, std::max(thresholds_.rise, thresholds_.fall));
+    uint64_t total = 0;
+    std::size_t n = 0;
+    for (auto it = window_.rbegin(); it != window_.rend() && n < recent; ++it) {
+        if (!it->is_ok) continue;
+        total += it->latency_ms;
+        ++n;
+    }
+    return n == 0 ? 0 : static_cast<uint32_t>(total / n);
+}
+
+// The state the window points at: healthy below the fast threshold with at least the high
+// success rate, degraded below the slow one with at least the fair rate, unhealthy otherwise.
+State TargetHealth::evaluate() const noexcept {
+    const double success = success_rate();
+    const bool has_success = std::any_of(window_.begin(), window_.end(), [](const ProbeResult& r) { return r.is_ok; });
+    if (!has_success) return State::unhealthy;
+    const uint32_t latency = latency_ms();
+    constexpr double kEpsilon = 1e-9;  // 19 of 20 is 95 %, not a rounding error below it
+    if (success + kEpsilon >= thresholds_.healthy_success && latency < thresholds_.healthy_below_ms) return State::healthy;
+    if (success + kEpsilon >= thresholds_.degraded_success && latency < thresholds_.degraded_below_ms) return State::degraded;
+    return State::unhealthy;
+}
+
+std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock::time_point now) {
+    window_.push_back(result);
+    while (window_.size() > thresholds_.window) window_.pop_front();
+    if (result.load) load_ = result.load;
+    consecutive_failures_ = result.is_ok ? 0 : consecutive_failures_ + 1;
+
+    std::optional<Transition> transition;
+    if (is_waiting_) {
+        // "wait": the first result decides at once, with no hysteresis to sit through.
+        is_waiting_ = false;
+        transition = assign(evaluate(), result.reason.empty() ? "first probe" : result.reason, now);
+    } else if (consecutive_failures_ >= thresholds_.fall) {
+        // `fall` failures in a row: down now, whatever the window still remembers.
+        transition = assign(State::unhealthy, result.reason, now);
+    } else {
+        const State wanted = evaluate();
+        const int direction = wanted == state_ ? 0 : (static_cast<uint8_t>(wanted) > static_cast<uint8_t>(state_) ? 1 : -1);
+        if (direction == 0 || direction != pending_direction_) pending_count_ = 0;
+        pending_direction_ = direction;
+        if (direction != 0 && ++pending_count_ >= (direction > 0 ? thresholds_.fall : thresholds_.rise)) {
+            std::string reason = result.reason;
+            if (reason.empty() || result.is_ok) {
+                reason = "latency " + std::to_string(latency_ms()) + " ms, success " +
+                         std::to_string(static_cast<int>(success_rate() * 100 + 0.5)) + " %";
+            }
+            transition = assign(wanted, reason, now);
+        }
+    }
+    // A target that went down starts its recovery from a clean window, so `rise` good results
+    // bring it back rather than waiting for the bad ones to age out; and a flapping target (one
+    // good, one bad) keeps pointing at unhealthy instead of bouncing back.
+    if (transition && transition->to == State::unhealthy) window_.clear();
+    return transition;
+}
+
+std::optional<Transition> TargetHealth::assign(State state, const std::string& reason, Clock::time_point now) {
+    is_waiting_ = false;
+    pending_direction_ = 0;
+    pending_count_ = 0;
+    if (state == state_) return std::nullopt;
+    Transition t{state_, state, reason};
+    state_ = state;
+    last_change_ = now;
+    last_reason_ = reason;
+    return t;
+}
+
+RegionHealth TargetHealth::snapshot() const noexcept {
+    RegionHealth h;
+    h.state = state_;
+    h.has_measurement = !window_.empty();
+    h.latency_ms = latency_ms();
+    h.success_permille = static_cast<uint16_t>(success_rate() * 1000 + 0.5);
+    if (load_) {
+        h.has_load = true;
+        const double centi = *load_ * 100.0;
+        h.load_centi = centi <= 0 ? 0 : static_cast<uint32_t>(centi < 16777215.0 ? centi : 16777215.0);
+    }
+    return h;
+}
+
+}  // namespace meridian::health

@@ -1,0 +1,180 @@
+#include "probes/curl_driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace meridian::probes {
+
+struct CurlDriver::Transfer {
+    CURL* easy = nullptr;
+    curl_slist* headers = nullptr;
+    curl_slist* resolve = nullptr;
+    std::string body;
+    std::size_t max_body = 0;
+    std::string post_body;
+    std::function<void(const HttpResponse&)> done;
+    char error[CURL_ERROR_SIZE] = {};
+    std::chrono::steady_clock::time_point started;
+};
+
+struct CurlDriver::Socket {
+    uv_poll_t poll{};
+    curl_socket_t fd;
+    CurlDriver* driver;
+};
+
+std::size_t CurlDriver::on_body(char* data, std::size_t size, std::size_t count, void* transfer_ptr) {
+    auto* transfer = static_cast<Transfer*>(transfer_ptr);
+    const std::size_t n = size * count;
+    const std::size_t room = transfer->max_body > transfer->body.size() ? transfer->max_body - transfer->body.size() : 0;
+    transfer->body.append(data, std::min(n, room));
+    return n;  // keep reading past the cap; only the first max_body bytes are kept
+}
+
+CurlDriver::CurlDriver(uv_loop_t* loop) : loop_(loop) {
+    static const bool is_initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    (void)is_initialised;
+    multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    uv_timer_init(loop_, &timer_);
+    timer_.data = this;
+}
+
+CurlDriver::~CurlDriver() { close(); }
+
+void CurlDriver::close() {
+    if (is_closed_) return;
+    is_closed_ = true;
+    for (auto& [easy, transfer] : transfers_) {
+        curl_multi_remove_handle(multi_, easy);
+        curl_easy_cleanup(easy);
+        curl_slist_free_all(transfer->headers);
+        curl_slist_free_all(transfer->resolve);
+    }
+    transfers_.clear();
+    curl_multi_cleanup(multi_);
+    multi_ = nullptr;
+    uv_timer_stop(&timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+void CurlDriver::start(const HttpRequest& request, std::function<void(const HttpResponse&)> done) {
+    auto transfer = std::make_unique<Transfer>();
+    CURL* easy = curl_easy_init();
+    transfer->easy = easy;
+    transfer->done = std::move(done);
+    transfer->max_body = request.max_body;
+    transfer->started = std::chrono::steady_clock::now();
+    for (const std::string& h : request.headers) transfer->headers = curl_slist_append(transfer->headers, h.c_str());
+    if (!request.resolve.empty()) transfer->resolve = curl_slist_append(transfer->resolve, request.resolve.c_str());
+    curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is an answer: judge its status
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "meridian-health/1");
+    if (transfer->headers != nullptr) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers);
+    if (transfer->resolve != nullptr) curl_easy_setopt(easy, CURLOPT_RESOLVE, transfer->resolve);
+    if (request.method == "POST") {
+        transfer->post_body = request.body;
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->post_body.c_str());
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(transfer->post_body.size()));
+    }
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+    transfers_[easy] = std::move(transfer);
+    curl_multi_add_handle(multi_, easy);
+}
+
+int CurlDriver::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* driver_ptr, void* socket_ptr) {
+    auto* driver = static_cast<CurlDriver*>(driver_ptr);
+    auto* socket = static_cast<Socket*>(socket_ptr);
+    if (what == CURL_POLL_REMOVE) {
+        if (socket != nullptr) {
+            uv_poll_stop(&socket->poll);
+            uv_close(reinterpret_cast<uv_handle_t*>(&socket->poll), [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
+            curl_multi_assign(driver->multi_, fd, nullptr);
+        }
+        return 0;
+    }
+    if (socket == nullptr) {
+        socket = new Socket{{}, fd, driver};
+        uv_poll_init_socket(driver->loop_, &socket->poll, fd);
+        socket->poll.data = socket;
+        curl_multi_assign(driver->multi_, fd, socket);
+    }
+    int events = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= UV_READABLE;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= UV_WRITABLE;
+    uv_poll_start(&socket->poll, events, on_poll);
+    return 0;
+}
+
+void CurlDriver::on_poll(uv_poll_t* handle, int status, int events) {
+    auto* socket = static_cast<Socket*>(handle->data);
+    CurlDriver* driver = socket->driver;
+    int flags = 0;
+    if (status < 0) flags = CURL_CSELECT_ERR;
+    if ((events & UV_READABLE) != 0) flags |= CURL_CSELECT_IN;
+    if ((events & UV_WRITABLE) != 0) flags |= CURL_CSELECT_OUT;
+    int running = 0;
+    curl_multi_socket_action(driver->multi_, socket->fd, flags, &running);
+    driver->finish_transfers();
+}
+
+int CurlDriver::on_timer(CURLM* /*multi*/, long timeout_ms, void* driver_ptr) {
+    auto* driver = static_cast<CurlDriver*>(driver_ptr);
+    if (timeout_ms < 0) {
+        uv_timer_stop(&driver->timer_);
+    } else {
+        // 0 means "now"; a uv timer of 0 runs on the next loop iteration, which is what curl wants.
+        uv_timer_start(&driver->timer_, on_timeout, static_cast<uint64_t>(timeout_ms), 0);
+    }
+    return 0;
+}
+
+void CurlDriver::on_timeout(uv_timer_t* handle) {
+    auto* driver = static_cast<CurlDriver*>(handle->data);
+    int running = 0;
+    curl_multi_socket_action(driver->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    driver->finish_transfers();
+}
+
+void CurlDriver::finish_transfers() {
+    int pending = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &pending)) {
+        if (message->msg != CURLMSG_DONE) continue;
+        CURL* easy = message->easy_handle;
+        const CURLcode code = message->data.result;
+        auto it = transfers_.find(easy);
+        if (it == transfers_.end()) continue;
+        std::unique_ptr<Transfer> transfer = std::move(it->second);
+        transfers_.erase(it);
+        HttpResponse response;
+        response.elapsed_ms = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        std::chrono::steady_clock::now() - transfer->started)
+                                                        .count());
+        response.is_transport_ok = code == CURLE_OK;
+        if (response.is_transport_ok) {
+            curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
+            response.body = std::move(transfer->body);
+        } else {
+            response.error = transfer->error[0] != 0 ? transfer->error : curl_easy_strerror(code);
+            if (code == CURLE_OPERATION_TIMEDOUT) response.error = "timeout: " + response.error;
+        }
+        curl_multi_remove_handle(multi_, easy);
+        curl_easy_cleanup(easy);
+        curl_slist_free_all(transfer->headers);
+        curl_slist_free_all(transfer->resolve);
+        transfer->done(response);
+    }
+}
+
+}  // namespace meridian::probes

@@ -1,0 +1,303 @@
+#include "probes/health_monitor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <random>
+
+#include "common/log.hpp"
+#include "dns/name.hpp"
+#include "health/schedule.hpp"
+
+namespace meridian::probes {
+
+struct HealthMonitor::Target {
+    std::string key;
+    ProbeTarget probe;
+    health::TargetHealth health;
+    std::vector<Subscriber> subscribers;
+    uv_timer_t timer{};
+    bool is_in_flight = false;
+    HealthMonitor* monitor = nullptr;
+
+    Target(ProbeTarget p, health::Clock::time_point now)
+        : probe(std::move(p)), health(probe.spec.thresholds, probe.spec.initial, now) {}
+};
+
+struct HealthMonitor::StateFile {
+    std::string path;
+    std::string check;
+    uv_fs_poll_t poll{};
+    HealthMonitor* monitor = nullptr;
+    std::vector<Subscriber> subscribers;
+    std::map<std::string, std::unique_ptr<health::TargetHealth>> regions;  // by region name
+    bool is_waiting = false;
+};
+
+namespace {
+
+// Everything that makes two probes the same probe.
+std::string probe_key(const ProbeTarget& t) {
+    const health::CheckSpec& s = t.spec;
+    std::string key = std::string(health::to_string(s.kind)) + "|" + geo::to_string(t.address) + "|" +
+                      std::to_string(s.port) + "|" + s.url + "|" + s.path + "|" + s.host + "|" +
+                      std::to_string(s.status_min) + "-" + std::to_string(s.status_max) + "|" + s.body_contains + "|" +
+                      s.query_name + "|" + std::to_string(s.query_type) + "|" + std::to_string(s.expect_rcode) + "|" +
+                      std::to_string(s.interval_ms) + "|" + std::to_string(s.timeout_ms) + "|" +
+                      std::to_string(s.jitter_ms) + "|" + std::to_string(static_cast<int>(s.initial)) + "|" +
+                      std::to_string(s.verify_tls);
+    for (const std::string& k : s.load_field) key += "." + k;
+    const health::Thresholds& th = s.thresholds;
+    key += "|" + std::to_string(th.healthy_below_ms) + "," + std::to_string(th.degraded_below_ms) + "," +
+           std::to_string(th.healthy_success) + "," + std::to_string(th.degraded_success) + "," +
+           std::to_string(th.window) + "," + std::to_string(th.rise) + "," + std::to_string(th.fall);
+    return key;
+}
+
+// The address a region's check probes: the check's own, the region's check_address, else the
+// region's first address.
+geo::IpAddress probe_address(const health::CheckSpec& spec, const steer::Region& region) {
+    if (!spec.address.empty()) return *geo::parse_address(spec.address);
+    if (!region.check_address.empty()) return *geo::parse_address(region.check_address);
+    geo::IpAddress a;
+    if (!region.ipv4.empty()) {
+        a.family = 4;
+        std::copy(region.ipv4[0].begin(), region.ipv4[0].end(), a.bytes.begin());
+    } else if (!region.ipv6.empty()) {
+        a.family = 6;
+        a.bytes = region.ipv6[0];
+    }
+    return a;
+}
+
+void write_slot(const std::shared_ptr<health::HealthBoard>& board, uint32_t slot, health::RegionHealth h) {
+    h.override = board->read(slot).override;  // operators' overrides are not the monitor's to change
+    board->write(slot, h);
+}
+
+}  // namespace
+
+HealthMonitor::HealthMonitor(uv_loop_t* loop, AlertSettings alerts)
+    : loop_(loop), alerts_(std::move(alerts)), curl_(loop), prober_(loop, &curl_),
+      random_((uint64_t{std::random_device{}()} << 32) | std::random_device{}()) {}
+
+HealthMonitor::~HealthMonitor() { stop(); }
+
+void HealthMonitor::stop() {
+    if (is_stopped_) return;
+    is_stopped_ = true;
+    for (auto& [key, target] : targets_) retire(target);
+    targets_.clear();
+    for (auto& [path, file] : state_files_) {
+        uv_fs_poll_stop(&file->poll);
+        uv_close(reinterpret_cast<uv_handle_t*>(&file->poll),
+                 [](uv_handle_t* h) { delete static_cast<StateFile*>(h->data); });
+        file.release();
+    }
+    state_files_.clear();
+    curl_.close();
+}
+
+void HealthMonitor::retire(const std::shared_ptr<Target>& target) {
+    uv_timer_stop(&target->timer);
+    // The handle keeps its target alive until libuv lets go of it; an in-flight probe holds a
+    // weak pointer only, so its result is dropped.
+    target->timer.data = new std::shared_ptr<Target>(target);
+    uv_close(reinterpret_cast<uv_handle_t*>(&target->timer),
+             [](uv_handle_t* h) { delete static_cast<std::shared_ptr<Target>*>(h->data); });
+}
+
+void HealthMonitor::apply(const answer::Snapshot& snapshot) {
+    const auto now = health::Clock::now();
+    std::map<std::string, std::shared_ptr<Target>> kept;
+    std::map<std::string, std::unique_ptr<StateFile>> files;
+    for (const auto& zone : snapshot.zones.zones()) {
+        const steer::Policy& policy = zone->policy();
+        const std::string zone_name = dns::name_to_text(zone->origin());
+        for (uint32_t i = 0; i < policy.regions.size(); ++i) {
+            const steer::Region& region = policy.regions[i];
+            Subscriber who{policy.health, i, zone_name, region.name};
+            if (region.check < 0) {
+                write_slot(policy.health, i, health::RegionHealth{});
+                continue;
+            }
+            const health::CheckSpec& spec = policy.checks[static_cast<std::size_t>(region.check)];
+            if (spec.kind == health::CheckKind::none) {
+                write_slot(policy.health, i, health::RegionHealth{});
+                continue;
+            }
+            if (spec.kind == health::CheckKind::file) {
+                auto& file = files[spec.file_path];
+                if (!file) {
+                    auto old = state_files_.find(spec.file_path);
+                    if (old != state_files_.end()) {
+                        file = std::move(old->second);
+                        state_files_.erase(old);
+                        file->subscribers.clear();
+                    } else {
+                        file = std::make_unique<StateFile>();
+                        file->path = spec.file_path;
+                        file->check = spec.name;
+                        file->monitor = this;
+                        file->is_waiting = spec.initial == health::InitialState::wait;
+                        uv_fs_poll_init(loop_, &file->poll);
+                        file->poll.data = file.get();
+                        uv_fs_poll_start(&file->poll,
+                                         [](uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
+                                             auto* f = static_cast<StateFile*>(handle->data);
+                                             f->monitor->reload_state_file(*f);
+                                         },
+                                         file->path.c_str(), std::min<uint32_t>(spec.interval_ms, 1000));
+                    }
+                }
+                if (file->regions.find(region.name) == file->regions.end()) {
+                    file->regions[region.name] = std::make_unique<health::TargetHealth>(spec.thresholds, spec.initial, now);
+                }
+                file->subscribers.push_back(who);
+                continue;
+            }
+            ProbeTarget probe{spec, probe_address(spec, region)};
+            const std::string key = probe_key(probe);
+            auto& target = kept[key];
+            if (!target) {
+                auto old = targets_.find(key);
+                if (old != targets_.end()) {
+                    target = old->second;
+                    targets_.erase(old);
+                    target->subscribers.clear();
+                } else {
+                    target = std::make_shared<Target>(probe, now);
+                    target->key = key;
+                    target->monitor = this;
+                    uv_timer_init(loop_, &target->timer);
+                    target->timer.data = target.get();
+                    // The first run comes at once (spread over the jitter), so states are known soon.
+                    schedule(target, static_cast<uint32_t>(random_.below(uint64_t{spec.jitter_ms} + 1)));
+                }
+            }
+            target->subscribers.push_back(who);
+        }
+    }
+    for (auto& [key, target] : targets_) retire(target);  // nobody probes these any more
+    targets_ = std::move(kept);
+    for (auto& [key, target] : targets_) publish(*target);
+    for (auto& [path, file] : state_files_) {
+        uv_fs_poll_stop(&file->poll);
+        uv_close(reinterpret_cast<uv_handle_t*>(&file->poll), [](uv_handle_t* h) { delete static_cast<StateFile*>(h->data); });
+        file.release();
+    }
+    state_files_ = std::move(files);
+    for (auto& [path, file] : state_files_) reload_state_file(*file);
+}
+
+bool HealthMonitor::is_waiting() const {
+    for (const auto& [key, target] : targets_) {
+        if (target->health.is_waiting()) return true;
+    }
+    for (const auto& [path, file] : state_files_) {
+        if (file->is_waiting) return true;
+    }
+    return false;
+}
+
+void HealthMonitor::schedule(const std::shared_ptr<Target>& target, uint32_t delay_ms) {
+    uv_timer_start(&target->timer,
+                   [](uv_timer_t* timer) {
+                       auto* t = static_cast<Target*>(timer->data);
+                       t->monitor->run_probe(t->monitor->targets_.at(t->key));
+                   },
+                   delay_ms, 0);
+}
+
+void HealthMonitor::run_probe(const std::shared_ptr<Target>& target) {
+    const health::CheckSpec& spec = target->probe.spec;
+    // The next run is timed from this one's start; a probe still running (its timeout is within
+    // the interval, so only by a hair) is not started twice.
+    schedule(target, health::next_delay_ms(spec.interval_ms, spec.jitter_ms, &random_));
+    if (target->is_in_flight) return;
+    target->is_in_flight = true;
+    std::weak_ptr<Target> weak = target;
+    prober_.run(target->probe, [this, weak](const health::ProbeResult& result) {
+        const auto t = weak.lock();
+        if (!t || is_stopped_) return;
+        t->is_in_flight = false;
+        const auto transition = t->health.record(result, health::Clock::now());
+        if (transition) {
+            for (const Subscriber& who : t->subscribers) alert(who, t->probe.spec.name, *transition);
+        }
+        publish(*t);
+    });
+}
+
+void HealthMonitor::publish(Target& target) {
+    const health::RegionHealth h = target.health.snapshot();
+    for (const Subscriber& who : target.subscribers) write_slot(who.board, who.slot, h);
+}
+
+void HealthMonitor::reload_state_file(StateFile& file) {
+    std::map<std::string, StateFileEntry> entries;
+    std::string error;
+    const auto now = health::Clock::now();
+    if (!read_state_file(file.path, &entries, &error)) {
+        // A broken file says nothing about the regions: keep their states, say what is wrong.
+        log::error("health: " + error + " (keeping the previous states)");
+        file.is_waiting = false;
+        return;
+    }
+    file.is_waiting = false;
+    for (const Subscriber& who : file.subscribers) {
+        auto& region = file.regions[who.region];
+        const auto it = entries.find(who.region);
+        const StateFileEntry entry = it != entries.end() ? it->second : StateFileEntry{health::State::healthy, "not in the state file"};
+        if (const auto transition = region->assign(entry.state, entry.reason, now)) alert(who, file.check, *transition);
+        health::RegionHealth h;
+        h.state = region->state();
+        write_slot(who.board, who.slot, h);
+    }
+}
+
+void HealthMonitor::alert(const Subscriber& who, const std::string& check, const health::Transition& t) {
+    ++transitions_;
+    const std::string line = "health: " + who.zone + " region " + who.region + " (check " + check + "): " +
+                             health::to_string(t.from) + " → " + health::to_string(t.to) + ": " + t.reason;
+    if (t.to == health::State::healthy) log::info(line);
+    else log::warning(line);
+    if (alerts_.webhook_url.empty()) return;
+    const nlohmann::json body = {{"zone", who.zone},   {"region", who.region},         {"check", check},
+                                 {"from", health::to_string(t.from)}, {"to", health::to_string(t.to)},
+                                 {"reason", t.reason},
+                                 {"time", std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::system_clock::now().time_since_epoch()).count()}};
+    HttpRequest request;
+    request.url = alerts_.webhook_url;
+    request.method = "POST";
+    request.body = body.dump();
+    request.headers = {"Content-Type: application/json"};
+    request.timeout_ms = alerts_.webhook_timeout_ms;
+    curl_.start(request, [url = alerts_.webhook_url](const HttpResponse& response) {
+        if (!response.is_transport_ok || response.status >= 300) {
+            log::warning("health: webhook " + url + " failed: " +
+                         (response.is_transport_ok ? "HTTP " + std::to_string(response.status) : response.error));
+        }
+    });
+}
+
+std::vector<RegionStatus> HealthMonitor::status() const {
+    std::vector<RegionStatus> out;
+    for (const auto& [key, target] : targets_) {
+        for (const Subscriber& who : target->subscribers) {
+            out.push_back({who.zone, who.region, target->probe.spec.name, target->health.state(),
+                           target->health.latency_ms(), target->health.success_rate(), target->health.last_reason(),
+                           target->health.last_change()});
+        }
+    }
+    for (const auto& [path, file] : state_files_) {
+        for (const Subscriber& who : file->subscribers) {
+            const auto& h = file->regions.at(who.region);
+            out.push_back({who.zone, who.region, file->check, h->state(), 0, 1, h->last_reason(), h->last_change()});
+        }
+    }
+    return out;
+}
+
+}  // namespace meridian::probes

@@ -1,0 +1,86 @@
+// The health subsystem on the control loop: one probe schedule per distinct target (identical
+// probes of several regions run once), results through TargetHealth into each region's slot of
+// its zone's HealthBoard, state files watched for `file` checks, and every state change logged,
+// counted and (optionally) POSTed to a webhook.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "answer/snapshot.hpp"
+#include "health/target_health.hpp"
+#include "probes/curl_driver.hpp"
+#include "probes/prober.hpp"
+#include "probes/state_file.hpp"
+#include "steer/random.hpp"
+
+namespace meridian::probes {
+
+struct AlertSettings {
+    std::string webhook_url;       // empty: no webhook
+    uint32_t webhook_timeout_ms = 2000;
+};
+
+// One region as the admin view will show it.
+struct RegionStatus {
+    std::string zone;
+    std::string region;
+    std::string check;
+    health::State state = health::State::healthy;
+    uint32_t latency_ms = 0;
+    double success_rate = 1;
+    std::string reason;
+    health::Clock::time_point last_change;
+};
+
+class HealthMonitor {
+public:
+    HealthMonitor(uv_loop_t* loop, AlertSettings alerts);
+    ~HealthMonitor();
+    HealthMonitor(const HealthMonitor&) = delete;
+    HealthMonitor& operator=(const HealthMonitor&) = delete;
+
+    // Probes what `snapshot` asks for: targets that stay keep their history, new ones start in
+    // their check's initial state, gone ones stop. Writes every region's slot at once.
+    void apply(const answer::Snapshot& snapshot);
+    // Some target's check says initial = "wait" and it has no result yet.
+    bool is_waiting() const;
+    void stop();
+
+    uint64_t transitions() const noexcept { return transitions_; }
+    std::vector<RegionStatus> status() const;
+
+private:
+    struct Subscriber {
+        std::shared_ptr<health::HealthBoard> board;
+        uint32_t slot;
+        std::string zone;
+        std::string region;
+    };
+    struct Target;
+    struct StateFile;
+
+    void schedule(const std::shared_ptr<Target>& target, uint32_t delay_ms);
+    void run_probe(const std::shared_ptr<Target>& target);
+    void publish(Target& target);
+    void reload_state_file(StateFile& file);
+    void alert(const Subscriber& who, const std::string& check, const health::Transition& t);
+    void retire(const std::shared_ptr<Target>& target);
+
+    uv_loop_t* loop_;
+    AlertSettings alerts_;
+    CurlDriver curl_;
+    Prober prober_;
+    steer::Random random_;
+    std::map<std::string, std::shared_ptr<Target>> targets_;       // by probe key
+    std::map<std::string, std::unique_ptr<StateFile>> state_files_;  // by path
+    uint64_t transitions_ = 0;
+    bool is_stopped_ = false;
+};
+
+}  // namespace meridian::probes

@@ -1,0 +1,299 @@
+#include "probes/prober.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "dns/wire.hpp"
+
+namespace meridian::probes {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint32_t elapsed_ms(Clock::time_point since) {
+    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
+}
+
+health::ProbeResult failure(std::string reason, uint32_t latency_ms = 0) {
+    health::ProbeResult r;
+    r.is_ok = false;
+    r.reason = std::move(reason);
+    r.latency_ms = latency_ms;
+    return r;
+}
+
+std::string timeout_reason(uint32_t timeout_ms) { return "timeout after " + std::to_string(timeout_ms) + " ms"; }
+
+// A probe in flight owns a few libuv handles; it finishes once (result or timeout) and frees
+// itself when libuv has closed them all.
+struct InFlight {
+    ProbeDone done;
+    uint32_t timeout_ms = 0;
+    Clock::time_point started = Clock::now();
+    bool is_finished = false;
+    int open_handles = 0;
+
+    void finish(const health::ProbeResult& result) {
+        if (is_finished) return;
+        is_finished = true;
+        done(result);
+    }
+    static void on_closed(uv_handle_t* handle) {
+        auto* self = static_cast<InFlight*>(handle->data);
+        if (--self->open_handles == 0) delete self;
+    }
+};
+
+struct TcpProbe : InFlight {
+    uv_tcp_t tcp{};
+    uv_connect_t connect{};
+    uv_timer_t timer{};
+
+    void close() {
+        uv_timer_stop(&timer);
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
+        uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
+    }
+};
+
+struct DnsProbe : InFlight {
+    uv_udp_t udp{};
+    uv_udp_send_t send{};
+    uv_timer_t timer{};
+    uint8_t query[300] = {};
+    std::size_t query_size = 0;
+    uint8_t answer[512] = {};
+    uint16_t id = 0;
+    uint16_t expect_rcode = 0;
+    bool is_closing = false;
+
+    void close() {
+        if (is_closing) return;
+        is_closing = true;
+        uv_timer_stop(&timer);
+        uv_udp_recv_stop(&udp);
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
+        uv_close(reinterpret_cast<uv_handle_t*>(&udp), on_closed);
+    }
+};
+
+}  // namespace
+
+void Prober::run(const ProbeTarget& target, ProbeDone done) {
+    switch (target.spec.kind) {
+    case health::CheckKind::tcp: run_tcp(target, std::move(done)); return;
+    case health::CheckKind::http:
+    case health::CheckKind::https: run_http(target, std::move(done)); return;
+    case health::CheckKind::dns: run_dns(target, std::move(done)); return;
+    case health::CheckKind::none:
+    case health::CheckKind::file: {
+        health::ProbeResult ok;
+        ok.is_ok = true;
+        done(ok);
+        return;
+    }
+    }
+}
+
+void Prober::run_tcp(const ProbeTarget& target, ProbeDone done) {
+    auto* probe = new TcpProbe();
+    probe->done = std::move(done);
+    probe->timeout_ms = target.spec.timeout_ms;
+    uv_tcp_init(loop_, &probe->tcp);
+    uv_timer_init(loop_, &probe->timer);
+    probe->tcp.data = probe;
+    probe->timer.data = probe;
+    probe->connect.data = probe;
+    probe->open_handles = 2;
+    sockaddr_storage address;
+    geo::to_sockaddr(target.address, &address);
+    reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(target.spec.port);  // same offset in sockaddr_in6
+    const int status = uv_tcp_connect(&probe->connect, &probe->tcp, reinterpret_cast<const sockaddr*>(&address),
+                                      [](uv_connect_t* request, int result) {
+                                          auto* self = static_cast<TcpProbe*>(request->data);
+                                          if (result == UV_ECANCELED) return;  // closed by the timeout
+                                          const uint32_t ms = elapsed_ms(self->started);
+                                          if (result == 0) {
+                                              health::ProbeResult ok;
+                                              ok.is_ok = true;
+                                              ok.latency_ms = ms;
+                                              self->finish(ok);
+                                          } else {
+                                              self->finish(failure(std::string("tcp: ") + uv_strerror(result), ms));
+                                          }
+                                          self->close();
+                                      });
+    if (status != 0) {
+        probe->finish(failure(std::string("tcp: ") + uv_strerror(status)));
+        probe->close();
+        return;
+    }
+    uv_timer_start(&probe->timer,
+                   [](uv_timer_t* timer) {
+                       auto* self = static_cast<TcpProbe*>(timer->data);
+                       self->finish(failure(timeout_reason(self->timeout_ms)));
+                       self->close();
+                   },
+                   probe->timeout_ms, 0);
+}
+
+std::string probe_url(const ProbeTarget& target, std::string* resolve) {
+    const health::CheckSpec& spec = target.spec;
+    resolve->clear();
+    if (!spec.url.empty()) return spec.url;
+    const std::string scheme = spec.kind == health::CheckKind::https ? "https" : "http";
+    const std::string address = geo::to_string(target.address);
+    const std::string port = std::to_string(spec.port);
+    std::string path = spec.path.empty() || spec.path[0] != '/' ? "/" + spec.path : spec.path;
+    if (!spec.host.empty()) {
+        // Ask for the host name (Host header, TLS SNI and certificate check) but connect to the
+        // target's address.
+        *resolve = spec.host + ":" + port + ":" + address;
+        return scheme + "://" + spec.host + ":" + port + path;
+    }
+    const std::string host = target.address.family == 6 ? "[" + address + "]" : address;
+    return scheme + "://" + host + ":" + port + path;
+}
+
+std::optional<double> json_number(const std::string& body, const std::vector<std::string>& path) {
+    const nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (document.is_discarded()) return std::nullopt;
+    const nlohmann::json* node = &document;
+    for (const std::string& key : path) {
+        if (node->is_object() && node->contains(key)) {
+            node = &(*node)[key];
+        } else if (node->is_array() && !key.empty() && key.find_first_not_of("0123456789") == std::string::npos &&
+                   std::stoul(key) < node->size()) {
+            node = &(*node)[std::stoul(key)];
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (!node->is_number()) return std::nullopt;
+    return node->get<double>();
+}
+
+void Prober::run_http(const ProbeTarget& target, ProbeDone done) {
+    HttpRequest request;
+    request.url = probe_url(target, &request.resolve);
+    request.timeout_ms = target.spec.timeout_ms;
+    request.verify_tls = target.spec.verify_tls;
+    const health::CheckSpec spec = target.spec;
+    curl_->start(request, [spec, done = std::move(done)](const HttpResponse& response) {
+        if (!response.is_transport_ok) {
+            const bool is_timeout = response.error.rfind("timeout", 0) == 0;
+            done(failure(is_timeout ? timeout_reason(spec.timeout_ms) : "http: " + response.error, response.elapsed_ms));
+            return;
+        }
+        if (response.status < spec.status_min || response.status > spec.status_max) {
+            done(failure("HTTP " + std::to_string(response.status), response.elapsed_ms));
+            return;
+        }
+        if (!spec.body_contains.empty() && response.body.find(spec.body_contains) == std::string::npos) {
+            done(failure("body lacks \"" + spec.body_contains + "\"", response.elapsed_ms));
+            return;
+        }
+        health::ProbeResult ok;
+        ok.is_ok = true;
+        ok.latency_ms = response.elapsed_ms;
+        if (!spec.load_field.empty()) ok.load = json_number(response.body, spec.load_field);
+        done(ok);
+    });
+}
+
+void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
+    auto* probe = new DnsProbe();
+    probe->done = std::move(done);
+    probe->timeout_ms = target.spec.timeout_ms;
+    probe->expect_rcode = target.spec.expect_rcode;
+    // The query: a random ID, RD clear, one question.
+    probe->id = static_cast<uint16_t>(Clock::now().time_since_epoch().count() * 2654435761u >> 7);
+    dns::write_u16(probe->query, probe->id);
+    dns::write_u16(probe->query + 4, 1);
+    std::size_t pos = dns::kHeaderSize;
+    const std::string& name = target.spec.query_name;
+    std::size_t start = 0;
+    while (start < name.size() && pos < 270) {
+        std::size_t end = name.find('.', start);
+        if (end == std::string::npos) end = name.size();
+        const std::size_t len = std::min<std::size_t>(end - start, 63);
+        if (len > 0) {
+            probe->query[pos++] = static_cast<uint8_t>(len);
+            for (std::size_t i = 0; i < len; ++i) probe->query[pos++] = static_cast<uint8_t>(name[start + i]);
+        }
+        start = end + 1;
+    }
+    probe->query[pos++] = 0;
+    dns::write_u16(probe->query + pos, target.spec.query_type);
+    dns::write_u16(probe->query + pos + 2, dns::rrclass::IN);
+    probe->query_size = pos + 4;
+
+    uv_udp_init(loop_, &probe->udp);
+    uv_timer_init(loop_, &probe->timer);
+    probe->udp.data = probe;
+    probe->timer.data = probe;
+    probe->send.data = probe;
+    probe->open_handles = 2;
+    sockaddr_storage address;
+    geo::to_sockaddr(target.address, &address);
+    reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(target.spec.port);
+
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(probe->query), static_cast<unsigned>(probe->query_size));
+    int status = uv_udp_send(&probe->send, &probe->udp, &buf, 1, reinterpret_cast<const sockaddr*>(&address),
+                             [](uv_udp_send_t* request, int result) {
+                                 auto* self = static_cast<DnsProbe*>(request->data);
+                                 if (result < 0 && result != UV_ECANCELED) {
+                                     self->finish(failure(std::string("dns: ") + uv_strerror(result)));
+                                     self->close();
+                                 }
+                             });
+    if (status == 0) {
+        status = uv_udp_recv_start(
+            &probe->udp,
+            [](uv_handle_t* handle, std::size_t, uv_buf_t* out) {
+                auto* self = static_cast<DnsProbe*>(handle->data);
+                *out = uv_buf_init(reinterpret_cast<char*>(self->answer), sizeof self->answer);
+            },
+            [](uv_udp_t* udp, ssize_t nread, const uv_buf_t*, const sockaddr*, unsigned) {
+                auto* self = static_cast<DnsProbe*>(udp->data);
+                if (nread == 0 || self->is_finished) return;
+                if (nread < 0) {
+                    self->finish(failure(std::string("dns: ") + uv_strerror(static_cast<int>(nread)), elapsed_ms(self->started)));
+                    self->close();
+                    return;
+                }
+                if (static_cast<std::size_t>(nread) < dns::kHeaderSize || dns::read_u16(self->answer) != self->id ||
+                    (dns::read_u16(self->answer + 2) & dns::flag::QR) == 0) {
+                    return;  // not our answer: keep waiting until the timeout
+                }
+                const uint16_t rcode = dns::read_u16(self->answer + 2) & 0xF;
+                const uint32_t ms = elapsed_ms(self->started);
+                if (rcode == self->expect_rcode) {
+                    health::ProbeResult ok;
+                    ok.is_ok = true;
+                    ok.latency_ms = ms;
+                    self->finish(ok);
+                } else {
+                    self->finish(failure("dns: rcode " + std::to_string(rcode) + ", expected " + std::to_string(self->expect_rcode), ms));
+                }
+                self->close();
+            });
+    }
+    if (status != 0) {
+        probe->finish(failure(std::string("dns: ") + uv_strerror(status)));
+        probe->close();
+        return;
+    }
+    uv_timer_start(&probe->timer,
+                   [](uv_timer_t* timer) {
+                       auto* self = static_cast<DnsProbe*>(timer->data);
+                       self->finish(failure(timeout_reason(self->timeout_ms)));
+                       self->close();
+                   },
+                   probe->timeout_ms, 0);
+}
+
+}  // namespace meridian::probes

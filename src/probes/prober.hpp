@@ -1,0 +1,46 @@
+// Runs one probe of a check against one target on the control loop and reports a ProbeResult:
+// tcp (connect), http/https (libcurl multi), dns (a UDP query and its rcode). Never blocks;
+// every failure, timeout included, is a result with a reason.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+
+#include "geo/address.hpp"
+#include "health/check_spec.hpp"
+#include "health/target_health.hpp"
+#include "probes/curl_driver.hpp"
+
+namespace meridian::probes {
+
+struct ProbeTarget {
+    health::CheckSpec spec;
+    geo::IpAddress address;  // resolved: check address, region check_address, or its first address
+};
+
+using ProbeDone = std::function<void(const health::ProbeResult&)>;
+
+class Prober {
+public:
+    Prober(uv_loop_t* loop, CurlDriver* curl) : loop_(loop), curl_(curl) {}
+
+    void run(const ProbeTarget& target, ProbeDone done);
+
+private:
+    void run_tcp(const ProbeTarget& target, ProbeDone done);
+    void run_http(const ProbeTarget& target, ProbeDone done);
+    void run_dns(const ProbeTarget& target, ProbeDone done);
+
+    uv_loop_t* loop_;
+    CurlDriver* curl_;
+};
+
+// The URL an http(s) check fetches from a target, and the CURLOPT_RESOLVE entry that makes a
+// Host name resolve to the target's address. Exposed for tests.
+std::string probe_url(const ProbeTarget& target, std::string* resolve);
+
+// Reads a number at a JSON path ("load" or "stats.load") from a body; nullopt when absent.
+std::optional<double> json_number(const std::string& body, const std::vector<std::string>& path);
+
+}  // namespace meridian::probes
