@@ -59,6 +59,12 @@ State TargetHealth::evaluate() const noexcept {
 }
 
 std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock::time_point now) {
+    // An unhealthy target is judged on its current run of good results only: the first good one
+    // after a bad one starts the window afresh, so `rise` good results in a row bring it back,
+    // while a flapping target (good, bad, good …) never strings enough together.
+    const bool is_good = result.is_ok && result.latency_ms < thresholds_.degraded_below_ms;
+    if (state_ == State::unhealthy && is_good && was_last_bad_) window_.clear();
+    was_last_bad_ = !is_good;
     window_.push_back(result);
     while (window_.size() > thresholds_.window) window_.pop_front();
     if (result.load) load_ = result.load;
@@ -86,10 +92,6 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
             transition = assign(wanted, reason, now);
         }
     }
-    // A target that went down starts its recovery from a clean window, so `rise` good results
-    // bring it back rather than waiting for the bad ones to age out; and a flapping target (one
-    // good, one bad) keeps pointing at unhealthy instead of bouncing back.
-    if (transition && transition->to == State::unhealthy) window_.clear();
     return transition;
 }
 

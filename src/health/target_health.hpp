@@ -57,6 +57,7 @@ private:
     int pending_direction_ = 0;      // +1: evaluations point at a worse state, −1: better
     uint32_t pending_count_ = 0;     // consecutive evaluations in that direction
     uint32_t consecutive_failures_ = 0;
+    bool was_last_bad_ = false;      // the previous result failed or was slower than degraded
     Clock::time_point last_change_;
     std::string last_reason_;
     std::optional<double> load_;
