@@ -104,7 +104,10 @@ def render_config(
     server: Optional[dict] = None,
     identity: Optional[dict] = None,
     listen: Optional[dict] = None,
+    geoip: Optional[Iterable] = None,
 ) -> str:
+    """The server config text. geoip: [[geoip]] entries, each a path or a dict of its keys
+    (path, fields = {fact: dotted path or list}); None or [] writes no [[geoip]] at all."""
     listen = listen or {
         "udp": [f"127.0.0.1:{port}", f"[::1]:{port}"],
         "tcp": [f"127.0.0.1:{port}", f"[::1]:{port}"],
@@ -120,7 +123,24 @@ def render_config(
         for key, value in table.items():
             lines.append(f"{key} = {toml_value(value)}")
         lines.append("")
+    lines += render_geoip(geoip)
     return "\n".join(lines)
+
+
+def render_geoip(geoip: Optional[Iterable]) -> list:
+    """[[geoip]] tables (lines) for render_config."""
+    lines = []
+    for entry in geoip or []:
+        entry = entry if isinstance(entry, dict) else {"path": entry}
+        lines.append("[[geoip]]")
+        for key, value in entry.items():
+            if isinstance(value, dict):
+                inner = ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items())
+                lines.append(f"{key} = {{ {inner} }}")
+            else:
+                lines.append(f"{key} = {toml_value(value)}")
+        lines.append("")
+    return lines
 
 
 def zone_toml(
@@ -308,7 +328,7 @@ class ServerStartError(Exception):
 class MeridianServer:
     """A running meridiand. Use .query()/.query_tcp() or the raw helpers."""
 
-    def __init__(self, workdir: Path, zones, server=None, identity=None, listen=None, cwd=None):
+    def __init__(self, workdir: Path, zones, server=None, identity=None, listen=None, cwd=None, geoip=None):
         self.workdir = Path(workdir)
         self.cwd = Path(cwd) if cwd else self.workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -316,6 +336,7 @@ class MeridianServer:
         self.server_opts = server
         self.identity_opts = identity
         self.listen_opts = listen
+        self.geoip = geoip
         self.port: Optional[int] = None
         self.proc: Optional[subprocess.Popen] = None
         self.config_path = self.workdir / "meridian.toml"
@@ -332,7 +353,7 @@ class MeridianServer:
             self.port = find_free_port()
             listen = self.listen_opts(self.port) if callable(self.listen_opts) else self.listen_opts
             self.config_path.write_text(
-                render_config(self.port, self.zones, self.server_opts, self.identity_opts, listen)
+                render_config(self.port, self.zones, self.server_opts, self.identity_opts, listen, self.geoip)
             )
             with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
                 self.proc = subprocess.Popen(
@@ -485,6 +506,7 @@ class ServerFactory:
         server: Optional[dict] = None,
         identity: Optional[dict] = None,
         listen=None,
+        geoip=None,
     ) -> MeridianServer:
         """Start meridiand.
 
@@ -492,6 +514,7 @@ class ServerFactory:
         zone_files: {filename: toml text} written into a fresh directory and served as well.
         server / identity: overrides of the [server] / [identity] tables (None removes a key).
         listen: a dict for [listen], or a callable port -> dict.
+        geoip: [[geoip]] entries (paths or dicts), as for render_config.
         """
         workdir = self.base / f"server{len(self.servers)}"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -504,7 +527,7 @@ class ServerFactory:
             zone_paths.append(zdir)
         elif zones is None:
             zone_paths.append(EXAMPLE_ZONES)
-        srv = MeridianServer(workdir, zone_paths, server, identity, listen)
+        srv = MeridianServer(workdir, zone_paths, server, identity, listen, geoip=geoip)
         self.servers.append(srv)
         return srv.start()
 
@@ -663,3 +686,202 @@ def assert_negative(r, rcode, origin=ORIGIN, ttl=60, aa=True):
     assert soa.name == dns.name.from_text(origin)
     assert len(soa) == 1
     assert soa.ttl == ttl, f"negative TTL {soa.ttl} != {ttl}"
+
+
+# --------------------------------------------------------------------------------------------
+# Geo steering: test databases, ECS options, distances
+# --------------------------------------------------------------------------------------------
+
+TEST_GEO_CSV = REPO_ROOT / "geoip" / "test-geo.csv"
+EXAMPLE_GEO_ZONE = EXAMPLE_ZONES / "geo.example.com.toml"
+
+
+def geo_mmdb_build_path() -> Path:
+    """mmdb-build: ``$MMDB_BUILD`` if set, else ``<repo>/build/bin/mmdb-build``."""
+    env = os.environ.get("MMDB_BUILD")
+    return Path(env) if env else REPO_ROOT / "build" / "bin" / "mmdb-build"
+
+
+def build_geo_mmdb(csv_path: Path, out: Path) -> Path:
+    """Build a MaxMind DB from a test-geo.csv style file with mmdb-build; fails the test on error."""
+    tool = geo_mmdb_build_path()
+    if not (tool.is_file() and os.access(tool, os.X_OK)):
+        pytest.fail(f"mmdb-build not found at {tool}; build it or set MMDB_BUILD", pytrace=False)
+    proc = subprocess.run(
+        [str(tool), "--input", str(csv_path), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0 and Path(out).is_file(), f"mmdb-build {csv_path} failed:\n{proc.stderr}"
+    return Path(out)
+
+
+@pytest.fixture(scope="session")
+def test_geo_mmdb(tmp_path_factory) -> Path:
+    """The test geo database: ``$MERIDIAN_TEST_MMDB``, else <repo>/build/geoip/test-geo.mmdb,
+    else built from geoip/test-geo.csv into a temporary directory."""
+    env = os.environ.get("MERIDIAN_TEST_MMDB")
+    path = Path(env) if env else REPO_ROOT / "build" / "geoip" / "test-geo.mmdb"
+    if path.is_file():
+        return path.resolve()
+    return build_geo_mmdb(TEST_GEO_CSV, tmp_path_factory.mktemp("geo-mmdb") / "test-geo.mmdb").resolve()
+
+
+class GeoRow:
+    """One network of a test-geo.csv file."""
+
+    def __init__(self, fields: list):
+        import ipaddress
+
+        fields = fields + [""] * (8 - len(fields))
+        self.network = ipaddress.ip_network(fields[0].strip())
+        self.continent, self.country, self.subdivision = (f.strip() for f in fields[1:4])
+        self.asn = int(fields[4]) if fields[4].strip() else 0
+        self.as_org = fields[5]
+        self.latitude = float(fields[6]) if fields[6].strip() else None
+        self.longitude = float(fields[7]) if fields[7].strip() else None
+
+    @property
+    def prefix(self) -> int:
+        return self.network.prefixlen
+
+    @property
+    def subnet(self) -> str:
+        return str(self.network)
+
+    def __repr__(self) -> str:
+        return f"GeoRow({self.subnet} {self.continent}/{self.country})"
+
+
+def geo_csv_rows(path: Path = TEST_GEO_CSV) -> list:
+    """The networks of a test-geo.csv file (comments, blank lines and the header skipped)."""
+    import csv
+
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for fields in csv.reader(f):
+            if not fields or fields[0].lstrip().startswith("#") or fields[0] == "network":
+                continue
+            rows.append(GeoRow(fields))
+    return rows
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on a sphere of the IUGG mean Earth radius."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def ecs(subnet: str) -> dns.edns.ECSOption:
+    """An ECS option for "address/len" (scope 0), as a resolver sends it."""
+    address, _, length = subnet.partition("/")
+    return dns.edns.ECSOption(address, int(length) if length else None)
+
+
+def raw_ecs(family: int, source: int, scope: int, address: bytes) -> dns.edns.GenericOption:
+    """An ECS option built byte by byte (for malformed ones): family, source, scope, address."""
+    return dns.edns.GenericOption(dns.edns.ECS, struct.pack("!HBB", family, source, scope) + address)
+
+
+def reply_ecs(reply: dns.message.Message) -> list:
+    """[(family, source, scope, address bytes)] for every ECS option of a reply, as sent."""
+    out = []
+    for opt in reply.options:
+        if opt.otype != dns.edns.ECS:
+            continue
+        data = opt.to_wire()
+        family, source, scope = struct.unpack("!HBB", data[:4])
+        out.append((family, source, scope, data[4:]))
+    return out
+
+
+def answer_addresses(reply: dns.message.Message, rdtype="A") -> list:
+    """The addresses of the answer section's A (or AAAA) records, in order."""
+    rdtype = dns.rdatatype.from_text(rdtype) if isinstance(rdtype, str) else rdtype
+    return [rd.address for rrset in reply.answer if rrset.rdtype == rdtype for rd in rrset]
+
+
+def _skip_wire_name(wire: bytes, pos: int) -> int:
+    while True:
+        length = wire[pos]
+        if length & 0xC0 == 0xC0:
+            return pos + 2
+        pos += 1 + length
+        if length == 0:
+            return pos
+
+
+def wire_ecs(wire: bytes) -> list:
+    """[(family, source, scope, address bytes)] for every ECS option in a raw DNS message's OPT
+    record, byte for byte as sent (dnspython's ECSOption would re-mask the address)."""
+    qd, an, ns, ar = struct.unpack("!HHHH", wire[4:12])
+    pos = 12
+    for _ in range(qd):
+        pos = _skip_wire_name(wire, pos) + 4
+    out = []
+    for _ in range(an + ns + ar):
+        pos = _skip_wire_name(wire, pos)
+        rtype, _cls, _ttl, rdlength = struct.unpack("!HHIH", wire[pos : pos + 10])
+        pos += 10
+        if rtype == dns.rdatatype.OPT:
+            p, end = pos, pos + rdlength
+            while p + 4 <= end:
+                code, length = struct.unpack("!HH", wire[p : p + 4])
+                data = wire[p + 4 : p + 4 + length]
+                if code == dns.edns.ECS:
+                    family, source, scope = struct.unpack("!HBB", data[:4])
+                    out.append((family, source, scope, data[4:]))
+                p += 4 + length
+        pos += rdlength
+    return out
+
+
+def example_geo_zone_files(zone_text: Optional[str] = None) -> dict:
+    """{filename: text} for the example geo zone (or `zone_text`, a variant of it) plus, for every
+    file-kind health check it names, a state file with every region "up" — so that a hand edit
+    of the checked-in zones/*.health.json cannot change what the steering tests see."""
+    import tomllib
+
+    text = EXAMPLE_GEO_ZONE.read_text() if zone_text is None else zone_text
+    zone = tomllib.loads(text)
+    files = {EXAMPLE_GEO_ZONE.name: text}
+    state = {"regions": {name: "up" for name in zone.get("regions", {})}}
+    for check in zone.get("checks", {}).values():
+        if check.get("kind") == "file" and "file" in check:
+            files[check["file"]] = json.dumps(state, indent=2) + "\n"
+    return files
+
+
+def write_example_geo_zone(directory: Path, zone_text: Optional[str] = None) -> Path:
+    """example_geo_zone_files() written into `directory`; the zone file's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in example_geo_zone_files(zone_text).items():
+        (directory / name).write_text(text)
+    return directory / EXAMPLE_GEO_ZONE.name
+
+
+# --------------------------------------------------------------------------------------------
+# Extra server-config tables (health tests: [alerts])
+# --------------------------------------------------------------------------------------------
+
+
+def start_server_with_extra_config(factory: "ServerFactory", extra_config: str, **kwargs) -> MeridianServer:
+    """factory(**kwargs), with `extra_config` (TOML text, e.g. an [alerts] table) appended to the
+    server config it writes. render_config is wrapped only while this server starts."""
+    global render_config
+    original = render_config
+
+    def with_extra(*args, **kw) -> str:
+        return original(*args, **kw).rstrip("\n") + "\n\n" + extra_config.strip("\n") + "\n"
+
+    render_config = with_extra
+    try:
+        return factory(**kwargs)
+    finally:
+        render_config = original
