@@ -247,7 +247,13 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
 
 void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t answers, Decision* d) noexcept {
     Candidates& candidates = *c;
-    const std::size_t want = std::min<std::size_t>(answers, n);
+    std::size_t want = std::min<std::size_t>(answers, n);
+    if (route.strategy == Strategy::weighted || route.strategy == Strategy::sticky) {
+        // Weight 0 means "send nothing here" (a soft drain) — unless every weight is 0.
+        const auto weighted = static_cast<std::size_t>(std::count_if(
+            candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n), [](const Candidate& x) { return x.weight > 0; }));
+        if (weighted > 0) want = std::min(want, weighted);
+    }
     auto sort_by_key = [&] {
         std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
                          [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
@@ -285,7 +291,7 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
         for (std::size_t i = 0; i < n; ++i) {
             const uint64_t h = sticky_hash(client_.address, prefix, candidates[i].region);
             const double u = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0;  // (0,1)
-            candidates[i].key = -std::log(u) / static_cast<double>(std::max<uint32_t>(1, candidates[i].weight));
+            candidates[i].key = candidates[i].weight == 0 ? HUGE_VAL : -std::log(u) / static_cast<double>(candidates[i].weight);
         }
         sort_by_key();
         break;
