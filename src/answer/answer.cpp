@@ -259,6 +259,14 @@ uint16_t Responder::respond_steered(const zone::Zone& zone, const zone::Node& no
     const steer::ClientAddress client = client_address(zone);
     const steer::Decision decision = steer::decide(policy, name, type, client, snapshot_.geo.get(), random, client_.trace);
     if (client.is_from_ecs) ecs_scope_ = decision.scope_prefix;
+    if (Outcome* outcome = client_.outcome) {
+        outcome->steered_name = static_cast<int32_t>(node.steered);
+        outcome->route = decision.route;
+        outcome->is_from_ecs = client.is_from_ecs;
+        outcome->is_pruned = decision.is_pruned;
+        outcome->region_count = decision.count;
+        outcome->regions = decision.regions;
+    }
     // A CNAME answers alone: a name has one CNAME (RFC 2181 §10.1).
     const std::string* cname = decision.cname;
     if (cname == nullptr && decision.count > 0 && !policy.regions[decision.regions[0]].cname.empty()) {
@@ -326,6 +334,7 @@ uint16_t Responder::respond() noexcept {
     if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) return rcode::REFUSED;
     const zone::Zone* zone = snapshot_.zones.find_zone(query_.qname_lower.view());
     if (zone == nullptr) return rcode::REFUSED;  // never an open resolver
+    if (client_.outcome != nullptr) client_.outcome->zone = zone;
     return respond_from_zone(*zone);
 }
 
@@ -340,6 +349,16 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
                          std::span<uint8_t> response) noexcept {
     Query query;
     const dns::QueryStatus status = dns::read_query(packet, &query);
+    if (client.outcome != nullptr) {
+        *client.outcome = Outcome{};
+        client.outcome->qtype = query.qtype;
+        client.outcome->is_dropped = status == dns::QueryStatus::drop;
+        client.outcome->is_malformed = status == dns::QueryStatus::formerr;
+        client.outcome->rcode = status == dns::QueryStatus::formerr  ? rcode::FORMERR
+                                : status == dns::QueryStatus::notimp ? rcode::NOTIMP
+                                : status == dns::QueryStatus::badvers ? rcode::BADVERS
+                                                                      : rcode::NOERROR;
+    }
     if (status == dns::QueryStatus::drop) return 0;
 
     const AnswerSettings& settings = snapshot.settings;
@@ -388,6 +407,10 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
         if (!is_referral) w.rollback(after_question);
     }
     w.set_flags(flags);
+    if (client.outcome != nullptr) {
+        client.outcome->rcode = rc;
+        client.outcome->is_truncated = responder.is_truncated();
+    }
     if (query.edns.is_present) {
         std::array<uint8_t, 4 + kMaxNsidSize + 8 + 16> options;
         std::size_t options_size = 0;

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
 #include "steer/decide.hpp"
 #include "steer/random.hpp"
@@ -21,6 +22,7 @@ struct ClientInfo {
     const sockaddr* source = nullptr;  // the packet's source address
     steer::Random* random = nullptr;   // the worker's generator; null: a fixed seed (tests, tools)
     steer::Trace* trace = nullptr;     // filled by steered answers for the explain tools only
+    Outcome* outcome = nullptr;        // filled when given: what happened, for the counters
 };
 
 // Writes the response into `response` (which must hold at least 65535 bytes for TCP and the

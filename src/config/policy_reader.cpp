@@ -530,6 +530,9 @@ void PolicyReader::read() {
     }
     steer::check_policy(policy_, diagnostics_);
     policy_.health = std::make_shared<health::HealthBoard>(policy_.regions.size());
+    std::vector<std::size_t> routes;
+    for (const steer::SteeredName& name : policy_.names) routes.push_back(name.routes.size());
+    policy_.stats = std::make_shared<stats::SteerStats>(routes, policy_.regions.size());
 }
 
 }  // namespace

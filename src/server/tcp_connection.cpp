@@ -98,6 +98,8 @@ void TcpConnection::answer_frames() {
     client.transport = answer::Transport::tcp;
     client.source = reinterpret_cast<const sockaddr*>(&peer_);
     client.random = worker_->random();
+    answer::Outcome outcome;
+    client.outcome = &outcome;
     std::size_t consumed = 0;
     while (!is_closing_ && input_used_ - consumed >= kFrameHeader) {
         if (pending_output() > worker_->limits().tcp_max_pending_output_bytes) break;  // let the client read first
@@ -109,6 +111,7 @@ void TcpConnection::answer_frames() {
         if (input_used_ - consumed < kFrameHeader + length) break;  // the rest is still on the way
         const std::span<const uint8_t> query(input_.data() + consumed + kFrameHeader, length);
         const std::size_t size = answer::answer_query(worker_->snapshot(), client, query, response);
+        worker_->count(outcome, /*is_tcp=*/true);
         consumed += kFrameHeader + length;
         if (size == 0) continue;
         const uint8_t header[kFrameHeader] = {static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)};

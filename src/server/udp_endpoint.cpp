@@ -101,6 +101,8 @@ bool UdpEndpoint::serve_batch() noexcept {
     answer::ClientInfo client;
     client.transport = answer::Transport::udp;
     client.random = worker_->random();
+    answer::Outcome outcome;
+    client.outcome = &outcome;
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
         msghdr& h = in_[static_cast<std::size_t>(i)].msg_hdr;
@@ -112,6 +114,7 @@ bool UdpEndpoint::serve_batch() noexcept {
         iovec& out_iov = out_iov_[replies];
         const std::size_t size = answer::answer_query(
             snapshot, client, query, {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize});
+        worker_->count(outcome, /*is_tcp=*/false);
         if (size == 0) continue;
         out_iov.iov_len = size;
         msghdr& o = out_[replies].msg_hdr;
@@ -133,6 +136,7 @@ bool UdpEndpoint::serve_batch() noexcept {
             continue;
         } else {
             // A full send buffer or an unreachable peer: skip that reply rather than block.
+            worker_->stats().send_failed.add();
             ++sent;
         }
     }

@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "dns/wire.hpp"
 #include "server/tcp_connection.hpp"
+#include "zone/zone.hpp"
 #include "server/udp_endpoint.hpp"
 
 namespace meridian::server {
@@ -96,6 +97,27 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
         return;
     }
     connection->start();
+}
+
+void Worker::count(const answer::Outcome& o, bool is_tcp) noexcept {
+    const std::size_t transport = is_tcp ? 1 : 0;
+    stats_.queries[transport].add();
+    if (o.is_dropped) {
+        stats_.dropped.add();
+        return;
+    }
+    if (o.is_malformed) stats_.malformed.add();
+    if (o.is_truncated) stats_.truncated.add();
+    const stats::RcodeBucket rcode = stats::rcode_bucket(o.rcode);
+    stats_.rcodes[transport][static_cast<std::size_t>(rcode)].add();
+    if (o.zone == nullptr) return;
+    stats::ZoneStats::Shard& shard = o.zone->stats().shard(index_);
+    shard.by_qtype[static_cast<std::size_t>(stats::qtype_bucket(o.qtype))].add();
+    shard.by_rcode[static_cast<std::size_t>(rcode)].add();
+    if (o.steered_name < 0) return;
+    (o.is_from_ecs ? stats_.ecs : stats_.source).add();
+    const steer::Policy& policy = o.zone->policy();
+    if (policy.stats) policy.stats->count(static_cast<std::size_t>(o.steered_name), o.route, o.regions.data(), o.region_count);
 }
 
 void Worker::connection_closed(TcpConnection* connection) noexcept {

@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
+#include "stats/counters.hpp"
 #include "config/server_config.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "steer/random.hpp"
@@ -49,6 +51,10 @@ public:
     const WorkerLimits& limits() const noexcept { return limits_; }
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
     steer::Random* random() noexcept { return &random_; }
+    // Counts one query's outcome in this worker's counters (query path: no locks).
+    void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
+    stats::WorkerStats& stats() noexcept { return stats_; }
+    const stats::WorkerStats& stats() const noexcept { return stats_; }
     void connection_closed(TcpConnection* connection) noexcept;
 
 private:
@@ -70,6 +76,7 @@ private:
     std::vector<TcpConnection*> connections_;  // owned; each deletes itself once closed
     std::vector<uint8_t> tcp_response_;
     steer::Random random_;  // this thread's draws for weighted answers
+    stats::WorkerStats stats_;
 };
 
 }  // namespace meridian::server

@@ -16,6 +16,7 @@
 #include "geo/facts.hpp"
 #include "health/check_spec.hpp"
 #include "health/state.hpp"
+#include "stats/counters.hpp"
 
 namespace meridian::steer {
 
@@ -143,6 +144,7 @@ struct Policy {
     // One slot per region, written by the health monitor and read by answers. Shared by every
     // snapshot holding this zone; the pointer never changes once the zone is built.
     std::shared_ptr<health::HealthBoard> health;
+    std::shared_ptr<stats::SteerStats> stats;  // answers per name/route and per region
 };
 
 }  // namespace meridian::steer

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "dns/message_writer.hpp"
+#include "stats/counters.hpp"
 #include "steer/policy.hpp"
 
 namespace meridian::zone {
@@ -77,6 +78,11 @@ public:
     }
     const uint8_t* bytes_of(const Rdata& rdata) const noexcept { return bytes_.data() + rdata.offset; }
     const steer::Policy& policy() const noexcept { return *policy_; }
+    // Counters are the one mutable part of a zone (atomics, one shard per worker); a reload that
+    // keeps the zone's origin keeps its counters (see config::load_snapshot).
+    stats::ZoneStats& stats() const noexcept { return *stats_; }
+    const std::shared_ptr<stats::ZoneStats>& shared_stats() const noexcept { return stats_; }
+    void share_stats(std::shared_ptr<stats::ZoneStats> stats) noexcept { stats_ = std::move(stats); }
 
 private:
     friend class ZoneBuilder;
@@ -91,6 +97,7 @@ private:
     uint32_t serial_ = 0;
     uint32_t negative_ttl_ = 0;
     std::shared_ptr<const steer::Policy> policy_;  // never null; empty for a static zone
+    std::shared_ptr<stats::ZoneStats> stats_ = std::make_shared<stats::ZoneStats>();
 };
 
 }  // namespace meridian::zone

@@ -1,0 +1,32 @@
+// What answering one query did, for the counters: filled by answer_query() when the caller
+// asks (the server always does), read by the worker that owns the counters. Plain data.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "steer/policy.hpp"
+
+namespace meridian::zone {
+class Zone;
+}
+
+namespace meridian::answer {
+
+struct Outcome {
+    bool is_dropped = false;    // nothing was sent: a runt or a response (QR=1)
+    bool is_malformed = false;  // answered FORMERR
+    bool is_truncated = false;
+    const zone::Zone* zone = nullptr;  // the zone that answered; null: none (REFUSED, CHAOS …)
+    uint16_t qtype = 0;
+    uint16_t rcode = 0;         // the full rcode, BADVERS included
+    // Steered answers only.
+    int32_t steered_name = -1;  // into zone->policy().names
+    int32_t route = -1;         // the route that answered; -1: fail policy or no route
+    bool is_from_ecs = false;   // the client address came from ECS (else the packet source)
+    bool is_pruned = false;
+    uint8_t region_count = 0;
+    std::array<uint32_t, steer::kMaxAnswers> regions{};
+};
+
+}  // namespace meridian::answer
