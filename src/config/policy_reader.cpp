@@ -28,6 +28,7 @@ private:
     void read_name(const std::string& key, const toml::table& table, const toml::key& where);
     void read_route(steer::SteeredName* name, const toml::table& table, steer::Strategy default_strategy);
     void read_condition(const toml::table& when, steer::Condition* condition);
+    void read_condition_part(const std::string& key, const toml::node& value, steer::Condition* condition);
 
     // A string or an array of strings, each with its location.
     std::vector<std::pair<std::string, SourceLocation>> strings(const toml::node& node, const std::string& what);
@@ -73,7 +74,7 @@ std::vector<std::pair<std::string, SourceLocation>> PolicyReader::strings(const 
 
 bool PolicyReader::read_code(const std::string& text, const SourceLocation& at, std::size_t size, const char* what) {
     const bool ok = text.size() == size && std::all_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-    if (!ok) error(at, "\"" + text + "\" is not a " + what);
+    if (!ok) error(at, "\"" + text + "\" is not " + what);
     return ok;
 }
 
@@ -288,11 +289,7 @@ void PolicyReader::read_location_set(const std::string& name, const toml::table&
     static const std::pair<const char*, const char*> kParts[] = {
         {"continents", "continent"}, {"countries", "country"}, {"subdivisions", "subdivision"}, {"asns", "asn"}};
     for (const auto& [plural, singular] : kParts) {
-        if (const toml::node* n = reader.node(plural)) {
-            toml::table one;
-            one.insert(singular, *n);
-            read_condition(one, &parts);
-        }
+        if (const toml::node* n = reader.node(plural)) read_condition_part(singular, *n, &parts);
     }
     set.continents = parts.continents;
     set.countries = parts.countries;
@@ -303,9 +300,11 @@ void PolicyReader::read_location_set(const std::string& name, const toml::table&
     policy_.location_sets.push_back(std::move(set));
 }
 
-void PolicyReader::read_condition(const toml::table& when, steer::Condition* c) {
-    TableReader reader(when, "when", root_.file(), diagnostics_);
-    if (const toml::node* n = reader.node("continent")) {
+// One part of a condition ("continent", "country" …) from its node, keeping the node's position
+// for errors. Route conditions and location sets both read their parts here.
+void PolicyReader::read_condition_part(const std::string& key, const toml::node& value, steer::Condition* c) {
+    const toml::node* n = &value;
+    if (key == "continent") {
         for (const auto& [text, at] : strings(*n, "continent")) {
             static const std::vector<std::string> kContinents{"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
             geo::Code<2> code;
@@ -317,16 +316,14 @@ void PolicyReader::read_condition(const toml::table& when, steer::Condition* c) 
             }
             c->continents.push_back(code);
         }
-    }
-    if (const toml::node* n = reader.node("country")) {
+    } else if (key == "country") {
         for (const auto& [text, at] : strings(*n, "country")) {
-            if (!read_code(text, at, 2, "ISO 3166-1 alpha-2 country code")) continue;
+            if (!read_code(text, at, 2, "an ISO 3166-1 alpha-2 country code")) continue;
             geo::Code<2> code;
             code.assign(text);
             c->countries.push_back(code);
         }
-    }
-    if (const toml::node* n = reader.node("subdivision")) {
+    } else if (key == "subdivision") {
         for (const auto& [text, at] : strings(*n, "subdivision")) {
             const auto dash = text.find('-');
             if (dash != 2 || text.size() < 4 || text.size() > 6) {
@@ -338,23 +335,21 @@ void PolicyReader::read_condition(const toml::table& when, steer::Condition* c) 
             s.code.assign(text.substr(3));
             c->subdivisions.push_back(s);
         }
-    }
-    if (const toml::node* n = reader.node("asn")) {
+    } else if (key == "asn") {
         auto add = [&](const toml::node& v) {
-            const auto value = v.value<int64_t>();
-            if (!v.is_integer() || !value || *value <= 0 || *value > UINT32_MAX) {
+            const auto number = v.value<int64_t>();
+            if (!v.is_integer() || !number || *number <= 0 || *number > UINT32_MAX) {
                 error(where(v), "an ASN must be an integer from 1 to 4294967295");
                 return;
             }
-            c->asns.push_back(static_cast<uint32_t>(*value));
+            c->asns.push_back(static_cast<uint32_t>(*number));
         };
         if (const auto* array = n->as_array()) {
             for (const toml::node& v : *array) add(v);
         } else {
             add(*n);
         }
-    }
-    if (const toml::node* n = reader.node("cidr")) {
+    } else if (key == "cidr") {
         steer::CidrSet inline_set;
         for (const auto& [text, at] : strings(*n, "cidr")) {
             if (text.find('/') != std::string::npos || geo::parse_address(text)) {
@@ -371,13 +366,19 @@ void PolicyReader::read_condition(const toml::table& when, steer::Condition* c) 
             c->cidr_sets.push_back(static_cast<uint32_t>(policy_.cidr_sets.size()));
             policy_.cidr_sets.push_back(std::move(inline_set));
         }
-    }
-    if (const toml::node* n = reader.node("location")) {
+    } else if (key == "location") {
         for (const auto& [text, at] : strings(*n, "location")) {
             const auto it = location_set_index_.find(text);
             if (it == location_set_index_.end()) error(at, "unknown location set \"" + text + "\" (define it under [locations])");
             else c->location_sets.push_back(it->second);
         }
+    }
+}
+
+void PolicyReader::read_condition(const toml::table& when, steer::Condition* c) {
+    TableReader reader(when, "when", root_.file(), diagnostics_);
+    for (const char* key : {"continent", "country", "subdivision", "asn", "cidr", "location"}) {
+        if (const toml::node* n = reader.node(key)) read_condition_part(key, *n, c);
     }
     reader.finish();
 }

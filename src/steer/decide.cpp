@@ -35,6 +35,15 @@ bool parse_strategy(std::string_view text, Strategy* out) noexcept {
     return false;
 }
 
+uint64_t hash_region_name(std::string_view name) noexcept {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char c : name) {
+        h ^= static_cast<uint8_t>(c);
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 bool Region::answers(uint16_t qtype) const noexcept {
     if (!cname.empty()) return true;
     return qtype == dns::rrtype::AAAA ? !ipv6.empty() : !ipv4.empty();
@@ -133,8 +142,13 @@ private:
         return policy_.health->read(region);
     }
     void note_scope(unsigned prefix) noexcept { scope_ = std::max(scope_, std::min(prefix, client_.address.width())); }
-    void say(std::string line) noexcept {
-        if (trace_ != nullptr) trace_->lines.push_back(std::move(line));
+    // Trace lines are built only when a trace was asked for: the query path allocates nothing.
+    void say(const char* line) noexcept {
+        if (trace_ != nullptr) trace_->lines.emplace_back(line);
+    }
+    template <typename MakeLine>
+    void say_with(MakeLine make_line) noexcept {
+        if (trace_ != nullptr) trace_->lines.push_back(make_line());
     }
 
     const Policy& policy_;
@@ -170,9 +184,9 @@ bool Decider::matches(const Condition& when) noexcept {
     return true;
 }
 
-// FNV-1a over the client's prefix and the region's index: the per-(client, region) draw of
-// rendezvous hashing, stable across processes and restarts.
-uint64_t sticky_hash(const geo::IpAddress& address, unsigned prefix, uint32_t region) noexcept {
+// FNV-1a over the client's prefix and the region's name hash: the per-(client, region) draw of
+// rendezvous hashing, stable across processes, restarts and edits elsewhere in the zone.
+uint64_t sticky_hash(const geo::IpAddress& address, unsigned prefix, uint64_t region) noexcept {
     uint64_t h = 0xcbf29ce484222325ull;
     auto mix = [&h](uint8_t byte) {
         h ^= byte;
@@ -183,7 +197,7 @@ uint64_t sticky_hash(const geo::IpAddress& address, unsigned prefix, uint32_t re
         mix(static_cast<uint8_t>(address.bytes[bit / 8] & (0xFF00u >> keep)));
     }
     mix(static_cast<uint8_t>(prefix));
-    for (int i = 0; i < 4; ++i) mix(static_cast<uint8_t>(region >> (8 * i)));
+    for (int i = 0; i < 8; ++i) mix(static_cast<uint8_t>(region >> (8 * i)));
     // A final avalanche so nearby inputs spread over the whole range (splitmix64's finaliser).
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -203,7 +217,7 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
     for (const Target& t : route.targets) {
         const Region& region = policy_.regions[t.region];
         if (!region.answers(qtype)) {
-            say("candidate " + region.name + ": no " + (qtype == dns::rrtype::AAAA ? "AAAA" : "A") + " records, skipped");
+            say_with([&] { return "candidate " + region.name + ": no " + (qtype == dns::rrtype::AAAA ? "AAAA" : "A") + " records, skipped"; });
             continue;
         }
         health::RegionHealth h = health_of(t.region);
@@ -254,9 +268,14 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
             candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n), [](const Candidate& x) { return x.weight > 0; }));
         if (weighted > 0) want = std::min(want, weighted);
     }
+    // Insertion sort: stable, and unlike std::stable_sort it never allocates (n ≤ 64).
     auto sort_by_key = [&] {
-        std::stable_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
-                         [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+        for (std::size_t i = 1; i < n; ++i) {
+            const Candidate moving = candidates[i];
+            std::size_t j = i;
+            for (; j > 0 && moving.key < candidates[j - 1].key; --j) candidates[j] = candidates[j - 1];
+            candidates[j] = moving;
+        }
     };
 
     switch (route.strategy) {
@@ -289,7 +308,7 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
         // Weighted rendezvous: the smallest −ln(u)/weight wins; weights and health unchanged →
         // the same winner for the same prefix.
         for (std::size_t i = 0; i < n; ++i) {
-            const uint64_t h = sticky_hash(client_.address, prefix, candidates[i].region);
+            const uint64_t h = sticky_hash(client_.address, prefix, hash_region_name(policy_.regions[candidates[i].region].name));
             const double u = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0;  // (0,1)
             candidates[i].key = candidates[i].weight == 0 ? HUGE_VAL : -std::log(u) / static_cast<double>(candidates[i].weight);
         }
@@ -345,24 +364,24 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
 Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
     Decision decision;
     if (trace_ != nullptr) {
-        say(std::string("client ") + geo::to_string(client_.address) + "/" + std::to_string(client_.source_prefix) +
-            (client_.is_from_ecs ? " from ECS" : " from the packet source"));
+        say_with([&] { return std::string("client ") + geo::to_string(client_.address) + "/" + std::to_string(client_.source_prefix) +
+            (client_.is_from_ecs ? " from ECS" : " from the packet source"); });
     }
     Candidates found;
     int first_matched = -1;
     for (std::size_t i = 0; i < name.routes.size(); ++i) {
         const Route& route = name.routes[i];
         if (!matches(route.when)) {
-            say("route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): no match");
+            say_with([&] { return "route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): no match"; });
             continue;
         }
-        say("route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): matched, strategy " +
-            to_string(route.strategy));
+        say_with([&] { return "route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): matched, strategy " +
+            to_string(route.strategy); });
         if (first_matched < 0) first_matched = static_cast<int>(i);
         const std::size_t n = candidates(name, route, qtype, /*apply_health=*/true, &found, &decision.is_pruned);
         if (n == 0) {
             // Nothing fit to answer here: the next matching route may have (health-aware fallback).
-            say("route " + std::to_string(i + 1) + ": no candidate left, trying the next route");
+            say_with([&] { return "route " + std::to_string(i + 1) + ": no candidate left, trying the next route"; });
             continue;
         }
         decision.route = static_cast<int>(i);
@@ -375,7 +394,7 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         switch (name.fail) {
         case FailPolicy::open: {
             // Every candidate is down: answering with all of them beats answering with none.
-            say("every candidate is down: fail open with route " + std::to_string(first_matched + 1));
+            say_with([&] { return "every candidate is down: fail open with route " + std::to_string(first_matched + 1); });
             const Route& route = name.routes[static_cast<std::size_t>(first_matched)];
             bool ignored = false;
             const std::size_t n = candidates(name, route, qtype, /*apply_health=*/false, &found, &ignored);
@@ -386,7 +405,7 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         }
         case FailPolicy::closed: say("every candidate is down: fail closed (NODATA)"); break;
         case FailPolicy::region:
-            say("every candidate is down: the fallback region " + policy_.regions[name.fail_region].name);
+            say_with([&] { return "every candidate is down: the fallback region " + policy_.regions[name.fail_region].name; });
             if (policy_.regions[name.fail_region].answers(qtype)) decision.regions[decision.count++] = name.fail_region;
             break;
         case FailPolicy::cname:
@@ -416,8 +435,8 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         std::string chosen;
         for (uint8_t i = 0; i < decision.count; ++i) chosen += (i ? ", " : "") + policy_.regions[decision.regions[i]].name;
         if (decision.cname != nullptr) chosen = "CNAME " + dns::name_to_text(*decision.cname);
-        say("answer " + (chosen.empty() ? std::string("none (NODATA)") : chosen) + ", ttl " + std::to_string(decision.ttl) +
-            (decision.is_pruned ? " (pruned)" : "") + ", scope /" + std::to_string(decision.scope_prefix));
+        say_with([&] { return "answer " + (chosen.empty() ? std::string("none (NODATA)") : chosen) + ", ttl " + std::to_string(decision.ttl) +
+            (decision.is_pruned ? " (pruned)" : "") + ", scope /" + std::to_string(decision.scope_prefix); });
     }
     return decision;
 }

@@ -32,6 +32,7 @@ enum class Strategy : uint8_t {
 };
 
 const char* to_string(Strategy strategy) noexcept;
+uint64_t hash_region_name(std::string_view name) noexcept;
 bool parse_strategy(std::string_view text, Strategy* out) noexcept;
 
 inline constexpr std::size_t kMaxAnswers = 16;
