@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "meridiand: explain needs NAME CLIENT [TYPE]\n%s", kUsage);
             return 2;
         }
-        meridian::explain::Request request{operands[0], operands.size() == 3 ? operands[2] : "A", operands[1]};
+        meridian::explain::Request request{operands[0], operands.size() == 3 ? operands[2] : "A", operands[1], {}};
         int status = 0;
         for (const std::string& line : meridian::explain::explain(*snapshot, request)) {
             std::printf("%s\n", line.c_str());

@@ -4,8 +4,8 @@
 set -eu
 
 packages="cmake g++ make pkg-config
-libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev libcurl4-openssl-dev nlohmann-json3-dev
-dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest mmdb-bin"
+libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
+dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest python3-prometheus-client mmdb-bin chromium"
 
 missing=""
 for p in $packages; do

@@ -186,6 +186,51 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         reader.finish();
     }
 
+    config.admin.explain_acl = {*geo::parse_network("127.0.0.0/8", true), *geo::parse_network("::1/128", true)};
+    if (const toml::table* admin = root.table("admin")) {
+        TableReader reader(*admin, "[admin]", path, diagnostics);
+        config.admin.listen = reader.string("listen").value_or(config.admin.listen);
+        config.admin.token = reader.string("token").value_or("");
+        if (reader.node("explain_acl") != nullptr) {
+            config.admin.explain_acl.clear();
+            for (const auto& [text, where] : reader.string_list("explain_acl")) {
+                const auto network = geo::parse_network(text, /*is_strict=*/true);
+                if (!network) diagnostics->error(where, "\"" + text + "\" is not a network (ADDRESS/LENGTH)");
+                else config.admin.explain_acl.push_back(*network);
+            }
+        }
+        reader.finish();
+        if (!config.admin.listen.empty() && !parse_listen_address(config.admin.listen, &config.admin.address)) {
+            reader.error(*reader.node("listen"), "admin listen address \"" + config.admin.listen + "\" is not ADDRESS:PORT");
+        }
+    } else {
+        parse_listen_address(config.admin.listen, &config.admin.address);
+    }
+    if (!config.admin.listen.empty() && config.admin.token.empty() && config.admin.address.address_size != 0) {
+        // Off loopback the API must not be open to anyone who can reach the port.
+        const geo::IpAddress a = geo::from_sockaddr(reinterpret_cast<const sockaddr*>(&config.admin.address.address));
+        const bool is_loopback = (a.family == 4 && a.bytes[0] == 127) ||
+                                 (a.family == 6 && *geo::parse_address("::1") == a);
+        if (!is_loopback) {
+            diagnostics->error(root.where(), "[admin] listens on " + config.admin.listen + ", off loopback, so it needs a token");
+        }
+    }
+    if (const toml::table* analytics = root.table("analytics")) {
+        TableReader reader(*analytics, "[analytics]", path, diagnostics);
+        AnalyticsConfig& a = config.analytics;
+        a.latency_warning_ms = static_cast<uint32_t>(reader.integer("latency_warning_ms", 1, 600000).value_or(a.latency_warning_ms));
+        a.interval_ms = static_cast<uint32_t>(reader.integer("interval_ms", 500, 3600000).value_or(a.interval_ms));
+        for (const auto& [key, target] : {std::pair<const char*, double*>{"success_critical", &a.success_critical},
+                                          std::pair<const char*, double*>{"healthy_fraction_warning", &a.healthy_fraction_warning}}) {
+            if (const toml::node* n = reader.node(key)) {
+                const auto v = n->value<double>();
+                if (!n->is_number() || !v || *v < 0 || *v > 1) reader.error(*n, std::string(key) + " is a fraction from 0 to 1");
+                else *target = *v;
+            }
+        }
+        reader.finish();
+    }
+
     config.identity.hostname = machine_hostname();
     if (const toml::table* identity = root.table("identity")) {
         TableReader reader(*identity, "[identity]", path, diagnostics);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/diagnostics.hpp"
+#include "geo/address.hpp"
 #include "geo/database.hpp"
 
 namespace meridian::config {
@@ -45,6 +46,21 @@ struct Alerts {
     uint32_t webhook_timeout_ms = 2000;
 };
 
+struct AdminConfig {
+    std::string listen = "127.0.0.1:8019";  // "" switches the admin API off
+    ListenAddress address;                  // parsed from `listen`
+    std::string token;                      // bearer token; required off loopback
+    std::vector<geo::Network> explain_acl;  // who may ask _explain.NAME TXT (default: loopback)
+};
+
+// The source document's alert rules, evaluated on health data every `interval_ms`.
+struct AnalyticsConfig {
+    uint32_t latency_warning_ms = 150;
+    double success_critical = 0.95;
+    double healthy_fraction_warning = 0.80;
+    uint32_t interval_ms = 5000;
+};
+
 struct ServerConfig {
     std::string path;
     std::vector<ZonePath> zones;
@@ -58,6 +74,8 @@ struct ServerConfig {
     uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it
     Identity identity;
     Alerts alerts;
+    AdminConfig admin;
+    AnalyticsConfig analytics;
 };
 
 // Parses "192.0.2.1:53" or "[2001:db8::1]:53".

@@ -54,7 +54,8 @@ std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& 
     return databases;
 }
 
-std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics) {
+std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics,
+                                                const answer::Snapshot* previous) {
     const std::size_t errors_before = diagnostics->items().size();
     auto snapshot = std::make_unique<answer::Snapshot>();
     std::map<std::string, std::string> loaded_from;  // origin → file
@@ -68,6 +69,12 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
                 diagnostics->error(loaded.origin_where,
                                    "zone " + dns::name_to_text(origin) + " is already loaded from " + it->second);
                 continue;
+            }
+            if (previous != nullptr) {
+                if (const zone::Zone* old = previous->zones.find_zone(loaded.zone->origin());
+                    old != nullptr && old->origin() == loaded.zone->origin()) {
+                    loaded.zone->share_stats(old->shared_stats());
+                }
             }
             snapshot->zones.add(std::move(loaded.zone));
         }

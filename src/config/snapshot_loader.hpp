@@ -14,6 +14,8 @@ namespace meridian::config {
 std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& config, Diagnostics* diagnostics);
 
 // Null when any zone or database has an error; every error is in `diagnostics`.
-std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics);
+// With `previous`, zones that keep their origin keep their counters.
+std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics,
+                                                const answer::Snapshot* previous = nullptr);
 
 }  // namespace meridian::config

@@ -63,6 +63,7 @@ std::vector<std::string> explain(const answer::Snapshot& snapshot, const Request
     geo::to_sockaddr(source_address, &source);
 
     steer::Trace trace;
+    trace.assume_down = request.assume_down;
     answer::ClientInfo client;
     client.transport = answer::Transport::tcp;  // no truncation: show the whole answer
     client.source = reinterpret_cast<const sockaddr*>(&source);

@@ -18,6 +18,7 @@ struct IpAddress {
 
     unsigned width() const noexcept { return family == 4 ? 32 : 128; }
     bool is_valid() const noexcept { return family == 4 || family == 6; }
+    bool operator==(const IpAddress&) const = default;
 };
 
 struct Network {

@@ -11,8 +11,17 @@
 
 namespace meridian::probes {
 
+void LatencyHistogram::add(uint32_t ms) noexcept {
+    ++count;
+    sum_ms += ms;
+    for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
+        if (ms <= kLatencyBucketsMs[i]) ++buckets[i];
+    }
+}
+
 struct HealthMonitor::Target {
     std::string key;
+    LatencyHistogram latency;
     ProbeTarget probe;
     health::TargetHealth health;
     std::vector<Subscriber> subscribers;
@@ -221,6 +230,7 @@ void HealthMonitor::run_probe(const std::shared_ptr<Target>& target) {
         const auto t = weak.lock();
         if (!t || is_stopped_) return;
         t->is_in_flight = false;
+        if (result.is_ok) t->latency.add(result.latency_ms);
         const auto transition = t->health.record(result, health::Clock::now());
         if (transition) {
             for (const Subscriber& who : t->subscribers) alert(who, t->probe.spec.name, *transition);
@@ -262,16 +272,20 @@ void HealthMonitor::alert(const Subscriber& who, const std::string& check, const
                              health::to_string(t.from) + " → " + health::to_string(t.to) + ": " + t.reason;
     if (t.to == health::State::healthy) log::info(line);
     else log::warning(line);
-    if (alerts_.webhook_url.empty()) return;
     const nlohmann::json body = {{"zone", who.zone},   {"region", who.region},         {"check", check},
                                  {"from", health::to_string(t.from)}, {"to", health::to_string(t.to)},
                                  {"reason", t.reason},
                                  {"time", std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::system_clock::now().time_since_epoch()).count()}};
+    post_webhook(body.dump());
+}
+
+void HealthMonitor::post_webhook(const std::string& json) {
+    if (alerts_.webhook_url.empty() || is_stopped_) return;
     HttpRequest request;
     request.url = alerts_.webhook_url;
     request.method = "POST";
-    request.body = body.dump();
+    request.body = json;
     request.headers = {"Content-Type: application/json"};
     request.timeout_ms = alerts_.webhook_timeout_ms;
     curl_.start(request, [url = alerts_.webhook_url](const HttpResponse& response) {
@@ -288,13 +302,13 @@ std::vector<RegionStatus> HealthMonitor::status() const {
         for (const Subscriber& who : target->subscribers) {
             out.push_back({who.zone, who.region, target->probe.spec.name, target->health.state(),
                            target->health.latency_ms(), target->health.success_rate(), target->health.last_reason(),
-                           target->health.last_change()});
+                           target->health.last_change(), target->latency, true});
         }
     }
     for (const auto& [path, file] : state_files_) {
         for (const Subscriber& who : file->subscribers) {
             const auto& h = file->regions.at(who.region);
-            out.push_back({who.zone, who.region, file->check, h->state(), 0, 1, h->last_reason(), h->last_change()});
+            out.push_back({who.zone, who.region, file->check, h->state(), 0, 1, h->last_reason(), h->last_change(), {}, false});
         }
     }
     return out;

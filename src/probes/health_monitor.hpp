@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -26,7 +27,16 @@ struct AlertSettings {
     uint32_t webhook_timeout_ms = 2000;
 };
 
-// One region as the admin view will show it.
+// Probe latencies, Prometheus-style: cumulative counts per upper bound (ms).
+inline constexpr std::array<uint32_t, 10> kLatencyBucketsMs = {1, 5, 10, 25, 50, 100, 200, 500, 1000, 5000};
+struct LatencyHistogram {
+    std::array<uint64_t, kLatencyBucketsMs.size()> buckets{};  // count of samples ≤ each bound
+    uint64_t count = 0;
+    double sum_ms = 0;
+    void add(uint32_t ms) noexcept;
+};
+
+// One region as the admin view shows it.
 struct RegionStatus {
     std::string zone;
     std::string region;
@@ -36,6 +46,8 @@ struct RegionStatus {
     double success_rate = 1;
     std::string reason;
     health::Clock::time_point last_change;
+    LatencyHistogram probe_latency;
+    bool is_probed = false;  // a check with probes (not a state file, not none)
 };
 
 class HealthMonitor {
@@ -54,6 +66,8 @@ public:
 
     uint64_t transitions() const noexcept { return transitions_; }
     std::vector<RegionStatus> status() const;
+    // POSTs a JSON document to the configured webhook, if any (also used for analytics alerts).
+    void post_webhook(const std::string& json);
 
 private:
     struct Subscriber {

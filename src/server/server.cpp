@@ -6,14 +6,21 @@
 
 #include <cerrno>
 #include <csignal>
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "common/log.hpp"
 #include "config/snapshot_loader.hpp"
+#include "admin/admin_server.hpp"
+#include "admin/control_bridge.hpp"
 #include "probes/health_monitor.hpp"
+#include "server/operations.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/sockets.hpp"
 #include "server/worker.hpp"
@@ -51,7 +58,9 @@ public:
 
 private:
     bool open_sockets();
-    void reload();
+    bool start_admin();
+    ReloadResult reload();
+    void watch_config_files();
     void reload_geo();
     void watch_geo_databases();
     void wait_for_first_probes();
@@ -66,6 +75,12 @@ private:
     uv_timer_t reclaim_timer_{};
     std::vector<std::unique_ptr<uv_fs_poll_t>> geo_watchers_;
     std::unique_ptr<probes::HealthMonitor> health_;
+    std::unique_ptr<Operations> operations_;
+    std::unique_ptr<admin::ControlBridge> bridge_;
+    std::unique_ptr<admin::AdminServer> admin_;
+    uv_timer_t tick_timer_{};
+    uv_timer_t reload_debounce_{};
+    std::vector<std::unique_ptr<uv_fs_poll_t>> config_watchers_;
 };
 
 bool Control::open_sockets() {
@@ -95,26 +110,93 @@ bool Control::open_sockets() {
     return true;
 }
 
-void Control::reload() {
+ReloadResult Control::reload() {
     Diagnostics diagnostics;
     auto config = config::load_server_config(config_.path, &diagnostics);
     std::unique_ptr<answer::Snapshot> snapshot;
-    if (config) snapshot = config::load_snapshot(*config, &diagnostics);
+    if (config) snapshot = config::load_snapshot(*config, &diagnostics, publisher_.current());
+    ReloadResult result;
     if (!snapshot) {
-        for (const auto& d : diagnostics.items()) log::error(d.format());
+        for (const auto& d : diagnostics.items()) {
+            log::error(d.format());
+            result.errors.push_back(d.format());
+        }
         log::error("reload failed: still serving the previous configuration");
-        return;
+        operations_->count_reload(result);
+        return result;
     }
-    const std::size_t zone_count = snapshot->zones.zones().size();
+    result.is_ok = true;
+    result.zones = snapshot->zones.zones().size();
     publish(std::move(snapshot));
-    log::info("reloaded " + config_.path + ": " + std::to_string(zone_count) + " zones");
+    log::info("reloaded " + config_.path + ": " + std::to_string(result.zones) + " zones");
+    operations_->count_reload(result);
+    return result;
 }
 
 void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     publisher_.publish(std::move(snapshot));
-    // Probes follow the new zones before workers see them, so their health slots are filled.
+    // Probes and overrides follow the new zones before workers see them, so their health slots
+    // are filled.
     if (health_) health_->apply(*publisher_.current());
+    if (operations_) operations_->apply_overrides();
     for (auto& worker : workers_) worker->snapshot_changed();
+}
+
+// Zone files, their directories and the config are polled; a change reloads after a short
+// quiet spell, so an editor's several writes make one reload.
+void Control::watch_config_files() {
+    constexpr unsigned kPollIntervalMs = 1000;
+    constexpr unsigned kQuietMs = 300;
+    uv_timer_init(&loop_, &reload_debounce_);
+    reload_debounce_.data = this;
+    std::vector<std::string> paths{config_.path};
+    for (const auto& entry : config_.zones) {
+        paths.push_back(entry.path.string());
+        std::error_code ec;
+        if (std::filesystem::is_directory(entry.path, ec)) {
+            for (const auto& item : std::filesystem::directory_iterator(entry.path, ec)) {
+                if (item.path().extension() == ".toml") paths.push_back(item.path().string());
+            }
+        }
+    }
+    for (const std::string& path : paths) {
+        auto watcher = std::make_unique<uv_fs_poll_t>();
+        uv_fs_poll_init(&loop_, watcher.get());
+        watcher->data = this;
+        uv_fs_poll_start(
+            watcher.get(),
+            [](uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
+                auto* self = static_cast<Control*>(handle->data);
+                uv_timer_start(&self->reload_debounce_,
+                               [](uv_timer_t* t) {
+                                   auto* control = static_cast<Control*>(t->data);
+                                   log::info("configuration changed on disk: reloading");
+                                   control->reload();
+                               },
+                               kQuietMs, 0);
+            },
+            path.c_str(), kPollIntervalMs);
+        config_watchers_.push_back(std::move(watcher));
+    }
+}
+
+bool Control::start_admin() {
+    bridge_ = std::make_unique<admin::ControlBridge>(&loop_);
+    if (config_.admin.listen.empty()) return true;
+    char host[INET6_ADDRSTRLEN] = {};
+    const auto& a = config_.admin.address;
+    const geo::IpAddress ip = geo::from_sockaddr(reinterpret_cast<const sockaddr*>(&a.address));
+    const std::string address = geo::to_string(ip);
+    std::snprintf(host, sizeof host, "%s", address.c_str());
+    const uint16_t port = ntohs(reinterpret_cast<const sockaddr_in*>(&a.address)->sin_port);
+    admin::Settings settings{host, port, config_.admin.token};
+    admin_ = std::make_unique<admin::AdminServer>(settings, bridge_.get(), operations_->handlers([this] { return reload(); }));
+    std::string error;
+    if (!admin_->start(&error)) {
+        log::error(error);
+        return false;
+    }
+    return true;
 }
 
 // A database replaced on disk: open the set again and, when every file is good, publish a
@@ -191,18 +273,36 @@ int Control::run() {
                    1000, 1000);
 
     watch_geo_databases();
+    watch_config_files();
     health_ = std::make_unique<probes::HealthMonitor>(&loop_, probes::AlertSettings{config_.alerts.webhook_url,
                                                                                     config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
+    operations_ = std::make_unique<Operations>(config_, &publisher_, &workers_, health_.get());
+    if (!start_admin()) {
+        health_->stop();
+        bridge_->close();
+        workers_.clear();
+        uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+        return 1;
+    }
+    uv_timer_init(&loop_, &tick_timer_);
+    tick_timer_.data = this;
+    uv_timer_start(&tick_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->operations_->tick(); },
+                   config_.analytics.interval_ms, config_.analytics.interval_ms);
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
     std::string where;
     for (const auto& a : config_.udp) where += " udp " + a.text;
     for (const auto& a : config_.tcp) where += " tcp " + a.text;
+    if (!config_.admin.listen.empty()) where += ", admin http " + config_.admin.listen;
     log::info("serving with " + std::to_string(config_.workers) + " workers on" + where);
 
     uv_run(&loop_, UV_RUN_DEFAULT);
 
+    if (admin_) admin_->stop();
+    bridge_->close();
     for (auto& worker : workers_) worker->stop();
     health_->stop();
     workers_.clear();

@@ -225,7 +225,10 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
         if (h.override == health::Override::force_up) h.state = health::State::healthy;
         if (name.degraded == DegradedUse::healthy && h.state == health::State::degraded) h.state = health::State::healthy;
         if (name.degraded == DegradedUse::never && h.state == health::State::degraded) h.state = health::State::unhealthy;
-        if (h.override == health::Override::force_down) pruned_because = "forced down";
+        const bool is_assumed_down = trace_ != nullptr && std::find(trace_->assume_down.begin(), trace_->assume_down.end(),
+                                                                    region.name) != trace_->assume_down.end();
+        if (is_assumed_down) pruned_because = "assumed down (what-if)";
+        else if (h.override == health::Override::force_down) pruned_because = "forced down";
         else if (h.override == health::Override::drain) pruned_because = "drained";
         else if (h.state == health::State::unhealthy) pruned_because = "unhealthy";
         else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms) pruned_because = "too slow";

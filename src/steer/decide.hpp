@@ -38,6 +38,7 @@ struct Decision {
 // the caller passes one; the query path never does.
 struct Trace {
     std::vector<std::string> lines;
+    std::vector<std::string> assume_down;  // what-if: treat these regions as down
 };
 
 // Sticky hashing uses at most this many leading bits, so neighbours in one network stick together.

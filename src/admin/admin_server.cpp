@@ -1,0 +1,135 @@
+#include "admin/admin_server.hpp"
+
+#include <httplib.h>
+
+#include <arpa/inet.h>
+
+#include "admin/dashboard.hpp"
+
+namespace meridian::admin {
+
+namespace {
+
+constexpr std::chrono::milliseconds kControlTimeout{10000};
+
+// Compares without leaking the position of the first difference through timing.
+bool same_secret(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+void send(httplib::Response& res, const Reply& reply) {
+    res.status = reply.status;
+    res.set_content(reply.body, reply.content_type.c_str());
+}
+
+}  // namespace
+
+Reply error_reply(int status, const std::string& message) {
+    return {status, nlohmann::json{{"error", message}}.dump() + "\n", "application/json"};
+}
+
+AdminServer::AdminServer(Settings settings, ControlBridge* bridge, Handlers handlers)
+    : settings_(std::move(settings)), bridge_(bridge), handlers_(std::move(handlers)),
+      server_(std::make_unique<httplib::Server>()) {}
+
+AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::route() {
+    httplib::Server& s = *server_;
+    s.set_payload_max_length(settings_.max_body_bytes);
+    s.set_read_timeout(5, 0);
+    s.set_write_timeout(5, 0);
+    s.new_task_queue = [] { return new httplib::ThreadPool(2); };
+
+    // Authentication first: with a token, every endpoint but the (data-free) dashboard page
+    // needs "Authorization: Bearer TOKEN".
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (settings_.token.empty() || (req.method == "GET" && req.path == "/")) return httplib::Server::HandlerResponse::Unhandled;
+        const std::string header = req.get_header_value("Authorization");
+        const std::string prefix = "Bearer ";
+        if (header.rfind(prefix, 0) != 0) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            send(res, error_reply(401, "missing bearer token"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!same_secret(header.substr(prefix.size()), settings_.token)) {
+            send(res, error_reply(403, "wrong bearer token"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    auto on_control = [this](httplib::Response& res, std::function<Reply()> task) {
+        const auto reply = bridge_->call<Reply>(std::move(task), kControlTimeout);
+        send(res, reply ? *reply : error_reply(503, "the server is busy or stopping"));
+    };
+
+    s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(dashboard_html()), "text/html; charset=utf-8");
+    });
+    s.Get("/status", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.status); });
+    s.Get("/metrics", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.metrics); });
+    s.Post("/reload", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.reload); });
+    s.Get("/check", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.check); });
+    s.Get("/explain", [=, this](const httplib::Request& req, httplib::Response& res) {
+        if (!req.has_param("name") || !req.has_param("client")) {
+            send(res, error_reply(400, "explain needs ?name=NAME&client=ADDRESS[/PREFIX] (and optionally type, down)"));
+            return;
+        }
+        std::vector<std::string> down;
+        for (std::size_t i = 0; i < req.get_param_value_count("down"); ++i) down.push_back(req.get_param_value("down", i));
+        const std::string name = req.get_param_value("name");
+        const std::string client = req.get_param_value("client");
+        const std::string type = req.has_param("type") ? req.get_param_value("type") : "A";
+        on_control(res, [=, this] { return handlers_.explain(name, client, type, down); });
+    });
+    const std::string override_path = R"(/regions/([^/]+)/([^/]+)/override)";
+    s.Put(override_path, [=, this](const httplib::Request& req, httplib::Response& res) {
+        const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (body.is_discarded() || !body.is_object()) {
+            send(res, error_reply(400, "the body must be a JSON object: {\"action\": \"up|down|drain\", \"expires_in\": SECONDS, \"reason\": TEXT}"));
+            return;
+        }
+        const std::string zone = req.matches[1];
+        const std::string region = req.matches[2];
+        on_control(res, [=, this] { return handlers_.set_override(zone, region, body); });
+    });
+    s.Delete(override_path, [=, this](const httplib::Request& req, httplib::Response& res) {
+        const std::string zone = req.matches[1];
+        const std::string region = req.matches[2];
+        on_control(res, [=, this] { return handlers_.clear_override(zone, region); });
+    });
+
+    s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return;  // a handler already said what went wrong
+        if (res.status == 404) send(res, error_reply(404, "no such endpoint"));
+        else if (res.status == 413) send(res, error_reply(413, "request body too large"));
+        else if (res.status == 405) send(res, error_reply(405, "method not allowed"));
+        else if (res.status == 400) send(res, error_reply(400, "bad request (a POST or PUT needs a Content-Length, e.g. curl -d '')"));
+        else send(res, error_reply(res.status, "request failed"));
+    });
+    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send(res, error_reply(500, "internal error"));
+    });
+}
+
+bool AdminServer::start(std::string* error) {
+    route();
+    if (!server_->bind_to_port(settings_.address.c_str(), settings_.port)) {
+        *error = "admin " + settings_.address + ":" + std::to_string(settings_.port) + ": cannot bind (in use?)";
+        return false;
+    }
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    return true;
+}
+
+void AdminServer::stop() {
+    if (!thread_.joinable()) return;
+    server_->stop();
+    thread_.join();
+}
+
+}  // namespace meridian::admin

@@ -1,0 +1,98 @@
+// What operators see and change while the server runs, on the control thread: the /status
+// document, Prometheus metrics, region overrides (force up/down, drain, with expiry), the
+// analytics (alert rules on health data, query-rate trends), and reload bookkeeping.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "admin/admin_server.hpp"
+#include "config/server_config.hpp"
+#include "probes/health_monitor.hpp"
+#include "server/snapshot_publisher.hpp"
+#include "server/worker.hpp"
+
+namespace meridian::server {
+
+struct ReloadResult {
+    bool is_ok = false;
+    std::size_t zones = 0;
+    std::vector<std::string> errors;  // file:line:column: message
+};
+
+class Operations {
+public:
+    Operations(const config::ServerConfig& config, SnapshotPublisher* publisher,
+               const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health);
+
+    // The admin API's handlers; `reload` is the server's own reload.
+    admin::Handlers handlers(std::function<ReloadResult()> reload);
+
+    // After every publish: overrides are written into the new zones' health boards.
+    void apply_overrides();
+    void count_reload(const ReloadResult& result);
+    // Every analytics interval: expire overrides, evaluate alert rules, update trends.
+    void tick();
+
+    admin::Reply status() const;
+    admin::Reply metrics() const;
+    admin::Reply set_override(const std::string& zone, const std::string& region, const nlohmann::json& request);
+    admin::Reply clear_override(const std::string& zone, const std::string& region);
+    admin::Reply explain(const std::string& name, const std::string& client, const std::string& type,
+                         const std::vector<std::string>& down) const;
+    admin::Reply check() const;
+
+    struct Alert {
+        std::string rule;      // region_latency | region_success | healthy_regions
+        std::string severity;  // warning | critical
+        std::string zone;
+        std::string region;    // empty for zone-wide rules
+        std::string message;
+    };
+    const std::vector<Alert>& alerts() const noexcept { return alerts_; }
+
+private:
+    struct Override {
+        health::Override action = health::Override::none;
+        std::chrono::system_clock::time_point expires;  // epoch: never
+        std::string reason;
+        std::chrono::system_clock::time_point set_at;
+    };
+    // Holt's linear trend on a region's answer rate: the moving average is the level, the
+    // forecast is level + trend (one interval ahead).
+    struct Trend {
+        uint64_t last_count = 0;
+        bool has_sample = false;
+        double level = 0;
+        double slope = 0;
+    };
+
+    void evaluate_alerts();
+    void update_trends(double interval_seconds);
+    nlohmann::json region_json(const std::string& zone, const steer::Policy& policy, std::size_t region,
+                               const std::map<std::string, probes::RegionStatus>& monitored) const;
+
+    const config::ServerConfig& config_;
+    SnapshotPublisher* publisher_;
+    const std::vector<std::unique_ptr<Worker>>* workers_;
+    probes::HealthMonitor* health_;
+    std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+    std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
+    std::map<std::string, Override> overrides_;  // "zone/region"
+    std::map<std::string, Trend> trends_;        // "zone/region"
+    std::vector<Alert> alerts_;
+    uint64_t reloads_ok_ = 0;
+    uint64_t reloads_failed_ = 0;
+    std::vector<std::string> last_reload_errors_;
+};
+
+// "geo.example.com" or "GEO.example.com." → "geo.example.com."
+std::string normalise_zone_name(const std::string& text);
+
+}  // namespace meridian::server
