@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <vector>
 
 #include "dns/message_writer.hpp"
 #include "dns/name.hpp"
@@ -80,6 +82,7 @@ private:
                              std::size_t owner_size) noexcept;
     steer::ClientAddress client_address(const zone::Zone& zone) const noexcept;
     uint16_t respond_chaos() noexcept;
+    uint16_t respond_explain() noexcept;
     uint16_t respond_from_zone(const zone::Zone& zone) noexcept;
     uint16_t refer(const zone::Zone& zone, const zone::Node& cut) noexcept;
     uint16_t deny(const zone::Zone& zone, uint16_t rc) noexcept;
@@ -327,9 +330,52 @@ uint16_t Responder::respond_chaos() noexcept {
     return rcode::NOERROR;
 }
 
+// "_explain.NAME TXT": how NAME would be answered for this client, one string per step. Only for
+// sources in the ACL (by packet source: an ECS option cannot grant access). This path builds
+// text, so unlike every other it allocates; it is diagnostics, limited by the ACL.
+uint16_t Responder::respond_explain() noexcept {
+    const geo::IpAddress source = geo::from_sockaddr(client_.source);
+    const auto& acl = snapshot_.settings.explain_acl;
+    if (!std::any_of(acl.begin(), acl.end(), [&](const geo::Network& n) { return n.contains(source); })) return rcode::REFUSED;
+    const std::string_view qname = query_.qname_lower.view();
+    const std::string_view target = qname.substr(static_cast<uint8_t>(qname[0]) + 1u);
+    const zone::Zone* zone = snapshot_.zones.find_zone(target);
+    if (zone == nullptr) return rcode::REFUSED;
+    is_authoritative_ = true;
+    if (client_.outcome != nullptr) client_.outcome->zone = zone;
+    std::vector<std::string> lines;
+    const Lookup found = lookup(*zone, target, rrtype::A);
+    if (found.kind != LookupKind::found || found.node->steered == zone::kNoNode) {
+        lines.push_back(dns::name_to_text(target) + " is not a steered name: its answers do not depend on the client");
+    } else {
+        const steer::Policy& policy = zone->policy();
+        steer::Trace trace;
+        steer::Random random(0x5eed);
+        const steer::ClientAddress client = client_address(*zone);
+        steer::decide(policy, policy.names[found.node->steered], rrtype::A, client, snapshot_.geo.get(), &random, &trace);
+        lines = std::move(trace.lines);
+    }
+    std::string rdata;
+    for (const std::string& line : lines) {
+        const std::size_t n = std::min<std::size_t>(line.size(), 255);  // one <character-string> each
+        rdata += static_cast<char>(n);
+        rdata.append(line, 0, n);
+    }
+    if (!w_.add_record(Section::answer, packet_ + dns::kHeaderSize, query_.qname_size, rrtype::TXT, dns::rrclass::IN, 0,
+                       reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size(), dns::RdataForm::opaque)) {
+        is_truncated_ = true;
+    }
+    return rcode::NOERROR;
+}
+
 uint16_t Responder::respond() noexcept {
     if (query_.qclass == dns::rrclass::CH) return respond_chaos();
     if (query_.qclass != dns::rrclass::IN) return rcode::REFUSED;
+    static constexpr std::string_view kExplainLabel{"\10_explain", 9};
+    if (query_.qtype == rrtype::TXT && query_.qname_lower.view().substr(0, 9) == kExplainLabel &&
+        query_.qname_lower.length > 10) {
+        return respond_explain();
+    }
     // Zone transfers are not offered (yet): refuse rather than pretend (RFC 5936 §2.2.1).
     if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) return rcode::REFUSED;
     const zone::Zone* zone = snapshot_.zones.find_zone(query_.qname_lower.view());

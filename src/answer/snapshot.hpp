@@ -24,6 +24,8 @@ struct AnswerSettings {
     std::vector<uint8_t> version_txt;
     std::vector<uint8_t> hostname_txt;
     std::vector<uint8_t> id_server_txt;
+    // Who may ask "_explain.NAME TXT" (by packet source, never by ECS); empty: nobody.
+    std::vector<geo::Network> explain_acl;
 };
 
 struct Snapshot {

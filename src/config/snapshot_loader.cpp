@@ -87,6 +87,7 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
     settings.udp_max_payload = config.udp_max_payload;
     settings.nsid.assign(id.nsid.begin(), id.nsid.end());
     settings.is_chaos_enabled = id.is_chaos_enabled;
+    settings.explain_acl = config.admin.explain_acl;
     if (!id.version.empty()) settings.version_txt = answer::txt_rdata(id.version);
     if (!id.hostname.empty()) settings.hostname_txt = answer::txt_rdata(id.hostname);
     if (!id.id_server.empty()) settings.id_server_txt = answer::txt_rdata(id.id_server);

@@ -1,0 +1,147 @@
+// meridianctl: the operator's command line for a running meridiand, through its admin API.
+//   status | check | reload | explain NAME CLIENT [--type T] [--down REGION]... |
+//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: meridianctl [--admin URL] [--token TOKEN] [--json] COMMAND\n"
+    "  status                                   regions, health, alerts\n"
+    "  check                                    validate the configuration on disk (not applied)\n"
+    "  reload                                   load the configuration and serve it\n"
+    "  explain NAME CLIENT [--type T] [--down REGION]...\n"
+    "                                           how NAME is answered for CLIENT (address or subnet),\n"
+    "                                           optionally as if REGION were down\n"
+    "  drain ZONE REGION [--for SECONDS] [--reason TEXT]\n"
+    "  undrain ZONE REGION\n"
+    "defaults: --admin http://127.0.0.1:8019, --token from $MERIDIAN_TOKEN\n";
+
+struct Options {
+    std::string admin = "http://127.0.0.1:8019";
+    std::string token;
+    bool is_json = false;
+    std::vector<std::string> words;
+    std::string type = "A";
+    std::vector<std::string> down;
+    std::string reason;
+    long expires_in = 0;
+};
+
+int usage(const char* problem) {
+    std::fprintf(stderr, "meridianctl: %s\n%s", problem, kUsage);
+    return 2;
+}
+
+// Prints the reply; returns the exit status: 0 for 2xx, 1 for an answer that says no, 2 when
+// the server could not be reached.
+int finish(const httplib::Result& result, const Options& options, const std::function<void(const nlohmann::json&)>& show) {
+    if (!result) {
+        std::fprintf(stderr, "meridianctl: cannot reach %s: %s\n", options.admin.c_str(), httplib::to_string(result.error()).c_str());
+        return 2;
+    }
+    const nlohmann::json body = nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false);
+    const bool is_ok = result->status >= 200 && result->status < 300;
+    if (options.is_json || body.is_discarded()) {
+        std::fputs(result->body.c_str(), stdout);
+    } else if (!is_ok && body.contains("error")) {
+        std::fprintf(stderr, "meridianctl: %s (HTTP %d)\n", body["error"].get<std::string>().c_str(), result->status);
+    } else {
+        show(body);
+    }
+    return is_ok ? 0 : 1;
+}
+
+void show_status(const nlohmann::json& s) {
+    std::printf("node %s, up %lld s, %zu workers, %llu udp + %llu tcp queries\n", s["node"].get<std::string>().c_str(),
+                s["uptime_seconds"].get<long long>(), s["workers"].get<std::size_t>(),
+                s["queries"]["udp"].get<unsigned long long>(), s["queries"]["tcp"].get<unsigned long long>());
+    for (const auto& a : s["alerts"]) std::printf("ALERT %s: %s\n", a["severity"].get<std::string>().c_str(), a["message"].get<std::string>().c_str());
+    for (const auto& z : s["zones"]) {
+        std::printf("zone %s serial %llu\n", z["origin"].get<std::string>().c_str(), z["serial"].get<unsigned long long>());
+        for (const auto& r : z["regions"]) {
+            std::string state = r["state"].get<std::string>();
+            if (!r["override"].is_null()) state += " (" + r["override"]["action"].get<std::string>() + ")";
+            std::printf("  %-20s %-22s %6u ms %6.1f %%  %10llu answers  %s\n", r["name"].get<std::string>().c_str(), state.c_str(),
+                        r["latency_ms"].get<unsigned>(), r["success_rate"].get<double>() * 100,
+                        r["answers"].get<unsigned long long>(), r["reason"].get<std::string>().c_str());
+        }
+    }
+}
+
+void show_lines(const nlohmann::json& body) {
+    for (const auto& line : body["lines"]) std::printf("%s\n", line.get<std::string>().c_str());
+}
+
+void show_check(const nlohmann::json& body) {
+    if (body["ok"].get<bool>()) std::printf("configuration is valid (%zu zones)\n", body["zones"].get<std::size_t>());
+    for (const auto& e : body["errors"]) std::printf("%s\n", e.get<std::string>().c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    if (const char* token = std::getenv("MERIDIAN_TOKEN")) o.token = token;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](const char* name) -> std::string {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "meridianctl: %s needs a value\n", name);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--admin") o.admin = value("--admin");
+        else if (arg == "--token") o.token = value("--token");
+        else if (arg == "--json") o.is_json = true;
+        else if (arg == "--type") o.type = value("--type");
+        else if (arg == "--down") o.down.push_back(value("--down"));
+        else if (arg == "--reason") o.reason = value("--reason");
+        else if (arg == "--for") o.expires_in = std::strtol(value("--for").c_str(), nullptr, 10);
+        else if (arg == "-h" || arg == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (!arg.empty() && arg[0] == '-') {
+            return usage(("unknown option " + arg).c_str());
+        } else {
+            o.words.push_back(arg);
+        }
+    }
+    if (o.words.empty()) return usage("no command");
+
+    httplib::Client client(o.admin);
+    client.set_connection_timeout(3, 0);
+    client.set_read_timeout(15, 0);
+    if (!o.token.empty()) client.set_bearer_token_auth(o.token.c_str());
+    const std::string& command = o.words[0];
+    const std::size_t operands = o.words.size() - 1;
+
+    if (command == "status" && operands == 0) return finish(client.Get("/status"), o, show_status);
+    if (command == "check" && operands == 0) return finish(client.Get("/check"), o, show_check);
+    if (command == "reload" && operands == 0) return finish(client.Post("/reload", "", "application/json"), o, show_check);
+    if (command == "explain" && operands == 2) {
+        httplib::Params params{{"name", o.words[1]}, {"client", o.words[2]}, {"type", o.type}};
+        for (const std::string& region : o.down) params.emplace("down", region);
+        return finish(client.Get("/explain", params, httplib::Headers{}), o, show_lines);
+    }
+    if ((command == "drain" || command == "undrain") && operands == 2) {
+        const std::string path = "/regions/" + o.words[1] + "/" + o.words[2] + "/override";
+        auto show = [&](const nlohmann::json& body) {
+            std::printf("%s %s: %s\n", body["zone"].get<std::string>().c_str(), body["region"].get<std::string>().c_str(),
+                        body["action"].get<std::string>().c_str());
+        };
+        if (command == "undrain") return finish(client.Delete(path), o, show);
+        nlohmann::json request = {{"action", "drain"}};
+        if (!o.reason.empty()) request["reason"] = o.reason;
+        if (o.expires_in > 0) request["expires_in"] = o.expires_in;
+        return finish(client.Put(path, request.dump(), "application/json"), o, show);
+    }
+    return usage(("bad command or operands: " + command).c_str());
+}
