@@ -105,9 +105,12 @@ def render_config(
     identity: Optional[dict] = None,
     listen: Optional[dict] = None,
     geoip: Optional[Iterable] = None,
+    admin: Optional[dict] = None,
 ) -> str:
     """The server config text. geoip: [[geoip]] entries, each a path or a dict of its keys
-    (path, fields = {fact: dotted path or list}); None or [] writes no [[geoip]] at all."""
+    (path, fields = {fact: dotted path or list}); None or [] writes no [[geoip]] at all.
+    admin: [admin] keys; by default the admin API is off (listen = ""), so that test servers
+    never compete for the default port 8019."""
     listen = listen or {
         "udp": [f"127.0.0.1:{port}", f"[::1]:{port}"],
         "tcp": [f"127.0.0.1:{port}", f"[::1]:{port}"],
@@ -116,6 +119,7 @@ def render_config(
         "listen": listen,
         "server": merge_options(DEFAULT_SERVER, server),
         "identity": merge_options(DEFAULT_IDENTITY, identity),
+        "admin": merge_options({"listen": ""}, admin),
     }
     lines = [f"zones = {toml_value([str(z) for z in zones])}", ""]
     for name, table in sections.items():
@@ -873,15 +877,16 @@ def write_example_geo_zone(directory: Path, zone_text: Optional[str] = None) -> 
 
 def start_server_with_extra_config(factory: "ServerFactory", extra_config: str, **kwargs) -> MeridianServer:
     """factory(**kwargs), with `extra_config` (TOML text, e.g. an [alerts] table) appended to the
-    server config it writes. render_config is wrapped only while this server starts."""
-    global render_config
-    original = render_config
+    server config it writes. render_config is wrapped only while this server starts, in the
+    globals of the module the factory's class comes from (the one MeridianServer.start uses)."""
+    namespace = type(factory).__call__.__globals__
+    original = namespace["render_config"]
 
     def with_extra(*args, **kw) -> str:
         return original(*args, **kw).rstrip("\n") + "\n\n" + extra_config.strip("\n") + "\n"
 
-    render_config = with_extra
+    namespace["render_config"] = with_extra
     try:
         return factory(**kwargs)
     finally:
-        render_config = original
+        namespace["render_config"] = original
