@@ -261,6 +261,18 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
         if (!geo::parse_address(*address)) reader.error(*reader.node("check_address"), "\"" + *address + "\" is not an IP address");
         else region.check_address = *address;
     }
+    if (region.check >= 0) {
+        // A probe needs somewhere to go: the check's address or URL, the region's check_address,
+        // or the region's own first address (a CNAME region has none).
+        const health::CheckSpec& spec = policy_.checks[static_cast<std::size_t>(region.check)];
+        const bool needs_target = spec.kind != health::CheckKind::none && spec.kind != health::CheckKind::file;
+        const bool has_target = !spec.address.empty() || !spec.url.empty() || !region.check_address.empty() ||
+                                !region.ipv4.empty() || !region.ipv6.empty();
+        if (needs_target && !has_target) {
+            reader.error(*reader.node("check"), "region " + name + " has no address for check \"" + spec.name +
+                                                    "\" to probe: give the region a check_address");
+        }
+    }
     reader.finish();
     policy_.regions.push_back(std::move(region));
 }
