@@ -139,14 +139,8 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     t.window = static_cast<uint32_t>(reader.integer("window", 1, 1000).value_or(t.window));
     t.healthy_below_ms = static_cast<uint32_t>(reader.integer("healthy_below_ms", 1, 600000).value_or(t.healthy_below_ms));
     t.degraded_below_ms = static_cast<uint32_t>(reader.integer("degraded_below_ms", 1, 600000).value_or(t.degraded_below_ms));
-    for (const auto& [key, target] : {std::pair<const char*, double*>{"healthy_success", &t.healthy_success},
-                                      std::pair<const char*, double*>{"degraded_success", &t.degraded_success}}) {
-        if (const toml::node* n = reader.node(key)) {
-            const auto v = n->value<double>();
-            if (!n->is_number() || !v || *v < 0 || *v > 1) reader.error(*n, std::string(key) + " is a fraction from 0 to 1");
-            else *target = *v;
-        }
-    }
+    t.healthy_success = reader.fraction("healthy_success").value_or(t.healthy_success);
+    t.degraded_success = reader.fraction("degraded_success").value_or(t.degraded_success);
     if (t.degraded_below_ms < t.healthy_below_ms) error(check.where, "degraded_below_ms must not be below healthy_below_ms");
     if (const auto initial = reader.string("initial")) {
         if (*initial == "up") check.initial = health::InitialState::up;

@@ -220,14 +220,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         AnalyticsConfig& a = config.analytics;
         a.latency_warning_ms = static_cast<uint32_t>(reader.integer("latency_warning_ms", 1, 600000).value_or(a.latency_warning_ms));
         a.interval_ms = static_cast<uint32_t>(reader.integer("interval_ms", 500, 3600000).value_or(a.interval_ms));
-        for (const auto& [key, target] : {std::pair<const char*, double*>{"success_critical", &a.success_critical},
-                                          std::pair<const char*, double*>{"healthy_fraction_warning", &a.healthy_fraction_warning}}) {
-            if (const toml::node* n = reader.node(key)) {
-                const auto v = n->value<double>();
-                if (!n->is_number() || !v || *v < 0 || *v > 1) reader.error(*n, std::string(key) + " is a fraction from 0 to 1");
-                else *target = *v;
-            }
-        }
+        a.success_critical = reader.fraction("success_critical").value_or(a.success_critical);
+        a.healthy_fraction_warning = reader.fraction("healthy_fraction_warning").value_or(a.healthy_fraction_warning);
         reader.finish();
     }
 

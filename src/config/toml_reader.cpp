@@ -49,6 +49,17 @@ std::optional<bool> TableReader::boolean(const std::string& key) {
     return std::nullopt;
 }
 
+std::optional<double> TableReader::fraction(const std::string& key) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return std::nullopt;
+    const auto v = n->value<double>();
+    if (!n->is_number() || !v || *v < 0 || *v > 1) {
+        error(*n, "\"" + key + "\" in " + context_ + " must be a fraction from 0 to 1");
+        return std::nullopt;
+    }
+    return *v;
+}
+
 const toml::table* TableReader::table(const std::string& key) {
     const toml::node* n = node(key);
     if (n == nullptr) return nullptr;

@@ -24,6 +24,8 @@ public:
     std::optional<std::string> string(const std::string& key);
     std::optional<int64_t> integer(const std::string& key, int64_t min, int64_t max);
     std::optional<bool> boolean(const std::string& key);
+    // A number from 0 to 1 (an integer 0 or 1 too).
+    std::optional<double> fraction(const std::string& key);
     const toml::table* table(const std::string& key);
     // An array of strings, each with its location.
     std::vector<std::pair<std::string, SourceLocation>> string_list(const std::string& key);
