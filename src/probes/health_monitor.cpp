@@ -48,7 +48,9 @@ namespace {
 // Everything that makes two probes the same probe.
 std::string probe_key(const ProbeTarget& t) {
     const health::CheckSpec& s = t.spec;
-    std::string key = std::string(health::to_string(s.kind)) + "|" + geo::to_string(t.address) + "|" +
+    // An absolute URL says where to go; the region's address then plays no part.
+    const std::string target = s.url.empty() ? geo::to_string(t.address) : std::string("-");
+    std::string key = std::string(health::to_string(s.kind)) + "|" + target + "|" +
                       std::to_string(s.port) + "|" + s.url + "|" + s.path + "|" + s.host + "|" +
                       std::to_string(s.status_min) + "-" + std::to_string(s.status_max) + "|" + s.body_contains + "|" +
                       s.query_name + "|" + std::to_string(s.query_type) + "|" + std::to_string(s.expect_rcode) + "|" +
@@ -248,18 +250,19 @@ void HealthMonitor::reload_state_file(StateFile& file) {
     std::map<std::string, StateFileEntry> entries;
     std::string error;
     const auto now = health::Clock::now();
-    if (!read_state_file(file.path, &entries, &error)) {
-        // A broken file says nothing about the regions: keep their states, say what is wrong.
-        log::error("health: " + error + " (keeping the previous states)");
-        file.is_waiting = false;
-        return;
-    }
+    const bool is_readable = read_state_file(file.path, &entries, &error);
+    // A broken file says nothing about the regions: they keep their states (also on boards of a
+    // zone just reloaded), and the log says what is wrong.
+    if (!is_readable) log::error("health: " + error + " (keeping the previous states)");
     file.is_waiting = false;
     for (const Subscriber& who : file.subscribers) {
         auto& region = file.regions[who.region];
-        const auto it = entries.find(who.region);
-        const StateFileEntry entry = it != entries.end() ? it->second : StateFileEntry{health::State::healthy, "not in the state file"};
-        if (const auto transition = region->assign(entry.state, entry.reason, now)) alert(who, file.check, *transition);
+        if (is_readable) {
+            const auto it = entries.find(who.region);
+            const StateFileEntry entry =
+                it != entries.end() ? it->second : StateFileEntry{health::State::healthy, "not in the state file"};
+            if (const auto transition = region->assign(entry.state, entry.reason, now)) alert(who, file.check, *transition);
+        }
         health::RegionHealth h;
         h.state = region->state();
         write_slot(who.board, who.slot, h);

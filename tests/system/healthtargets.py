@@ -35,7 +35,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         target: HttpTarget = self.server.target  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status, payload, delay, hang = target._next_response(self.command, self.path, body, dict(self.headers))
+        status, payload, delay, hang = target._next_response(
+            self.command, self.path, body, dict(self.headers), self.client_address
+        )
         if hang:
             # Accepted and read, never answered: the prober must give up on its own timeout.
             while target.hang and not target._closing.is_set():
@@ -57,6 +59,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = _serve
 
 
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"  # persistent connections, as most real health endpoints
+
+
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -65,10 +71,11 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class Request:
-    __slots__ = ("time", "method", "path", "body", "headers")
+    __slots__ = ("time", "method", "path", "body", "headers", "peer")
 
-    def __init__(self, when, method, path, body, headers):
+    def __init__(self, when, method, path, body, headers, peer=None):
         self.time, self.method, self.path, self.body, self.headers = when, method, path, body, headers
+        self.peer = peer  # (address, port) of the client: one port per connection
 
     def json(self):
         return json.loads(self.body.decode())
@@ -80,21 +87,24 @@ class Request:
 class HttpTarget:
     """An HTTP server on (host, port); port 0 picks a free one. Attributes a test may set at any
     time: status, body (bytes or str or a dict, sent as JSON), delay (seconds), hang (bool),
-    flap (bool: requests alternate ok / flap_status, starting with whatever comes next)."""
+    flap (bool: requests alternate ok / flap_status, starting with whatever comes next) and
+    fail_every (N > 0: every N-th request gets flap_status, counted from when it was set)."""
 
-    def __init__(self, host: str = "127.0.0.11", port: int = 0, status: int = 200, body=b"ok"):
+    def __init__(self, host: str = "127.0.0.11", port: int = 0, status: int = 200, body=b"ok", keep_alive=False):
         self.host = host
         self.status = status
         self.body = body
         self.delay = 0.0
         self.hang = False
         self.flap = False
+        self.fail_every = 0
         self.flap_status = 503
+        self._fail_count = 0
         self.requests: list = []
         self._lock = threading.Lock()
         self._flap_next_bad = False
         self._closing = threading.Event()
-        self._server = _Server((host, port), _Handler)
+        self._server = _Server((host, port), _KeepAliveHandler if keep_alive else _Handler)
         self._server.target = self  # type: ignore[attr-defined]
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -102,7 +112,7 @@ class HttpTarget:
 
     # -- behaviour ---------------------------------------------------------------------------
 
-    def set(self, *, status=None, body=None, delay=None, hang=None, flap=None) -> "HttpTarget":
+    def set(self, *, status=None, body=None, delay=None, hang=None, flap=None, fail_every=None) -> "HttpTarget":
         with self._lock:
             if status is not None:
                 self.status = status
@@ -114,19 +124,26 @@ class HttpTarget:
                 self.hang = hang
             if flap is not None:
                 self.flap = flap
+            if fail_every is not None:
+                self.fail_every = fail_every
+                self._fail_count = 0
         return self
 
     def ok(self) -> "HttpTarget":
         """Back to a plain, fast 200."""
-        return self.set(status=200, delay=0.0, hang=False, flap=False)
+        return self.set(status=200, delay=0.0, hang=False, flap=False, fail_every=0)
 
-    def _next_response(self, method, path, body, headers):
+    def _next_response(self, method, path, body, headers, peer=None):
         with self._lock:
-            self.requests.append(Request(time.monotonic(), method, path, body, headers))
+            self.requests.append(Request(time.monotonic(), method, path, body, headers, peer))
             status = self.status
             if self.flap:
                 status = self.flap_status if self._flap_next_bad else self.status
                 self._flap_next_bad = not self._flap_next_bad
+            elif self.fail_every > 0:
+                self._fail_count += 1
+                if self._fail_count % self.fail_every == 0:
+                    status = self.flap_status
             payload = self.body
             if isinstance(payload, dict):
                 payload = json.dumps(payload)
@@ -228,16 +245,16 @@ class TcpTarget:
         return self
 
 
-def http_targets_on_one_port(hosts: Iterable[str], attempts: int = 50) -> list:
+def http_targets_on_one_port(hosts: Iterable[str], attempts: int = 50, **kw) -> list:
     """HttpTargets on the same port of several loopback addresses (so that regions can share one
     check whose target is each region's own address)."""
     hosts = list(hosts)
     for _ in range(attempts):
-        first = HttpTarget(hosts[0])
+        first = HttpTarget(hosts[0], **kw)
         made = [first]
         try:
             for host in hosts[1:]:
-                made.append(HttpTarget(host, first.port))
+                made.append(HttpTarget(host, first.port, **kw))
             return made
         except OSError:
             for t in made:
@@ -262,8 +279,8 @@ class Targets:
         self.items.append(t)
         return t
 
-    def http_same_port(self, hosts: Iterable[str]) -> list:
-        made = http_targets_on_one_port(hosts)
+    def http_same_port(self, hosts: Iterable[str], **kw) -> list:
+        made = http_targets_on_one_port(hosts, **kw)
         self.items.extend(made)
         return made
 
