@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
+
 #include "admin/dashboard.hpp"
 
 namespace meridian::admin {
@@ -47,6 +49,20 @@ void AdminServer::route() {
     // Authentication first: with a token, every endpoint but the (data-free) dashboard page
     // needs "Authorization: Bearer TOKEN".
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        // Before any body is read: a POST or PUT must say how long it is (or be chunked, which
+        // the handlers bound themselves), and may not announce more than the limit.
+        if (req.method == "POST" || req.method == "PUT") {
+            const bool is_chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+            if (!req.has_header("Content-Length") && !is_chunked) {
+                send(res, error_reply(400, "a POST or PUT needs a Content-Length (send an empty body: curl -d '')"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            if (req.has_header("Content-Length") &&
+                std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > settings_.max_body_bytes) {
+                send(res, error_reply(413, "request body too large"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
         if (settings_.token.empty() || (req.method == "GET" && req.path == "/")) return httplib::Server::HandlerResponse::Unhandled;
         const std::string header = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
@@ -72,7 +88,10 @@ void AdminServer::route() {
     });
     s.Get("/status", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.status); });
     s.Get("/metrics", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.metrics); });
-    s.Post("/reload", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.reload); });
+    s.Post("/reload", [=, this](const httplib::Request& req, httplib::Response& res) {
+        if (req.body.size() > settings_.max_body_bytes) return send(res, error_reply(413, "request body too large"));
+        on_control(res, handlers_.reload);
+    });
     s.Get("/check", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.check); });
     s.Get("/explain", [=, this](const httplib::Request& req, httplib::Response& res) {
         if (!req.has_param("name") || !req.has_param("client")) {
@@ -88,6 +107,8 @@ void AdminServer::route() {
     });
     const std::string override_path = R"(/regions/([^/]+)/([^/]+)/override)";
     s.Put(override_path, [=, this](const httplib::Request& req, httplib::Response& res) {
+        // A chunked body is only measured once read.
+        if (req.body.size() > settings_.max_body_bytes) return send(res, error_reply(413, "request body too large"));
         const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
         if (body.is_discarded() || !body.is_object()) {
             send(res, error_reply(400, "the body must be a JSON object: {\"action\": \"up|down|drain\", \"expires_in\": SECONDS, \"reason\": TEXT}"));

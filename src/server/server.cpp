@@ -128,6 +128,7 @@ ReloadResult Control::reload() {
     result.is_ok = true;
     result.zones = snapshot->zones.zones().size();
     publish(std::move(snapshot));
+    watch_config_files();
     log::info("reloaded " + config_.path + ": " + std::to_string(result.zones) + " zones");
     operations_->count_reload(result);
     return result;
@@ -147,8 +148,10 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
 void Control::watch_config_files() {
     constexpr unsigned kPollIntervalMs = 1000;
     constexpr unsigned kQuietMs = 300;
-    uv_timer_init(&loop_, &reload_debounce_);
-    reload_debounce_.data = this;
+    if (reload_debounce_.data == nullptr) {
+        uv_timer_init(&loop_, &reload_debounce_);
+        reload_debounce_.data = this;
+    }
     std::vector<std::string> paths{config_.path};
     for (const auto& entry : config_.zones) {
         paths.push_back(entry.path.string());
@@ -159,6 +162,12 @@ void Control::watch_config_files() {
             }
         }
     }
+    // Watched anew after each reload: zone files added since are watched too.
+    for (auto& old : config_watchers_) {
+        uv_fs_poll_stop(old.get());
+        uv_close(reinterpret_cast<uv_handle_t*>(old.release()), [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_poll_t*>(h); });
+    }
+    config_watchers_.clear();
     for (const std::string& path : paths) {
         auto watcher = std::make_unique<uv_fs_poll_t>();
         uv_fs_poll_init(&loop_, watcher.get());

@@ -890,3 +890,157 @@ def start_server_with_extra_config(factory: "ServerFactory", extra_config: str, 
         return factory(**kwargs)
     finally:
         namespace["render_config"] = original
+
+
+# --------------------------------------------------------------------------------------------
+# Operations tests: the admin API on a free port ([admin], [analytics], [alerts]), meridianctl
+# --------------------------------------------------------------------------------------------
+
+
+def meridianctl_path() -> Path:
+    """meridianctl: ``$MERIDIANCTL`` if set, else next to meridiand (``build/bin/meridianctl``)."""
+    env = os.environ.get("MERIDIANCTL")
+    return Path(env) if env else meridiand_path().parent / "meridianctl"
+
+
+def find_free_tcp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(family_of(host), socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def ops_admin_table(admin_port: int, admin=None) -> dict:
+    """[admin] keys for render_config(admin=...): listen defaults to 127.0.0.1:admin_port and
+    "{port}" in it is replaced by admin_port; admin=False switches the API off (listen = "")."""
+    if admin is False:
+        return {"listen": ""}
+    table = {"listen": "127.0.0.1:{port}"}
+    table.update(admin or {})
+    table["listen"] = str(table["listen"]).replace("{port}", str(admin_port))
+    return table
+
+
+def render_ops_tables(analytics: Optional[dict] = None, alerts: Optional[dict] = None) -> str:
+    """[analytics] and [alerts] tables as TOML text (to append to render_config's)."""
+    lines = []
+    for name, table in (("analytics", analytics), ("alerts", alerts)):
+        if table:
+            lines += ["", f"[{name}]"]
+            for key, value in table.items():
+                lines.append(f"{key} = {repr(value) if isinstance(value, float) else toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_ops_config(port: int, zones, admin_port: int, admin=None, analytics=None, alerts=None, **options) -> str:
+    """A whole server config (render_config) with [admin], [analytics] and [alerts]."""
+    return render_config(port, zones, admin=ops_admin_table(admin_port, admin), **options) + render_ops_tables(
+        analytics, alerts)
+
+
+def start_ops_server(factory: "ServerFactory", *, admin=None, analytics: Optional[dict] = None,
+                     alerts: Optional[dict] = None, **kwargs) -> MeridianServer:
+    """factory(**kwargs) with [admin] on a free loopback port (a fresh one for each start attempt)
+    plus optional [analytics] / [alerts]. The server gets admin_host, admin_port, admin_url and
+    admin_token (None without one) attributes."""
+    namespace = type(factory).__call__.__globals__
+    original = namespace["render_config"]
+    listen = (admin or {}).get("listen", "127.0.0.1:{port}") if admin is not False else ""
+    host = listen.rpartition(":")[0].strip("[]") or "127.0.0.1"
+    chosen = {}
+
+    def with_ops(*args, **kw) -> str:
+        chosen["port"] = find_free_tcp_port(host) if admin is not False else 0
+        kw["admin"] = ops_admin_table(chosen["port"], admin)
+        return original(*args, **kw).rstrip("\n") + "\n" + render_ops_tables(analytics, alerts)
+
+    namespace["render_config"] = with_ops
+    try:
+        srv = factory(**kwargs)
+    finally:
+        namespace["render_config"] = original
+    srv.admin_host = host
+    srv.admin_port = chosen.get("port", 0)
+    bracketed = f"[{host}]" if ":" in host else host
+    srv.admin_url = f"http://{bracketed}:{srv.admin_port}"
+    srv.admin_token = admin.get("token") if isinstance(admin, dict) else None
+    return srv
+
+
+class AdminReply:
+    def __init__(self, status: int, headers: dict, body: bytes):
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"AdminReply({self.status}, {self.headers.get('content-type')!r}, {self.text[:400]!r})"
+
+
+def admin_request(srv, method: str, path: str, body=None, token=None, headers: Optional[dict] = None,
+                  timeout: float = 10.0) -> AdminReply:
+    """One HTTP request to a server's admin API (srv: a MeridianServer from start_ops_server, or a
+    (host, port) pair). body: bytes, str, or a dict/list sent as JSON. token=None uses the
+    server's own token if it has one; token="" sends no Authorization header."""
+    import http.client
+
+    host, port = (srv.admin_host, srv.admin_port) if hasattr(srv, "admin_port") else srv
+    if token is None:
+        token = getattr(srv, "admin_token", None) or ""
+    hdrs = dict(headers or {})
+    if token:
+        hdrs["Authorization"] = f"Bearer {token}"
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        hdrs.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return AdminReply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def admin_json(srv, method: str, path: str, expect: int = 200, **kw):
+    """admin_request() that asserts the status and returns the parsed JSON body."""
+    reply = admin_request(srv, method, path, **kw)
+    assert reply.status == expect, f"{method} {path}: {reply}"
+    return reply.json()
+
+
+def scrape_metrics(srv, token=None) -> dict:
+    """GET /metrics parsed with prometheus_client: {(sample name, frozenset(labels)): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reply = admin_request(srv, "GET", "/metrics", token=token)
+    assert reply.status == 200, reply
+    samples = {}
+    for family in text_string_to_metric_families(reply.text):
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples
+
+
+def metric_value(samples: dict, metric: str, /, **labels) -> Optional[float]:
+    """The value of the sample with exactly these labels, or None if there is none."""
+    return samples.get((metric, frozenset(labels.items())))
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05):
+    """Poll predicate() until it returns something truthy (returned) or timeout passes (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)

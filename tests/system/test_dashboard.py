@@ -1,0 +1,155 @@
+"""The dashboard (GET /) rendered by a real browser: Debian's chromium, headless, loads the page,
+whose script fetches /status and builds a table per zone with a row per region. The DOM it
+dumps must show the zone heading, every region with its state (unhealthy from the state file,
+"(drain)" from an override) and body[data-rendered="yes"]; with a token, /#token=SECRET renders
+and a page without it shows the error instead."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import admin_json, example_geo_zone_files, start_ops_server
+
+CHROMIUM = "/usr/bin/chromium"
+ZONE = "geo.example.com."
+REGIONS = ["us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"]
+TOKEN = "dash-secret"
+
+
+class Dom(html.parser.HTMLParser):
+    """Rows of region tables (by id), h2 texts, the body's attributes and the #error text."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = {}
+        self.h2 = []
+        self.body = {}
+        self.error = ""
+        self._row = None
+        self._cell = None
+        self._h2 = None
+        self._in_error = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body":
+            self.body = a
+        elif tag == "tr" and a.get("id", "").startswith("region-"):
+            self._row = self.rows.setdefault(a["id"], [])
+        elif tag == "td" and self._row is not None:
+            self._cell = {"text": "", "class": a.get("class", ""), "state": a.get("data-state")}
+            self._row.append(self._cell)
+        elif tag == "h2":
+            self._h2 = ""
+        elif tag == "div" and a.get("id") == "error":
+            self._in_error = True
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self._row = None
+        elif tag == "td":
+            self._cell = None
+        elif tag == "h2" and self._h2 is not None:
+            self.h2.append(self._h2)
+            self._h2 = None
+        elif tag == "div":
+            self._in_error = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+        if self._h2 is not None:
+            self._h2 += data
+        if self._in_error:
+            self.error += data
+
+
+def render(url: str, tmp_path) -> Dom:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run tools/install-deps.sh (it installs chromium)", pytrace=False)
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir(exist_ok=True)
+    cmd = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", url,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        import os
+        import signal
+
+        os.killpg(proc.pid, signal.SIGKILL)  # chromium and only its own children
+        proc.communicate(timeout=10)
+        pytest.fail("chromium did not finish within 60 s")
+    assert proc.returncode == 0 and "<html" in out, f"chromium failed ({proc.returncode}):\n{err[-3000:]}"
+    dom = Dom()
+    dom.feed(out)
+    dom.text = out
+    return dom
+
+
+def zone_files_with(states: dict) -> dict:
+    files = example_geo_zone_files()
+    name = "geo.example.com.health.json"
+    doc = json.loads(files[name])
+    doc["regions"].update(states)
+    files[name] = json.dumps(doc)
+    return files
+
+
+def test_dashboard_shows_regions_and_their_states(start_server, test_geo_mmdb, tmp_path):
+    srv = start_ops_server(start_server, zone_files=zone_files_with({"eu-west-1": "down", "ap-southeast-1": "degraded"}),
+                           geoip=[test_geo_mmdb])
+    admin_json(srv, "PUT", f"/regions/{ZONE}/us-west-1/override", body={"action": "drain", "reason": "dashboard test"})
+    for _ in range(3):
+        srv.query("app.geo.example.com.", "A")
+    dom = render(srv.admin_url + "/", tmp_path)
+    assert dom.body.get("data-rendered") == "yes", dom.text[-3000:]
+    assert f"{ZONE} (serial 2026112701)" in dom.h2
+    assert dom.error.strip() == ""
+    ids = [f"region-{ZONE}-{r}" for r in REGIONS]
+    assert sorted(dom.rows) == sorted(ids), dom.rows.keys()
+    states = {}
+    for region, row_id in zip(REGIONS, ids):
+        cells = dom.rows[row_id]
+        assert len(cells) == 8, cells
+        assert cells[0]["text"] == region
+        states[region] = (cells[1]["text"], cells[1]["class"], cells[1]["state"])
+    assert states["eu-west-1"] == ("unhealthy", "unhealthy", "unhealthy")
+    assert states["ap-southeast-1"] == ("degraded", "degraded", "degraded")
+    assert states["us-west-1"] == ("healthy (drain)", "healthy", "healthy")
+    for region in ("us-east-1", "eu-central-1", "ap-northeast-1"):
+        assert states[region] == ("healthy", "healthy", "healthy")
+    # the reason column says why eu-west-1 is out
+    assert dom.rows[f"region-{ZONE}-eu-west-1"][7]["text"] == "state file says down"
+    # the page's node line
+    assert "node node-a" in dom.text
+
+
+def test_dashboard_with_a_token(start_server, test_geo_mmdb, tmp_path):
+    srv = start_ops_server(start_server, zone_files=zone_files_with({"eu-central-1": "down"}), geoip=[test_geo_mmdb],
+                           admin={"token": TOKEN})
+    dom = render(f"{srv.admin_url}/#token={TOKEN}", tmp_path)
+    assert dom.body.get("data-rendered") == "yes", dom.text[-3000:]
+    assert f"{ZONE} (serial 2026112701)" in dom.h2
+    cells = dom.rows[f"region-{ZONE}-eu-central-1"]
+    assert (cells[1]["text"], cells[1]["class"]) == ("unhealthy", "unhealthy")
+    assert dom.error.strip() == ""
+
+    without = render(srv.admin_url + "/", tmp_path)
+    assert without.body.get("data-rendered") is None
+    assert without.rows == {}
+    assert without.error.strip() == "cannot read /status: HTTP 401"
+
+    wrong = render(f"{srv.admin_url}/#token=not-it", tmp_path)
+    assert wrong.body.get("data-rendered") is None
+    assert wrong.error.strip() == "cannot read /status: HTTP 403"
