@@ -78,6 +78,15 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
     } else if (consecutive_failures_ >= thresholds_.fall) {
         // `fall` failures in a row: down now, whatever the window still remembers.
         transition = assign(State::unhealthy, result.reason, now);
+    } else if (state_ == State::unhealthy) {
+        // Back only after `rise` good results in a row; a failed or slow one starts over.
+        good_streak_ = is_good ? good_streak_ + 1 : 0;
+        const State wanted = evaluate();
+        if (good_streak_ >= thresholds_.rise && wanted != State::unhealthy) {
+            transition = assign(wanted, "latency " + std::to_string(latency_ms()) + " ms, success " +
+                                            std::to_string(static_cast<int>(success_rate() * 100 + 0.5)) + " %",
+                                now);
+        }
     } else {
         const State wanted = evaluate();
         const int direction = wanted == state_ ? 0 : (static_cast<uint8_t>(wanted) > static_cast<uint8_t>(state_) ? 1 : -1);
@@ -97,6 +106,7 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
 
 std::optional<Transition> TargetHealth::assign(State state, const std::string& reason, Clock::time_point now) {
     is_waiting_ = false;
+    good_streak_ = 0;
     pending_direction_ = 0;
     pending_count_ = 0;
     if (state == state_) return std::nullopt;

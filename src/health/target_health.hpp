@@ -58,6 +58,7 @@ private:
     uint32_t pending_count_ = 0;     // consecutive evaluations in that direction
     uint32_t consecutive_failures_ = 0;
     bool was_last_bad_ = false;      // the previous result failed or was slower than degraded
+    uint32_t good_streak_ = 0;       // good results in a row while unhealthy
     Clock::time_point last_change_;
     std::string last_reason_;
     std::optional<double> load_;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <memory>
 
@@ -165,9 +166,10 @@ std::optional<double> json_number(const std::string& body, const std::vector<std
     for (const std::string& key : path) {
         if (node->is_object() && node->contains(key)) {
             node = &(*node)[key];
-        } else if (node->is_array() && !key.empty() && key.find_first_not_of("0123456789") == std::string::npos &&
-                   std::stoul(key) < node->size()) {
-            node = &(*node)[std::stoul(key)];
+        } else if (std::size_t index = 0; node->is_array() && !key.empty() &&
+                   std::from_chars(key.data(), key.data() + key.size(), index).ec == std::errc() &&
+                   key.find_first_not_of("0123456789") == std::string::npos && index < node->size()) {
+            node = &(*node)[index];
         } else {
             return std::nullopt;
         }
@@ -210,7 +212,7 @@ void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
     probe->timeout_ms = target.spec.timeout_ms;
     probe->expect_rcode = target.spec.expect_rcode;
     // The query: a random ID, RD clear, one question.
-    probe->id = static_cast<uint16_t>(Clock::now().time_since_epoch().count() * 2654435761u >> 7);
+    probe->id = static_cast<uint16_t>(static_cast<uint64_t>(Clock::now().time_since_epoch().count()) * 2654435761u >> 7);
     dns::write_u16(probe->query, probe->id);
     dns::write_u16(probe->query + 4, 1);
     std::size_t pos = dns::kHeaderSize;

@@ -75,7 +75,7 @@ SteerStats::SteerStats(const std::vector<std::size_t>& routes_per_name, std::siz
 }
 
 void SteerStats::count(std::size_t name, int route, const uint32_t* regions, std::size_t region_count) noexcept {
-    if (name >= first_slot_.size()) return;
+    if (name >= first_slot_.size() || (route >= 0 && static_cast<std::size_t>(route) >= route_count_[name])) return;
     const std::size_t slot = first_slot_[name] + (route < 0 ? route_count_[name] : static_cast<std::size_t>(route));
     routes_[slot].fetch_add(1, std::memory_order_relaxed);
     for (std::size_t i = 0; i < region_count; ++i) {
@@ -84,7 +84,7 @@ void SteerStats::count(std::size_t name, int route, const uint32_t* regions, std
 }
 
 uint64_t SteerStats::route_answers(std::size_t name, int route) const noexcept {
-    if (name >= first_slot_.size()) return 0;
+    if (name >= first_slot_.size() || (route >= 0 && static_cast<std::size_t>(route) >= route_count_[name])) return 0;
     const std::size_t slot = first_slot_[name] + (route < 0 ? route_count_[name] : static_cast<std::size_t>(route));
     return routes_[slot].load(std::memory_order_relaxed);
 }

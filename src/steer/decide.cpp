@@ -230,6 +230,7 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
         if (is_assumed_down) pruned_because = "assumed down (what-if)";
         else if (h.override == health::Override::force_down) pruned_because = "forced down";
         else if (h.override == health::Override::drain) pruned_because = "drained";
+        else if (h.override == health::Override::force_up) pruned_because = nullptr;  // the operator's word wins
         else if (h.state == health::State::unhealthy) pruned_because = "unhealthy";
         else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms) pruned_because = "too slow";
         if (trace_ != nullptr) {
