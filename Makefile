@@ -1,10 +1,14 @@
 # Thin wrapper around CMake. Every target that builds first makes sure the Debian packages are there.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CONFIG     ?= tools/dev/meridian.toml
+FUZZ_CXX   ?= clang++-16
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := query ecs answer zone_file mmdb_csv
 
-.PHONY: all deps build build-asan geoip run test clean
+.PHONY: all deps build build-asan geoip run test fuzz clean
 
 all: build
 
@@ -31,5 +35,11 @@ test: build build-asan geoip
 	cd $(BUILD) && ctest --output-on-failure
 	cd $(BUILD_ASAN) && ctest --output-on-failure
 
+# libFuzzer (clang, ASan+UBSan): every target for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/.
+fuzz: deps
+	CXX=$(FUZZ_CXX) cmake -S . -B $(BUILD_FUZZ) -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMERIDIAN_FUZZ=ON -DBUILD_TESTING=ON >/dev/null
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS)) test-geo-db
+	./tests/fuzz/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -422,7 +422,9 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
             route.targets.push_back({i, w != weights.end() ? w->second : policy_.regions[i].weight});
         }
     }
-    for (const auto& [region, weight] : weights) {
+    for (const auto& entry : weights) {
+        // (A named variable, not a structured binding: clang before 16 cannot capture those.)
+        const std::string& region = entry.first;
         const bool is_target = std::any_of(route.targets.begin(), route.targets.end(),
                                            [&](const steer::Target& t) { return policy_.regions[t.region].name == region; });
         if (!is_target) error(reader.where(*reader.node("weights")), "weights name region \"" + region + "\", which is not in \"to\"");
