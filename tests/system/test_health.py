@@ -954,3 +954,18 @@ def test_bad_health_config_is_rejected_with_a_position(tmp_path, case):
     want_line, want_col = line_col(text, needle)
     assert line == want_line, f"{msg!r} at line {line}, expected {want_line} ({needle!r})\n{text}"
     assert col == want_col, f"{msg!r} at column {col}, expected {want_col} ({needle!r})"
+
+
+def test_tls_failure_is_a_probe_failure_with_a_reason(targets, serve):
+    """An https check against a target that speaks plain HTTP: the handshake fails, the region
+    is dropped, and the log says it was TLS (curl's words), not a crash or a hang."""
+    plain = targets.http(HOST_A)
+    srv = serve(
+        {"tls": fast_check("https", port=plain.port, path="/health")},
+        {"a": region(A, "tls", check_address=HOST_A), "b": region(B)},
+        {"app": name_all(["a", "b"], fail="closed")},
+    )
+    t0 = time.monotonic()
+    poll(srv, is_set(B), DROP_BOUND + INTERVAL, start=t0)
+    wait_log(srv, r"region a \(check tls\): healthy → unhealthy: http: [^\n]*(SSL|TLS|ssl|tls)[^\n]*\n", DROP_BOUND, start=t0)
+    assert srv.proc.poll() is None
