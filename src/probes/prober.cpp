@@ -31,6 +31,9 @@ std::string timeout_reason(uint32_t timeout_ms) { return "timeout after " + std:
 // A probe in flight owns a few libuv handles; it finishes once (result or timeout) and frees
 // itself when libuv has closed them all.
 struct InFlight {
+    // Deleted through this base once libuv has closed the handles of the derived probe.
+    virtual ~InFlight() = default;
+
     ProbeDone done;
     uint32_t timeout_ms = 0;
     Clock::time_point started = Clock::now();
