@@ -170,6 +170,9 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
             reader.integer("tcp_max_connections_per_worker", 1, 1 << 20).value_or(config.tcp_max_connections_per_worker));
         config.tcp_max_pending_output_bytes = static_cast<uint32_t>(
             reader.integer("tcp_max_pending_output_bytes", 65537, 64 << 20).value_or(config.tcp_max_pending_output_bytes));
+        config.user = reader.string("user").value_or("");
+        config.group = reader.string("group").value_or("");
+        config.allow_root = reader.boolean("allow_root").value_or(false);
         reader.finish();
     }
     if (config.workers == 0) config.workers = std::max(1u, std::thread::hardware_concurrency());

@@ -72,6 +72,9 @@ struct ServerConfig {
     uint32_t tcp_idle_timeout_ms = 10000;            // RFC 7766 §6.2.3 suggests seconds, not minutes
     uint32_t tcp_max_connections_per_worker = 512;
     uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it
+    std::string user;         // started as root: switch to this user once the sockets are bound
+    std::string group;        // … and this group (default: the user's)
+    bool allow_root = false;  // stay root when no user is given (otherwise refuse to run)
     Identity identity;
     Alerts alerts;
     AdminConfig admin;

@@ -21,6 +21,7 @@
 #include "admin/control_bridge.hpp"
 #include "probes/health_monitor.hpp"
 #include "server/operations.hpp"
+#include "server/privileges.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/sockets.hpp"
 #include "server/worker.hpp"
@@ -64,6 +65,7 @@ private:
     void reload_geo();
     void watch_geo_databases();
     void wait_for_first_probes();
+    int abandon_start();
     void publish(std::unique_ptr<const answer::Snapshot> snapshot);
     static void on_signal(uv_signal_t* handle, int signal);
 
@@ -224,6 +226,19 @@ void Control::reload_geo() {
     log::info("reloaded geoip databases");
 }
 
+// Start-up failed after the loop began to own things: close everything, exit non-zero. Nothing
+// has been answered yet (workers start last).
+int Control::abandon_start() {
+    if (admin_) admin_->stop();
+    if (health_) health_->stop();
+    if (bridge_) bridge_->close();
+    workers_.clear();
+    uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    return 1;
+}
+
 // Checks with initial = "wait" decide their regions' first state before any query is answered;
 // the wait is bounded by the longest timeout of those checks.
 void Control::wait_for_first_probes() {
@@ -287,14 +302,12 @@ int Control::run() {
                                                                                     config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
     operations_ = std::make_unique<Operations>(config_, &publisher_, &workers_, health_.get());
-    if (!start_admin()) {
-        health_->stop();
-        bridge_->close();
-        workers_.clear();
-        uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
-        uv_run(&loop_, UV_RUN_DEFAULT);
-        uv_loop_close(&loop_);
-        return 1;
+    if (!start_admin()) return abandon_start();
+    // Every socket is bound: root is no longer needed (and not kept unless allowed).
+    std::string privilege_error;
+    if (!drop_privileges({config_.user, config_.group, config_.allow_root}, &privilege_error)) {
+        log::error(privilege_error);
+        return abandon_start();
     }
     uv_timer_init(&loop_, &tick_timer_);
     tick_timer_.data = this;

@@ -39,6 +39,7 @@ STOP_TIMEOUT = 5.0  # seconds a signalled server has to exit
 QUERY_TIMEOUT = 2.0  # per network call
 
 DEFAULT_SERVER = {
+    "allow_root": True,  # the suite runs as root (CI does); test_privileges.py covers the drop
     "workers": 2,
     "udp_max_payload": 1232,
     "tcp_idle_timeout_ms": 10000,
