@@ -218,6 +218,22 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
             diagnostics->error(root.where(), "[admin] listens on " + config.admin.listen + ", off loopback, so it needs a token");
         }
     }
+    if (const toml::table* rrl = root.table("rrl")) {
+        TableReader reader(*rrl, "[rrl]", path, diagnostics);
+        RrlConfig& r = config.rrl;
+        r.is_enabled = reader.boolean("enabled").value_or(true);
+        r.responses_per_second = static_cast<uint32_t>(reader.integer("responses_per_second", 1, 1000000).value_or(r.responses_per_second));
+        r.burst = static_cast<uint32_t>(reader.integer("burst", 1, 10000000).value_or(r.responses_per_second * 2));
+        r.slip = static_cast<uint32_t>(reader.integer("slip", 0, 100).value_or(r.slip));
+        r.ipv4_prefix = static_cast<uint8_t>(reader.integer("ipv4_prefix", 8, 32).value_or(r.ipv4_prefix));
+        r.ipv6_prefix = static_cast<uint8_t>(reader.integer("ipv6_prefix", 16, 128).value_or(r.ipv6_prefix));
+        for (const auto& [text, where] : reader.string_list("exempt")) {
+            const auto network = geo::parse_network(text, /*is_strict=*/true);
+            if (!network) diagnostics->error(where, "\"" + text + "\" is not a network (ADDRESS/LENGTH)");
+            else r.exempt.push_back(*network);
+        }
+        reader.finish();
+    }
     if (const toml::table* analytics = root.table("analytics")) {
         TableReader reader(*analytics, "[analytics]", path, diagnostics);
         AnalyticsConfig& a = config.analytics;

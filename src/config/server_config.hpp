@@ -61,6 +61,17 @@ struct AnalyticsConfig {
     uint32_t interval_ms = 5000;
 };
 
+// Response rate limiting for UDP (see server/response_rate_limiter.hpp).
+struct RrlConfig {
+    bool is_enabled = false;
+    uint32_t responses_per_second = 20;
+    uint32_t burst = 40;
+    uint32_t slip = 2;
+    uint8_t ipv4_prefix = 24;
+    uint8_t ipv6_prefix = 56;
+    std::vector<geo::Network> exempt;
+};
+
 struct ServerConfig {
     std::string path;
     std::vector<ZonePath> zones;
@@ -79,6 +90,7 @@ struct ServerConfig {
     Alerts alerts;
     AdminConfig admin;
     AnalyticsConfig analytics;
+    RrlConfig rrl;
 };
 
 // Parses "192.0.2.1:53" or "[2001:db8::1]:53".

@@ -235,6 +235,9 @@ admin::Reply Operations::metrics() const {
     m.sample("meridian_truncated_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.truncated; })));
     m.family("meridian_send_failures_total", "counter", "UDP replies the socket did not take.");
     m.sample("meridian_send_failures_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.send_failed; })));
+    m.family("meridian_rrl_total", "counter", "UDP responses held back by response rate limiting, by action.");
+    m.sample("meridian_rrl_total", {{"action", "dropped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
+    m.sample("meridian_rrl_total", {{"action", "slipped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
     m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
     m.sample("meridian_client_address_total", {{"source", "ecs"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));
     m.sample("meridian_client_address_total", {{"source", "packet"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));

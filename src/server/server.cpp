@@ -93,8 +93,11 @@ bool Control::open_sockets() {
     for (const auto& address : config_.tcp) {
         if (!is_address_free(address, SOCK_STREAM, &error)) return log::error(error), false;
     }
+    const config::RrlConfig& r = config_.rrl;
     const WorkerLimits limits{config_.tcp_idle_timeout_ms, config_.tcp_max_connections_per_worker,
-                              config_.tcp_max_pending_output_bytes};
+                              config_.tcp_max_pending_output_bytes,
+                              RrlSettings{r.is_enabled, r.responses_per_second, r.burst, r.slip, r.ipv4_prefix,
+                                          r.ipv6_prefix, r.exempt}};
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {

@@ -7,6 +7,7 @@
 
 #include "answer/answer.hpp"
 #include "dns/wire.hpp"
+#include "geo/address.hpp"
 #include "server/worker.hpp"
 
 namespace meridian::server {
@@ -103,6 +104,8 @@ bool UdpEndpoint::serve_batch() noexcept {
     client.random = worker_->random();
     answer::Outcome outcome;
     client.outcome = &outcome;
+    ResponseRateLimiter& limiter = worker_->rate_limiter();
+    const uint64_t now_ms = uv_now(worker_->loop());
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
         msghdr& h = in_[static_cast<std::size_t>(i)].msg_hdr;
@@ -116,7 +119,20 @@ bool UdpEndpoint::serve_batch() noexcept {
             snapshot, client, query, {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize});
         worker_->count(outcome, /*is_tcp=*/false);
         if (size == 0) continue;
-        out_iov.iov_len = size;
+        std::size_t reply_size = size;
+        switch (limiter.judge(geo::from_sockaddr(client.source), now_ms)) {
+        case RrlVerdict::send: break;
+        case RrlVerdict::slip:
+            worker_->stats().rrl_slipped.add();
+            reply_size = truncate_response(static_cast<uint8_t*>(out_iov.iov_base), size);
+            break;
+        case RrlVerdict::drop:
+            worker_->stats().rrl_dropped.add();
+            reply_size = 0;
+            break;
+        }
+        if (reply_size == 0) continue;
+        out_iov.iov_len = reply_size;
         msghdr& o = out_[replies].msg_hdr;
         o = msghdr{};
         o.msg_name = h.msg_name;

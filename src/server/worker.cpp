@@ -18,7 +18,8 @@ Worker::Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher
       limits_(limits),
       publisher_(publisher),
       tcp_response_(dns::kMaxMessageSize),
-      random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index) {
+      random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index),
+      rate_limiter_(limits_.rrl) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &wakeup_, on_wakeup);
     wakeup_.data = this;

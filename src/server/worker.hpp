@@ -16,6 +16,7 @@
 #include "answer/snapshot.hpp"
 #include "stats/counters.hpp"
 #include "config/server_config.hpp"
+#include "server/response_rate_limiter.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "steer/random.hpp"
 
@@ -28,6 +29,7 @@ struct WorkerLimits {
     uint32_t tcp_idle_timeout_ms;
     uint32_t tcp_max_connections;
     uint32_t tcp_max_pending_output_bytes;
+    RrlSettings rrl;
 };
 
 class Worker {
@@ -51,6 +53,7 @@ public:
     const WorkerLimits& limits() const noexcept { return limits_; }
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
     steer::Random* random() noexcept { return &random_; }
+    ResponseRateLimiter& rate_limiter() noexcept { return rate_limiter_; }
     // Counts one query's outcome in this worker's counters (query path: no locks).
     void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
     stats::WorkerStats& stats() noexcept { return stats_; }
@@ -77,6 +80,7 @@ private:
     std::vector<uint8_t> tcp_response_;
     steer::Random random_;  // this thread's draws for weighted answers
     stats::WorkerStats stats_;
+    ResponseRateLimiter rate_limiter_;
 };
 
 }  // namespace meridian::server

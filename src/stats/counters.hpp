@@ -78,6 +78,8 @@ struct alignas(64) WorkerStats {
     Counter ecs;         // steered answers located by ECS …
     Counter source;      // … or by the packet source
     Counter send_failed; // replies the socket would not take
+    Counter rrl_dropped; // responses rate limiting withheld …
+    Counter rrl_slipped; // … or sent truncated
 };
 
 }  // namespace meridian::stats
