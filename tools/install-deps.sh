@@ -4,7 +4,7 @@
 set -eu
 
 packages="cmake g++ clang-16 libclang-rt-16-dev make pkg-config
-libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
+libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev libsystemd-dev
 dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest python3-prometheus-client mmdb-bin chromium"
 
 missing=""

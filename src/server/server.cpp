@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -116,6 +117,10 @@ bool Control::open_sockets() {
 }
 
 ReloadResult Control::reload() {
+    sd_notify(0, "RELOADING=1");
+    struct ReadyAgain {
+        ~ReadyAgain() { sd_notify(0, "READY=1"); }
+    } ready_again;  // whether the reload worked or not, the server is serving again
     Diagnostics diagnostics;
     auto config = config::load_server_config(config_.path, &diagnostics);
     std::unique_ptr<answer::Snapshot> snapshot;
@@ -278,6 +283,7 @@ void Control::on_signal(uv_signal_t* handle, int signal) {
         return;
     }
     log::info(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    sd_notify(0, "STOPPING=1");
     uv_stop(&self->loop_);
 }
 
@@ -323,6 +329,8 @@ int Control::run() {
     for (const auto& a : config_.tcp) where += " tcp " + a.text;
     if (!config_.admin.listen.empty()) where += ", admin http " + config_.admin.listen;
     log::info("serving with " + std::to_string(config_.workers) + " workers on" + where);
+    // Type=notify: systemd learns that the first snapshot is being served (a no-op elsewhere).
+    sd_notify(0, "READY=1");
 
     uv_run(&loop_, UV_RUN_DEFAULT);
 
