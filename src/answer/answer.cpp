@@ -337,6 +337,8 @@ uint16_t Responder::respond_explain() noexcept {
     const geo::IpAddress source = geo::from_sockaddr(client_.source);
     const auto& acl = snapshot_.settings.explain_acl;
     if (!std::any_of(acl.begin(), acl.end(), [&](const geo::Network& n) { return n.contains(source); })) return rcode::REFUSED;
+    // Explaining costs text and allocation: a rate limit keeps even allowed sources in check.
+    if (client_.explain_budget != nullptr && !client_.explain_budget->take(client_.now_ms)) return rcode::REFUSED;
     const std::string_view qname = query_.qname_lower.view();
     const std::string_view target = qname.substr(static_cast<uint8_t>(qname[0]) + 1u);
     const zone::Zone* zone = snapshot_.zones.find_zone(target);

@@ -10,6 +10,7 @@
 
 #include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
+#include "common/token_bucket.hpp"
 #include "steer/decide.hpp"
 #include "steer/random.hpp"
 
@@ -23,6 +24,8 @@ struct ClientInfo {
     steer::Random* random = nullptr;   // the worker's generator; null: a fixed seed (tests, tools)
     steer::Trace* trace = nullptr;     // filled by steered answers for the explain tools only
     Outcome* outcome = nullptr;        // filled when given: what happened, for the counters
+    TokenBucket* explain_budget = nullptr;  // _explain answers left (the worker's); null: unlimited
+    uint64_t now_ms = 0;                    // the clock explain_budget runs on
 };
 
 // Writes the response into `response` (which must hold at least 65535 bytes for TCP and the

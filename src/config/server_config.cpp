@@ -170,6 +170,12 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
             reader.integer("tcp_max_connections_per_worker", 1, 1 << 20).value_or(config.tcp_max_connections_per_worker));
         config.tcp_max_pending_output_bytes = static_cast<uint32_t>(
             reader.integer("tcp_max_pending_output_bytes", 65537, 64 << 20).value_or(config.tcp_max_pending_output_bytes));
+        config.tcp_max_connections = static_cast<uint32_t>(
+            reader.integer("tcp_max_connections", 1, 1 << 20).value_or(config.tcp_max_connections));
+        config.tcp_max_connections_per_source = static_cast<uint32_t>(
+            reader.integer("tcp_max_connections_per_source", 1, 1 << 20).value_or(config.tcp_max_connections_per_source));
+        config.tcp_query_timeout_ms = static_cast<uint32_t>(
+            reader.integer("tcp_query_timeout_ms", 100, 600000).value_or(config.tcp_query_timeout_ms));
         config.user = reader.string("user").value_or("");
         config.group = reader.string("group").value_or("");
         config.allow_root = reader.boolean("allow_root").value_or(false);
@@ -194,6 +200,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         TableReader reader(*admin, "[admin]", path, diagnostics);
         config.admin.listen = reader.string("listen").value_or(config.admin.listen);
         config.admin.token = reader.string("token").value_or("");
+        config.admin.explain_per_second =
+            static_cast<uint32_t>(reader.integer("explain_per_second", 1, 100000).value_or(config.admin.explain_per_second));
         if (reader.node("explain_acl") != nullptr) {
             config.admin.explain_acl.clear();
             for (const auto& [text, where] : reader.string_list("explain_acl")) {

@@ -51,6 +51,7 @@ struct AdminConfig {
     ListenAddress address;                  // parsed from `listen`
     std::string token;                      // bearer token; required off loopback
     std::vector<geo::Network> explain_acl;  // who may ask _explain.NAME TXT (default: loopback)
+    uint32_t explain_per_second = 10;       // _explain answers per second and worker; more: REFUSED
 };
 
 // The source document's alert rules, evaluated on health data every `interval_ms`.
@@ -83,6 +84,9 @@ struct ServerConfig {
     uint32_t tcp_idle_timeout_ms = 10000;            // RFC 7766 §6.2.3 suggests seconds, not minutes
     uint32_t tcp_max_connections_per_worker = 512;
     uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it
+    uint32_t tcp_max_connections = 4096;             // in total, all workers
+    uint32_t tcp_max_connections_per_source = 64;    // per client address (IPv6: per /64)
+    uint32_t tcp_query_timeout_ms = 5000;            // a query must arrive whole this soon after it begins
     std::string user;         // started as root: switch to this user once the sockets are bound
     std::string group;        // … and this group (default: the user's)
     bool allow_root = false;  // stay root when no user is given (otherwise refuse to run)

@@ -238,6 +238,8 @@ admin::Reply Operations::metrics() const {
     m.family("meridian_rrl_total", "counter", "UDP responses held back by response rate limiting, by action.");
     m.sample("meridian_rrl_total", {{"action", "dropped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
     m.sample("meridian_rrl_total", {{"action", "slipped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
+    m.family("meridian_tcp_refused_total", "counter", "TCP connections closed at once for being over a connection cap.");
+    m.sample("meridian_tcp_refused_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
     m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
     m.sample("meridian_client_address_total", {{"source", "ecs"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));
     m.sample("meridian_client_address_total", {{"source", "packet"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));

@@ -72,6 +72,7 @@ private:
 
     config::ServerConfig config_;
     SnapshotPublisher publisher_;
+    TcpAdmission tcp_admission_{config_.tcp_max_connections, config_.tcp_max_connections_per_source};
     std::vector<std::unique_ptr<Worker>> workers_;
     uv_loop_t loop_{};
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
@@ -98,7 +99,8 @@ bool Control::open_sockets() {
     const WorkerLimits limits{config_.tcp_idle_timeout_ms, config_.tcp_max_connections_per_worker,
                               config_.tcp_max_pending_output_bytes,
                               RrlSettings{r.is_enabled, r.responses_per_second, r.burst, r.slip, r.ipv4_prefix,
-                                          r.ipv6_prefix, r.exempt}};
+                                          r.ipv6_prefix, r.exempt},
+                              config_.tcp_query_timeout_ms, &tcp_admission_, config_.admin.explain_per_second};
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {

@@ -25,10 +25,17 @@ TcpConnection::TcpConnection(Worker* worker) : worker_(worker), input_(kInitialI
     handles_open_ = 2;
 }
 
-void TcpConnection::start() {
-    uv_tcp_nodelay(&tcp_, 1);
+bool TcpConnection::admit() {
     int peer_size = sizeof peer_;
     uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer_), &peer_size);
+    TcpAdmission* admission = worker_->limits().tcp_admission;
+    if (admission == nullptr) return true;
+    admission_ticket_ = admission->admit(reinterpret_cast<const sockaddr*>(&peer_));
+    return admission_ticket_ >= 0;
+}
+
+void TcpConnection::start() {
+    uv_tcp_nodelay(&tcp_, 1);
     is_reading_ = uv_read_start(stream(), on_alloc, on_read) == 0;
     if (!is_reading_) {
         close();
@@ -52,6 +59,7 @@ void TcpConnection::close() {
 void TcpConnection::on_closed(uv_handle_t* handle) {
     auto* self = static_cast<TcpConnection*>(handle->data);
     if (--self->handles_open_ == 0) {
+        if (TcpAdmission* admission = self->worker_->limits().tcp_admission) admission->release(self->admission_ticket_);
         self->worker_->connection_closed(self);
         delete self;
     }
@@ -59,8 +67,9 @@ void TcpConnection::on_closed(uv_handle_t* handle) {
 
 void TcpConnection::on_idle(uv_timer_t* timer) {
     auto* self = static_cast<TcpConnection*>(timer->data);
-    // Idle means no query is being read and nothing is waiting to go out (RFC 7766 §6.2.3).
-    if (self->is_writing_) {
+    // Idle means no query is being read and nothing is waiting to go out (RFC 7766 §6.2.3);
+    // a query still incomplete when its timer fires is a slow (or hostile) client.
+    if (self->is_writing_ && !self->has_partial_query_) {
         self->restart_idle_timer();
         return;
     }
@@ -88,8 +97,17 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
     }
     if (nread == 0) return;
     self->input_used_ += static_cast<std::size_t>(nread);
-    self->restart_idle_timer();
     self->answer_frames();
+    if (self->is_closing_) return;
+    // A client may be idle between queries for the idle timeout, but a query it has begun must
+    // arrive whole within the query timeout: a byte now and then does not keep it open.
+    if (self->input_used_ == 0) {
+        self->has_partial_query_ = false;
+        self->restart_idle_timer();
+    } else if (!self->has_partial_query_) {
+        self->has_partial_query_ = true;
+        uv_timer_start(&self->idle_timer_, on_idle, self->worker_->limits().tcp_query_timeout_ms, 0);
+    }
 }
 
 void TcpConnection::answer_frames() {
@@ -98,6 +116,8 @@ void TcpConnection::answer_frames() {
     client.transport = answer::Transport::tcp;
     client.source = reinterpret_cast<const sockaddr*>(&peer_);
     client.random = worker_->random();
+    client.explain_budget = worker_->explain_budget();
+    client.now_ms = uv_now(worker_->loop());
     answer::Outcome outcome;
     client.outcome = &outcome;
     std::size_t consumed = 0;
@@ -157,7 +177,7 @@ void TcpConnection::on_write(uv_write_t* request, int status) {
         self->pending_output() <= self->worker_->limits().tcp_max_pending_output_bytes) {
         self->is_reading_ = uv_read_start(self->stream(), on_alloc, on_read) == 0;
     }
-    self->restart_idle_timer();
+    if (!self->has_partial_query_) self->restart_idle_timer();
 }
 
 }  // namespace meridian::server

@@ -19,6 +19,8 @@ public:
     TcpConnection& operator=(const TcpConnection&) = delete;
 
     uv_stream_t* stream() noexcept { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+    // Counts the connection against the server-wide caps; false when over one.
+    bool admit();
     void start();
     void close();  // idempotent; the object deletes itself when libuv is done with it
 
@@ -48,7 +50,9 @@ private:
     bool is_writing_ = false;
     bool is_reading_ = false;
     bool is_closing_ = false;
+    bool has_partial_query_ = false;  // a frame has begun but not ended: the query timer runs
     int handles_open_ = 0;
+    int admission_ticket_ = -1;
 };
 
 }  // namespace meridian::server

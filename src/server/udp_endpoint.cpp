@@ -106,6 +106,8 @@ bool UdpEndpoint::serve_batch() noexcept {
     client.outcome = &outcome;
     ResponseRateLimiter& limiter = worker_->rate_limiter();
     const uint64_t now_ms = uv_now(worker_->loop());
+    client.explain_budget = worker_->explain_budget();
+    client.now_ms = now_ms;
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
         msghdr& h = in_[static_cast<std::size_t>(i)].msg_hdr;

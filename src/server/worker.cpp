@@ -19,7 +19,8 @@ Worker::Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher
       publisher_(publisher),
       tcp_response_(dns::kMaxMessageSize),
       random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index),
-      rate_limiter_(limits_.rrl) {
+      rate_limiter_(limits_.rrl),
+      explain_budget_(limits_.explain_per_second, 2.0 * limits_.explain_per_second) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &wakeup_, on_wakeup);
     wakeup_.data = this;
@@ -91,9 +92,10 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
         return;
     }
     self->connections_.push_back(connection);
-    // Over the cap: accept and close at once, so the client fails fast instead of waiting in
-    // the backlog (RFC 7766 §6.2.2 lets servers limit connections).
-    if (self->connections_.size() > self->limits_.tcp_max_connections) {
+    // Over a cap (this worker's, the server's, or this source's): accept and close at once, so
+    // the client fails fast instead of waiting in the backlog (RFC 7766 §6.2.2).
+    if (self->connections_.size() > self->limits_.tcp_max_connections || !connection->admit()) {
+        self->stats_.tcp_refused.add();
         connection->close();
         return;
     }

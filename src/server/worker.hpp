@@ -16,7 +16,9 @@
 #include "answer/snapshot.hpp"
 #include "stats/counters.hpp"
 #include "config/server_config.hpp"
+#include "common/token_bucket.hpp"
 #include "server/response_rate_limiter.hpp"
+#include "server/tcp_admission.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "steer/random.hpp"
 
@@ -30,6 +32,9 @@ struct WorkerLimits {
     uint32_t tcp_max_connections;
     uint32_t tcp_max_pending_output_bytes;
     RrlSettings rrl;
+    uint32_t tcp_query_timeout_ms = 5000;
+    TcpAdmission* tcp_admission = nullptr;  // shared by every worker; null: no server-wide caps
+    uint32_t explain_per_second = 10;       // _explain answers per second per worker
 };
 
 class Worker {
@@ -54,6 +59,7 @@ public:
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
     steer::Random* random() noexcept { return &random_; }
     ResponseRateLimiter& rate_limiter() noexcept { return rate_limiter_; }
+    TokenBucket* explain_budget() noexcept { return &explain_budget_; }
     // Counts one query's outcome in this worker's counters (query path: no locks).
     void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
     stats::WorkerStats& stats() noexcept { return stats_; }
@@ -81,6 +87,7 @@ private:
     steer::Random random_;  // this thread's draws for weighted answers
     stats::WorkerStats stats_;
     ResponseRateLimiter rate_limiter_;
+    TokenBucket explain_budget_;
 };
 
 }  // namespace meridian::server

@@ -80,6 +80,7 @@ struct alignas(64) WorkerStats {
     Counter send_failed; // replies the socket would not take
     Counter rrl_dropped; // responses rate limiting withheld …
     Counter rrl_slipped; // … or sent truncated
+    Counter tcp_refused; // connections closed at once: over a connection cap
 };
 
 }  // namespace meridian::stats
