@@ -2,13 +2,14 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc)
 CONFIG     ?= tools/dev/meridian.toml
 FUZZ_CXX   ?= clang++-16
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := query ecs answer zone_file mmdb_csv
 
-.PHONY: all deps build build-asan geoip run test fuzz clean
+.PHONY: all deps build build-asan build-tsan geoip run test tsan fuzz bench package clean
 
 all: build
 
@@ -30,10 +31,30 @@ geoip: build
 run: build geoip
 	$(BUILD)/bin/meridiand -c $(CONFIG)
 
-# The whole suite twice: the optimised build, then the ASan+UBSan build.
-test: build build-asan geoip
+# The Debian package, from the optimised build: $(BUILD)/meridian_<version>_<arch>.deb
+# (packaging/README.md).
+package: build
+	cd $(BUILD) && cpack -G DEB
+
+# The whole suite twice: the optimised build, then the ASan+UBSan build. tests/system/test_package.py
+# installs the package built from the optimised build (in that pass only).
+test: build build-asan geoip package
 	cd $(BUILD) && ctest --output-on-failure
 	cd $(BUILD_ASAN) && ctest --output-on-failure
+
+build-tsan: deps
+	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMERIDIAN_TSAN=ON -DBUILD_TESTING=ON >/dev/null
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target meridiand meridianctl unit_tests test-geo-db
+
+# ThreadSanitizer over what runs on several threads: health, probes, counters, the snapshot
+# hand-over and the admin bridge (unit), and reloads, database swaps, health and the admin API
+# under load (system). A race makes meridiand exit non-zero, which the system tests catch.
+tsan: build-tsan
+	$(BUILD_TSAN)/bin/unit_tests "[health],[probes],[server],[stats]"
+	MERIDIAND=$(CURDIR)/$(BUILD_TSAN)/bin/meridiand MERIDIANCTL=$(CURDIR)/$(BUILD_TSAN)/bin/meridianctl \
+	MERIDIAN_TEST_MMDB=$(CURDIR)/$(BUILD_TSAN)/geoip/test-geo.mmdb \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system/test_reload.py tests/system/test_geoip_reload.py \
+	  tests/system/test_health.py tests/system/test_health_file.py tests/system/test_admin_api.py
 
 # libFuzzer (clang, ASan+UBSan): every target for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/.
 fuzz: deps
@@ -41,5 +62,10 @@ fuzz: deps
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS)) test-geo-db
 	./tests/fuzz/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# Meridian against gdnsd, Knot+geoip, NSD and a do-nothing reflector, one core each
+# (docs/PERFORMANCE.md). BENCH_SECONDS=3 BENCH_REPEATS=1 make bench for a quick look.
+bench: build
+	BUILD=$(BUILD) ./tools/bench/run-bench.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_TSAN)

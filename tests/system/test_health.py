@@ -958,14 +958,18 @@ def test_bad_health_config_is_rejected_with_a_position(tmp_path, case):
 
 def test_tls_failure_is_a_probe_failure_with_a_reason(targets, serve):
     """An https check against a target that speaks plain HTTP: the handshake fails, the region
-    is dropped, and the log says it was TLS (curl's words), not a crash or a hang."""
+    is dropped, and the log says it was TLS (curl's words), not a crash or a hang. The check is
+    slower than the others (400 ms interval, 350 ms timeout) so that a loaded machine, or a
+    sanitizer build, still sees the handshake fail rather than time out."""
     plain = targets.http(HOST_A)
     srv = serve(
-        {"tls": fast_check("https", port=plain.port, path="/health")},
+        {"tls": {"kind": "https", "port": plain.port, "path": "/health", "interval": "400ms", "timeout": "350ms",
+                 "rise": RISE, "fall": FALL}},
         {"a": region(A, "tls", check_address=HOST_A), "b": region(B)},
         {"app": name_all(["a", "b"], fail="closed")},
     )
+    bound = FALL * 0.4 + 0.4 + ALLOWANCE
     t0 = time.monotonic()
-    poll(srv, is_set(B), DROP_BOUND + INTERVAL, start=t0)
-    wait_log(srv, r"region a \(check tls\): healthy → unhealthy: http: [^\n]*(SSL|TLS|ssl|tls)[^\n]*\n", DROP_BOUND, start=t0)
+    poll(srv, is_set(B), bound + 0.4, start=t0)
+    wait_log(srv, r"region a \(check tls\): healthy → unhealthy: http: [^\n]*(SSL|TLS|ssl|tls)[^\n]*\n", bound, start=t0)
     assert srv.proc.poll() is None
