@@ -28,6 +28,13 @@ health::ProbeResult failure(std::string reason, uint32_t latency_ms = 0) {
 
 std::string timeout_reason(uint32_t timeout_ms) { return "timeout after " + std::to_string(timeout_ms) + " ms"; }
 
+health::ProbeResult success(uint32_t latency_ms) {
+    health::ProbeResult r;
+    r.is_ok = true;
+    r.latency_ms = latency_ms;
+    return r;
+}
+
 // A probe in flight owns a few libuv handles; it finishes once (result or timeout) and frees
 // itself when libuv has closed them all.
 struct InFlight {
@@ -45,6 +52,24 @@ struct InFlight {
         is_finished = true;
         done(result);
     }
+    virtual void close() = 0;  // closes the probe's handles; the last close deletes it
+
+    // The probe fails with "timeout after N ms" unless it finished first.
+    void arm_timeout(uv_timer_t* timer) {
+        timer->data = this;
+        uv_timer_start(timer,
+                       [](uv_timer_t* t) {
+                           auto* self = static_cast<InFlight*>(t->data);
+                           self->finish(failure(timeout_reason(self->timeout_ms)));
+                           self->close();
+                       },
+                       timeout_ms, 0);
+    }
+    // libuv refused to start the probe at all.
+    void fail_to_start(const char* kind, int status) {
+        finish(failure(std::string(kind) + ": " + uv_strerror(status)));
+        close();
+    }
     static void on_closed(uv_handle_t* handle) {
         auto* self = static_cast<InFlight*>(handle->data);
         if (--self->open_handles == 0) delete self;
@@ -56,7 +81,7 @@ struct TcpProbe : InFlight {
     uv_connect_t connect{};
     uv_timer_t timer{};
 
-    void close() {
+    void close() override {
         uv_timer_stop(&timer);
         uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
         uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
@@ -74,7 +99,7 @@ struct DnsProbe : InFlight {
     uint16_t expect_rcode = 0;
     bool is_closing = false;
 
-    void close() {
+    void close() override {
         if (is_closing) return;
         is_closing = true;
         uv_timer_stop(&timer);
@@ -121,27 +146,14 @@ void Prober::run_tcp(const ProbeTarget& target, ProbeDone done) {
                                           if (result == UV_ECANCELED) return;  // closed by the timeout
                                           const uint32_t ms = elapsed_ms(self->started);
                                           if (result == 0) {
-                                              health::ProbeResult ok;
-                                              ok.is_ok = true;
-                                              ok.latency_ms = ms;
-                                              self->finish(ok);
+                                              self->finish(success(ms));
                                           } else {
                                               self->finish(failure(std::string("tcp: ") + uv_strerror(result), ms));
                                           }
                                           self->close();
                                       });
-    if (status != 0) {
-        probe->finish(failure(std::string("tcp: ") + uv_strerror(status)));
-        probe->close();
-        return;
-    }
-    uv_timer_start(&probe->timer,
-                   [](uv_timer_t* timer) {
-                       auto* self = static_cast<TcpProbe*>(timer->data);
-                       self->finish(failure(timeout_reason(self->timeout_ms)));
-                       self->close();
-                   },
-                   probe->timeout_ms, 0);
+    if (status != 0) return probe->fail_to_start("tcp", status);
+    probe->arm_timeout(&probe->timer);
 }
 
 std::string probe_url(const ProbeTarget& target, std::string* resolve) {
@@ -201,9 +213,7 @@ void Prober::run_http(const ProbeTarget& target, ProbeDone done) {
             done(failure("body lacks \"" + spec.body_contains + "\"", response.elapsed_ms));
             return;
         }
-        health::ProbeResult ok;
-        ok.is_ok = true;
-        ok.latency_ms = response.elapsed_ms;
+        health::ProbeResult ok = success(response.elapsed_ms);
         if (!spec.load_field.empty()) ok.load = json_number(response.body, spec.load_field);
         done(ok);
     });
@@ -277,28 +287,15 @@ void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
                 const uint16_t rcode = dns::read_u16(self->answer + 2) & 0xF;
                 const uint32_t ms = elapsed_ms(self->started);
                 if (rcode == self->expect_rcode) {
-                    health::ProbeResult ok;
-                    ok.is_ok = true;
-                    ok.latency_ms = ms;
-                    self->finish(ok);
+                    self->finish(success(ms));
                 } else {
                     self->finish(failure("dns: rcode " + std::to_string(rcode) + ", expected " + std::to_string(self->expect_rcode), ms));
                 }
                 self->close();
             });
     }
-    if (status != 0) {
-        probe->finish(failure(std::string("dns: ") + uv_strerror(status)));
-        probe->close();
-        return;
-    }
-    uv_timer_start(&probe->timer,
-                   [](uv_timer_t* timer) {
-                       auto* self = static_cast<DnsProbe*>(timer->data);
-                       self->finish(failure(timeout_reason(self->timeout_ms)));
-                       self->close();
-                   },
-                   probe->timeout_ms, 0);
+    if (status != 0) return probe->fail_to_start("dns", status);
+    probe->arm_timeout(&probe->timer);
 }
 
 }  // namespace meridian::probes
