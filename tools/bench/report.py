@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Turns a bench run ($OUT/results.jsonl, meta.json, dnsperf.jsonl) into the table of
+Meridian's ratios to each peer and to the reflector, and the targets of issue 6.
+
+    python3 tools/bench/report.py build/bench/<time>
+"""
+import json
+import os
+import statistics
+import sys
+
+ORDER = ["meridian", "reflector", "gdnsd", "knot", "nsd"]
+WORKLOADS = [("static", "static A"), ("ecs", "steered A, ECS"), ("noecs", "steered A, no ECS"),
+             ("nxdomain", "NXDOMAIN"), ("tcp", "TCP pipelined")]
+
+
+def load(out):
+    runs = []
+    with open(os.path.join(out, "results.jsonl")) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            if "error" in r:
+                continue
+            r["tags"] = dict(item.split("=", 1) for item in r["label"].split())
+            runs.append(r)
+    meta = {}
+    if os.path.exists(os.path.join(out, "meta.json")):
+        with open(os.path.join(out, "meta.json")) as f:
+            meta = json.load(f)
+    dnsperf = []
+    if os.path.exists(os.path.join(out, "dnsperf.jsonl")):
+        with open(os.path.join(out, "dnsperf.jsonl")) as f:
+            dnsperf = [json.loads(l) for l in f if l.strip()]
+    return runs, meta, dnsperf
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarise(runs, server_cpu):
+    """(server, workload) -> figures: medians of the saturation runs, the fixed-rate runs."""
+    table = {}
+    for r in runs:
+        t = r["tags"]
+        key = (t["server"], t["workload"])
+        entry = table.setdefault(key, {"sat": [], "fixed": {}, "check": []})
+        if t["mode"] == "sat":
+            entry["sat"].append(r)
+        elif t["mode"] == "fixed":
+            entry["fixed"][int(t["rate"])] = r
+        else:
+            entry["check"].append(r)
+    out = {}
+    for key, e in table.items():
+        sat = e["sat"]
+        cpu = [r["server_cpu_us_per_answer"] for r in sat if r["server_cpu_us_per_answer"] >= 0]
+        out[key] = {
+            "qps": median([r["answered_qps"] for r in sat]),
+            "offered": median([r["sent_qps"] for r in sat]),
+            "qps_all": [round(r["answered_qps"]) for r in sat],
+            "cpu_us": median(cpu),
+            "user_us": median([r["server_user_us"] / r["answered"] for r in sat
+                               if r.get("server_user_us") is not None and r["answered"] > 0]),
+            "util": median([r["server_cpu_util"] for r in sat if r["server_cpu_util"] >= 0]),
+            "core": median([r["cpu_busy"][server_cpu] for r in sat if len(r.get("cpu_busy", [])) > server_cpu]),
+            "p99_sat": median([r["latency_us"]["p99"] for r in sat]),
+            "fixed": e["fixed"],
+            "check": e["check"],
+        }
+    return out
+
+
+def fmt(v, digits=0, width=9):
+    if v is None:
+        return "—".rjust(width)
+    return f"{v:,.{digits}f}".rjust(width)
+
+
+def ratio(a, b, width=6):
+    if a is None or b is None or b == 0:
+        return "—".rjust(width)
+    return f"{a / b:.2f}×".rjust(width)
+
+
+def main():
+    out = sys.argv[1]
+    runs, meta, dnsperf = load(out)
+    settings = meta.get("settings", {})
+    s = summarise(runs, int(settings.get("server_cpu", 1)))
+    rates = sorted({rate for v in s.values() for rate in v["fixed"]})
+    lines = []
+    p = lines.append
+    m = meta.get("machine", {})
+    p(f"Meridian bench — {m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, {m.get('os', '?')}, kernel {m.get('kernel', '?')}")
+    p(f"server pinned to CPU {settings.get('server_cpu', '?')} (one worker), load generator on CPU {settings.get('load_cpu', '?')}; "
+      f"IPv4 UDP on loopback unless TCP")
+    p(f"saturation: {settings.get('sat_rate', '?')} q/s offered, median of {settings.get('repeats', '?')} × "
+      f"{settings.get('seconds', '?')} s; fixed rates {', '.join(str(r) for r in rates)} q/s for "
+      f"{settings.get('moderate_seconds', '?')} s; TCP: {settings.get('tcp_connections', '?')} connections × "
+      f"{settings.get('tcp_inflight', '?')} in flight")
+    versions = meta.get("versions", {})
+    p("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "-"))
+    for skipped in meta.get("skipped", []):
+        p("not reported: " + skipped.replace("\t", ": "))
+    p("")
+    p("q/s = answered queries/s at saturation (median); M÷x = Meridian's figure divided by that server's;")
+    p("µs/q = server CPU (utime+stime) per answered query, usr = its utime part; cpu = the server's CPU time ÷ run time; core = how busy")
+    p("the server's core was (anyone's work, softirqs included); lost counts every unanswered")
+    p("query (drops = of those, counted by the server socket's own /proc/net/udp drops).")
+    p("")
+    head = (f"{'workload':<18} {'server':<10} {'q/s':>9} {'M÷x':>6} {'cpu':>5} {'core':>5} {'µs/q':>6} {'usr':>5} {'M÷x':>6} {'p99@sat':>9}")
+    for rate in rates:
+        k = f"{rate // 1000}k"
+        head += f" {'avg@' + k:>8} {'p99@' + k:>8} {'lost@' + k + ' (drops)':>18}"
+    p(head)
+    p("-" * len(head))
+    for w, title in WORKLOADS:
+        servers = [sv for sv in ORDER if (sv, w) in s]
+        if not servers:
+            continue
+        mer = s.get(("meridian", w), {})
+        for i, sv in enumerate(servers):
+            f = s[(sv, w)]
+            util = f"{100 * f['util']:.0f}%" if f["util"] is not None else "—"
+            core = f"{100 * f['core']:.0f}%" if f["core"] is not None else "—"
+            row = (f"{title if i == 0 else '':<18} {sv:<10} {fmt(f['qps'])} "
+                   f"{(ratio(mer.get('qps'), f['qps']) if sv != 'meridian' else ''):>6} "
+                   f"{util:>5} {core:>5} "
+                   f"{fmt(f['cpu_us'], 2, 6)} {fmt(f['user_us'], 2, 5)} {(ratio(mer.get('cpu_us'), f['cpu_us']) if sv != 'meridian' else ''):>6} "
+                   f"{fmt(f['p99_sat'], 0, 9)}")
+            for rate in rates:
+                r = f["fixed"].get(rate)
+                if r is None:
+                    row += f" {'—':>8} {'—':>8} {'—':>18}"
+                else:
+                    lost = f"{r['lost']:,} ({r['server_drops']:,})"
+                    row += f" {fmt(r['latency_us']['avg'], 0, 8)} {fmt(r['latency_us']['p99'], 0, 8)} {lost:>18}"
+            p(row)
+        p("")
+    tc = sorted({r["tags"]["server"] for r in runs if r.get("truncated", 0) > 0})
+    if tc:
+        p("note: answers with TC=1 (counted as answered) came from: " + ", ".join(tc))
+    p("latencies in µs. Saturation runs, answered q/s each: " + "; ".join(
+        f"{sv}/{w} {v['qps_all']}" for (sv, w), v in sorted(s.items()) if v["qps_all"]))
+    p("")
+
+    # ---- targets of issue 6 ----
+    p("Targets of issue 6 (this run's own ratios):")
+    results = []
+
+    def check(text, ok, detail):
+        results.append(ok)
+        mark = "met   " if ok else ("MISSED" if ok is not None else "n/a   ")
+        p(f"  [{mark}] {text}: {detail}")
+
+    def qps_target(w, peer, factor):
+        a, b = s.get(("meridian", w), {}).get("qps"), s.get((peer, w), {}).get("qps")
+        if a is None or b is None:
+            check(f"{w}: ≥ {factor}× {peer}'s q/s", None, "not measured")
+            return
+        check(f"{w}: ≥ {factor}× {peer}'s q/s", a >= factor * b, f"{a / b:.3f}× ({a:,.0f} vs {b:,.0f})")
+
+    for peer, factor in (("reflector", 0.95), ("gdnsd", 0.95), ("knot", 1.5)):
+        qps_target("ecs", peer, factor)
+    for w in ("static", "nxdomain"):
+        for peer, factor in (("reflector", 0.95), ("gdnsd", 0.95), ("nsd", 1.2)):
+            qps_target(w, peer, factor)
+    for w, _ in WORKLOADS:
+        a, b = s.get(("meridian", w), {}).get("p99_sat"), s.get(("gdnsd", w), {}).get("p99_sat")
+        if a is not None and b is not None:
+            check(f"{w}: p99 at saturation ≤ gdnsd's", a <= b, f"{a:,.0f} µs vs {b:,.0f} µs")
+    low = rates[0] if rates else None
+    high = rates[-1] if rates else None
+    for w, _ in WORKLOADS:
+        f = s.get(("meridian", w))
+        if f is None:
+            continue
+        if low is not None and low in f["fixed"]:
+            p99 = f["fixed"][low]["latency_us"]["p99"]
+            check(f"{w}: p99 < 1 ms at {low:,} q/s", p99 < 1000, f"{p99:,.0f} µs")
+        if high is not None and high in f["fixed"]:
+            r = f["fixed"][high]
+            check(f"{w}: no lost queries at {high:,} q/s", r["lost"] == 0 and r["server_drops"] == 0,
+                  f"{r['lost']:,} lost of {r['sent']:,}, {r['server_drops']:,} server socket drops")
+    p(f"  {sum(1 for r in results if r)} met, {sum(1 for r in results if r is False)} missed")
+
+    # ---- the load generator against dnsperf ----
+    if dnsperf:
+        p("")
+        p("loadgen against dnsperf (static A, same server, one after the other):")
+        for d in dnsperf:
+            p(f"  dnsperf {d['label']:<16} {d['server']:<10} {fmt(d['qps'], 0)} q/s answered, "
+              f"{fmt(d['lost'], 0, 7)} lost of {fmt(d['sent'], 0, 9)}, avg latency {fmt(d['avg_latency_us'], 0, 6)} µs")
+        for (sv, w), f in sorted(s.items()):
+            for r in f["check"]:
+                p(f"  loadgen {'fixed-' + r['tags']['rate']:<16} {sv:<10} {fmt(r['answered_qps'], 0)} q/s answered, "
+                  f"{fmt(r['lost'], 0, 7)} lost of {fmt(r['sent'], 0, 9)}, avg latency {fmt(r['latency_us']['avg'], 0, 6)} µs")
+        for sv in ("reflector", "meridian"):
+            if (sv, "static") in s and s[(sv, "static")]["qps"]:
+                p(f"  loadgen saturation      {sv:<10} {fmt(s[(sv, 'static')]['qps'], 0)} q/s answered (median, above)")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
