@@ -449,10 +449,13 @@ def test_concurrent_admin_requests(api):
     assert statuses == [200] * len(paths)
 
 
-def raw_http(srv, request: bytes, timeout: float = 8.0) -> bytes:
-    """Send request bytes as they are; everything the server sends until it closes."""
+def raw_http(srv, request: bytes, timeout: float = 8.0, half_close: bool = False) -> bytes:
+    """Send request bytes as they are (then shut our side down, with half_close); everything the
+    server sends until it closes."""
     with socket.create_connection((srv.admin_host, srv.admin_port), timeout=timeout) as s:
         s.sendall(request)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
         data = b""
         try:
             while True:
@@ -489,22 +492,12 @@ def test_post_without_content_length_is_400_and_changes_nothing(api):
     write to a half-closed peer), but the reload must not run either way."""
     before = admin_json(api, "GET", "/status")["reloads"]
 
+    request = b"POST /reload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
     def post_without_length(half_close):
-        with socket.create_connection((api.admin_host, api.admin_port), timeout=8) as s:
-            s.sendall(b"POST /reload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            if half_close:
-                s.shutdown(socket.SHUT_WR)
-            started = time.monotonic()
-            data = b""
-            try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-            except socket.timeout:
-                pass
-            return data, time.monotonic() - started
+        started = time.monotonic()
+        data = raw_http(api, request, half_close=half_close)
+        return data, time.monotonic() - started
 
     data, elapsed = post_without_length(half_close=False)
     assert data.startswith(b"HTTP/1.1 400 "), f"reply {data[:200]!r}"
