@@ -1,7 +1,5 @@
 #include "geo/database.hpp"
 
-#include <sys/socket.h>
-
 #include <cstring>
 
 #include "geo/continents.hpp"
@@ -49,6 +47,12 @@ std::unique_ptr<Database> Database::open(const std::string& path, FieldPaths fie
     db->asn_ = compile(fields.asn);
     db->latitude_ = compile(fields.latitude);
     db->longitude_ = compile(fields.longitude);
+    std::string table_error;
+    const Database& self = *db;
+    if (!db->table_.build(db->mmdb_, [&self](MMDB_entry_s* entry) { return self.read_record(entry); }, &table_error)) {
+        *error = path + ": " + table_error;
+        return nullptr;
+    }
     return db;
 }
 
@@ -95,38 +99,43 @@ bool Database::read(MMDB_entry_s* entry, const Paths& paths, MMDB_entry_data_s* 
     return false;
 }
 
-uint8_t Database::lookup(const IpAddress& address, Facts* facts) const noexcept {
-    sockaddr_storage storage;
-    to_sockaddr(address, &storage);
-    int mmdb_error = MMDB_SUCCESS;
-    MMDB_lookup_result_s result =
-        MMDB_lookup_sockaddr(&mmdb_, reinterpret_cast<const sockaddr*>(&storage), &mmdb_error);
-    if (mmdb_error != MMDB_SUCCESS) return 0;  // an IPv6 address in an IPv4-only database
-    // In an IPv6 database IPv4 lives under ::/96, and the netmask counts those 96 bits.
-    unsigned netmask = result.netmask;
-    if (address.family == 4 && is_ipv6()) netmask = netmask >= 96 ? netmask - 96 : 0;
-    const auto prefix = static_cast<uint8_t>(netmask > address.width() ? address.width() : netmask);
-    if (!result.found_entry) return prefix;
-
-    facts->is_found = true;
+Facts Database::read_record(MMDB_entry_s* entry) const {
+    Facts facts;
     MMDB_entry_data_s data;
-    if (facts->continent.empty() && read(&result.entry, continent_, &data)) facts->continent.assign(as_text(data));
-    if (facts->country.empty() && read(&result.entry, country_, &data)) facts->country.assign(as_text(data));
-    if (facts->subdivision.empty() && read(&result.entry, subdivision_, &data)) facts->subdivision.assign(as_text(data));
-    if (facts->asn == 0 && read(&result.entry, asn_, &data)) as_uint32(data, &facts->asn);
-    if (!facts->has_location) {
-        double latitude = 0, longitude = 0;
-        MMDB_entry_data_s lon;
-        if (read(&result.entry, latitude_, &data) && read(&result.entry, longitude_, &lon) &&
-            as_double(data, &latitude) && as_double(lon, &longitude)) {
-            facts->has_location = true;
-            facts->latitude = latitude;
-            facts->longitude = longitude;
-        }
+    if (read(entry, continent_, &data)) facts.continent.assign(as_text(data));
+    if (read(entry, country_, &data)) facts.country.assign(as_text(data));
+    if (read(entry, subdivision_, &data)) facts.subdivision.assign(as_text(data));
+    if (read(entry, asn_, &data)) as_uint32(data, &facts.asn);
+    double latitude = 0, longitude = 0;
+    MMDB_entry_data_s lon;
+    if (read(entry, latitude_, &data) && read(entry, longitude_, &lon) && as_double(data, &latitude) &&
+        as_double(lon, &longitude)) {
+        facts.has_location = true;
+        facts.latitude = latitude;
+        facts.longitude = longitude;
     }
     // Databases with only a country still route by continent (the checked-in ISO table).
+    if (facts.continent.empty() && !facts.country.empty()) facts.continent.assign(continent_of_country(facts.country.view()));
+    return facts;
+}
+
+uint8_t Database::lookup(const IpAddress& address, Facts* facts) const noexcept {
+    const NetworkTable::Hit hit = table_.find(address);
+    if (hit.record == nullptr) return hit.prefix_length;
+    // Fill only what earlier databases left unknown.
+    const Facts& record = *hit.record;
+    facts->is_found = true;
+    if (facts->continent.empty()) facts->continent = record.continent;
+    if (facts->country.empty()) facts->country = record.country;
+    if (facts->subdivision.empty()) facts->subdivision = record.subdivision;
+    if (facts->asn == 0) facts->asn = record.asn;
+    if (!facts->has_location && record.has_location) {
+        facts->has_location = true;
+        facts->latitude = record.latitude;
+        facts->longitude = record.longitude;
+    }
     if (facts->continent.empty() && !facts->country.empty()) facts->continent.assign(continent_of_country(facts->country.view()));
-    return prefix;
+    return hit.prefix_length;
 }
 
 }  // namespace meridian::geo

@@ -1,6 +1,7 @@
 // A MaxMind DB file opened with libmaxminddb in mmap mode, read through configurable field
 // paths so that GeoIP2/GeoLite2 City, Country and ASN files and other schemas all work.
-// Lookups only read the mapped file: no allocation, no locks.
+// Opening compiles the file into a NetworkTable (every record decoded once); lookups only read
+// that table: no MMDB walk, no allocation, no locks.
 #pragma once
 
 #include <maxminddb.h>
@@ -11,6 +12,7 @@
 
 #include "geo/address.hpp"
 #include "geo/facts.hpp"
+#include "geo/network_table.hpp"
 
 namespace meridian::geo {
 
@@ -43,6 +45,8 @@ public:
     uint8_t lookup(const IpAddress& address, Facts* facts) const noexcept;
 
     const std::string& path() const noexcept { return path_; }
+    std::size_t network_count() const noexcept { return table_.network_count(); }
+    std::size_t record_count() const noexcept { return table_.record_count(); }
     const char* database_type() const noexcept { return mmdb_.metadata.database_type; }
     bool is_ipv6() const noexcept { return mmdb_.metadata.ip_version == 6; }
 
@@ -58,11 +62,14 @@ private:
     static Paths compile(const FieldPaths::Paths& alternatives);
     // The first alternative that has data in `entry`.
     static bool read(MMDB_entry_s* entry, const Paths& paths, MMDB_entry_data_s* out) noexcept;
+    // What one data record says, through the field paths.
+    Facts read_record(MMDB_entry_s* entry) const;
 
     std::string path_;
     MMDB_s mmdb_{};
     bool is_open_ = false;
     Paths continent_, country_, subdivision_, asn_, latitude_, longitude_;
+    NetworkTable table_;
 };
 
 }  // namespace meridian::geo

@@ -104,7 +104,7 @@ bool Control::open_sockets() {
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {
-            const int fd = open_udp_socket(address, &error);
+            const int fd = open_udp_socket(address, config_.udp_receive_buffer, &error);
             if (fd < 0) return log::error(error), false;
             worker->add_udp_socket(fd);
         }

@@ -7,15 +7,43 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+
+#include "common/log.hpp"
 
 namespace meridian::server {
 
 namespace {
 
 constexpr int kTcpBacklog = 1024;
-constexpr int kUdpReceiveBuffer = 4 << 20;  // absorbs bursts while a worker is busy
 
-int open_socket(const config::ListenAddress& address, int type, std::string* error) {
+// Sizes the receive queue. A deep queue absorbs bursts but, once full under overload, makes
+// every answer wait behind it and lets the queued datagrams go cold in the cache, so the kernel
+// default stays unless the operator asks. As root, SO_RCVBUFFORCE passes net.core.rmem_max.
+void set_receive_buffer(int fd, uint32_t bytes, const std::string& where) {
+    if (bytes == 0) return;
+    const int wanted = static_cast<int>(bytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, sizeof wanted) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof wanted);
+    }
+    int granted = 0;
+    socklen_t size = sizeof granted;
+    // Linux reports twice the size asked for (the doubling covers its bookkeeping).
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &size) == 0 && granted / 2 < wanted) {
+        log::warning("udp " + where + ": udp_receive_buffer " + std::to_string(bytes) + " capped by the kernel at " +
+                     std::to_string(granted / 2) + " bytes (raise net.core.rmem_max)");
+    }
+}
+
+bool is_wildcard(const config::ListenAddress& address) {
+    if (address.address.ss_family == AF_INET) {
+        return reinterpret_cast<const sockaddr_in*>(&address.address)->sin_addr.s_addr == htonl(INADDR_ANY);
+    }
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&address.address)->sin6_addr;
+    return IN6_IS_ADDR_UNSPECIFIED(&a);
+}
+
+int open_socket(const config::ListenAddress& address, int type, uint32_t receive_buffer, std::string* error) {
     const int family = address.address.ss_family;
     const int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     auto fail = [&](const char* what) {
@@ -34,11 +62,25 @@ int open_socket(const config::ListenAddress& address, int type, std::string* err
         return fail("cannot set IPV6_V6ONLY");
     }
     if (type == SOCK_DGRAM) {
-        // Reply from the address the query came to, even on a wildcard bind.
-        const bool ok = family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) == 0
-                                          : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) == 0;
-        if (!ok) return fail("cannot enable packet info");
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kUdpReceiveBuffer, sizeof kUdpReceiveBuffer);  // best effort
+        // On a wildcard bind, reply from the address the query came to (the kernel would pick
+        // any local address). A socket bound to one address replies from it anyway, so it
+        // does without the per-datagram control messages.
+        if (is_wildcard(address)) {
+            const bool ok = family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) == 0
+                                              : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) == 0;
+            if (!ok) return fail("cannot enable packet info");
+        }
+        // Never fragment a response (RFC 9715 §3.1): DF set, path MTU updates from ICMP ignored
+        // (a forged "fragmentation needed" cannot shrink our packets). A reply larger than the
+        // interface MTU fails with EMSGSIZE and is sent truncated instead (UdpEndpoint). As a
+        // side effect IPv4 replies carry IP ID 0 and skip the kernel's shared ID generator.
+        const int probe = family == AF_INET ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE;
+        const bool dont_fragment =
+            family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) == 0
+                              : setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof probe) == 0 &&
+                                    setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof on) == 0;
+        if (!dont_fragment) return fail("cannot switch off fragmentation");
+        set_receive_buffer(fd, receive_buffer, address.text);
     }
     if (bind(fd, reinterpret_cast<const sockaddr*>(&address.address), address.address_size) != 0) {
         return fail("cannot bind");
@@ -49,12 +91,12 @@ int open_socket(const config::ListenAddress& address, int type, std::string* err
 
 }  // namespace
 
-int open_udp_socket(const config::ListenAddress& address, std::string* error) {
-    return open_socket(address, SOCK_DGRAM, error);
+int open_udp_socket(const config::ListenAddress& address, uint32_t receive_buffer, std::string* error) {
+    return open_socket(address, SOCK_DGRAM, receive_buffer, error);
 }
 
 int open_tcp_listener(const config::ListenAddress& address, std::string* error) {
-    return open_socket(address, SOCK_STREAM, error);
+    return open_socket(address, SOCK_STREAM, 0, error);
 }
 
 }  // namespace meridian::server

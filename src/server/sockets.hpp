@@ -9,8 +9,9 @@
 namespace meridian::server {
 
 // Each returns a bound (and for TCP listening) non-blocking socket, or -1 with *error set to
-// one line naming the address and the reason.
-int open_udp_socket(const config::ListenAddress& address, std::string* error);
+// one line naming the address and the reason. receive_buffer: SO_RCVBUF in bytes, 0 = the
+// kernel's default.
+int open_udp_socket(const config::ListenAddress& address, uint32_t receive_buffer, std::string* error);
 int open_tcp_listener(const config::ListenAddress& address, std::string* error);
 
 }  // namespace meridian::server

@@ -152,6 +152,17 @@ bool UdpEndpoint::serve_batch() noexcept {
             sent += static_cast<unsigned>(n);
         } else if (n < 0 && errno == EINTR) {
             continue;
+        } else if (n < 0 && errno == EMSGSIZE && out_iov_[sent].iov_len > dns::kHeaderSize) {
+            // Larger than the interface MTU and never fragmented: the client retries over TCP.
+            iovec& iov = out_iov_[sent];
+            const std::size_t size = truncate_response(static_cast<uint8_t*>(iov.iov_base), iov.iov_len);
+            if (size == 0 || size >= iov.iov_len) {
+                worker_->stats().send_failed.add();  // nothing shorter to send
+                ++sent;
+                continue;
+            }
+            iov.iov_len = size;
+            worker_->stats().truncated.add();
         } else {
             // A full send buffer or an unreachable peer: skip that reply rather than block.
             worker_->stats().send_failed.add();

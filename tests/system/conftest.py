@@ -408,7 +408,9 @@ class MeridianServer:
         listen = self.listen_opts(self.port) if callable(self.listen_opts) else self.listen_opts
         addr = listen["udp"][0]
         host, _, port = addr.rpartition(":")
-        return host.strip("[]"), int(port)
+        host = host.strip("[]")
+        # A wildcard bind is probed on loopback: tests send nothing anywhere else.
+        return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), int(port)
 
     def _kill(self) -> None:
         if self.proc and self.proc.poll() is None:

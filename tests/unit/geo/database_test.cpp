@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "geo/country_locations.hpp"
 #include "geo/database.hpp"
 #include "geo/geo_databases.hpp"
+#include "geo/mmdb_oracle.hpp"
 #include "test_support.hpp"
 
 using meridian::geo::Database;
@@ -488,4 +490,79 @@ TEST_CASE("Database::open names the path when a file is missing or is not a MaxM
         CHECK(Database::open(path, {}, &error) == nullptr);
         CHECK(error.rfind(path + ": ", 0) == 0);
     }
+}
+
+namespace {
+
+// The first address of every network in geoip/test-geo.csv that is IPv4, and its last.
+std::vector<uint32_t> test_csv_ipv4_bounds() {
+    std::ifstream in(std::string(MERIDIAN_SOURCE_DIR) + "/geoip/test-geo.csv");
+    std::vector<uint32_t> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        const std::string cidr = line.substr(0, line.find(','));
+        const auto network = meridian::geo::parse_network(cidr, false);
+        if (!network || network->address.family != 4) continue;
+        const auto& b = network->address.bytes;
+        const uint32_t first = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+        const uint32_t size = network->prefix_length == 0 ? 0 : (uint32_t{1} << (32 - network->prefix_length)) - 1;
+        out.push_back(first);
+        out.push_back(first + size);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the compiled network table answers as libmaxminddb's own walk of the file", "[geo]") {
+    const std::vector<uint32_t> bounds = test_csv_ipv4_bounds();
+    REQUIRE(bounds.size() > 20);
+    const auto db = test_database();
+    CHECK(db->network_count() > bounds.size() / 2);
+    CHECK(db->record_count() > 0);
+    CHECK(db->record_count() <= db->network_count());
+    meridian::test::check_against_libmaxminddb(*db, meridian::test::probe_addresses(bounds, 20000));
+}
+
+TEST_CASE("the network table keeps every network's own prefix and record, gaps included", "[geo]") {
+    TempDir dir;
+    // Networks of very different sizes side by side and apart: the tree splits the space
+    // around them into many empty blocks, each a range of its own.
+    const auto db = open_database(build_database(dir, "mixed",
+                                                 "10.0.0.0/9,EU,DE,,1,,,\n10.128.0.0/24,NA,US,,2,,,\n"
+                                                 "10.128.1.0/32,AS,JP,,3,,,\n10.200.0.0/16,OC,AU,,4,,,\n"
+                                                 "2001:db8::/32,SA,BR,,5,,,\n2001:db9::/48,AF,ZA,,6,,,\n"));
+    CHECK(look_up(*db, "10.127.255.255").facts.asn == 1);
+    CHECK(look_up(*db, "10.127.255.255").prefix == 9);
+    CHECK(look_up(*db, "10.128.0.255").facts.asn == 2);
+    CHECK(look_up(*db, "10.128.1.0").prefix == 32);
+    CHECK(look_up(*db, "10.128.1.0").facts.asn == 3);
+    CHECK_FALSE(look_up(*db, "10.128.1.1").facts.is_found);
+    CHECK(look_up(*db, "10.128.1.1").prefix == 32);
+    CHECK(look_up(*db, "10.200.255.255").facts.asn == 4);
+    CHECK(look_up(*db, "2001:db8:ffff::1").facts.asn == 5);
+    CHECK(look_up(*db, "2001:db9::1").facts.asn == 6);
+    CHECK(look_up(*db, "2001:db9::1").prefix == 48);
+    CHECK_FALSE(look_up(*db, "2001:db9:1::1").facts.is_found);
+    meridian::test::check_against_libmaxminddb(
+        *db, meridian::test::probe_addresses({0x0A000000, 0x0A7FFFFF, 0x0A800000, 0x0A8000FF, 0x0A800100,
+                                              0x0AC80000, 0x0AC8FFFF},
+                                             5000));
+}
+
+TEST_CASE("Database::open refuses a file whose search tree points outside the file", "[geo]") {
+    TempDir dir;
+    std::ifstream in(MERIDIAN_TEST_MMDB, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    std::string file = bytes.str();
+    REQUIRE(file.size() > 64);
+    // Node 0 is the first bytes of the file: all ones makes both its records point far past
+    // the data section, whatever the record size (24, 28 or 32 bits).
+    for (int i = 0; i < 8; ++i) file[static_cast<std::size_t>(i)] = static_cast<char>(0xFF);
+    const std::string path = dir.write("broken-tree.mmdb", file).string();
+    std::string error;
+    CHECK(Database::open(path, {}, &error) == nullptr);
+    INFO(error);
+    CHECK(error.rfind(path + ": corrupt search tree: ", 0) == 0);
 }

@@ -9,9 +9,11 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "geo/database.hpp"
 #include "geo/geo_databases.hpp"
+#include "geo/mmdb_oracle.hpp"
 
 using meridian::geo::Database;
 using meridian::geo::Facts;
@@ -163,4 +165,25 @@ TEST_CASE("GeoLite2-ASN-Test: the autonomous system number", "[geo]") {
         CHECK(g.asn == 1221);
         CHECK(g.prefix_length >= 11);
     }
+}
+
+TEST_CASE("MaxMind's files: the compiled table answers as libmaxminddb, IPv4 aliases included", "[geo]") {
+    // Their IPv6 trees alias ::ffff:0:0/96 and 2002::/16 to the IPv4 tree; the probes look up
+    // every IPv4 address in those forms too.
+    const std::vector<uint32_t> ipv4 = {0x01020304, 0x0202030F, 0x51024500, 0x5102459F, 0x5102A0FF, 0x59A0140F,
+                                        0x43000000, 0xAF106800, 0xD9410000, 0xDA00FFFF, 0x4A7D0000, 0x01010101, 0x01010104, 0x01010120};
+    for (const char* name : {"GeoIP2-City-Test.mmdb", "GeoIP2-Country-Test.mmdb", "GeoLite2-ASN-Test.mmdb",
+                             "GeoLite2-City-Test.mmdb", "MaxMind-DB-test-mixed-24.mmdb"}) {
+        CAPTURE(name);
+        const auto db = open_database(name);
+        meridian::test::check_against_libmaxminddb(*db, meridian::test::probe_addresses(ipv4, 20000));
+    }
+}
+
+TEST_CASE("MaxMind's broken search tree is refused when the file is opened", "[geo]") {
+    std::string error;
+    const std::string path = kDir + "/MaxMind-DB-test-broken-search-tree-24.mmdb";
+    CHECK(Database::open(path, {}, &error) == nullptr);
+    INFO(error);
+    CHECK(error.rfind(path + ": ", 0) == 0);
 }
