@@ -3,10 +3,12 @@
 #include <httplib.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
 
 #include <cstdlib>
 
 #include "admin/dashboard.hpp"
+#include "common/thread_priority.hpp"
 
 namespace meridian::admin {
 
@@ -143,7 +145,11 @@ bool AdminServer::start(std::string* error) {
         *error = "admin " + settings_.address + ":" + std::to_string(settings_.port) + ": cannot bind (in use?)";
         return false;
     }
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "admin-http");
+        lower_to_control_plane_priority();  // its request threads inherit it
+        server_->listen_after_bind();
+    });
     return true;
 }
 

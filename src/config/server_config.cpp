@@ -166,6 +166,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
             reader.integer("udp_max_payload", dns::kClassicUdpSize, 65535).value_or(config.udp_max_payload));
         config.udp_receive_buffer = static_cast<uint32_t>(
             reader.integer("udp_receive_buffer", 0, 1 << 30).value_or(config.udp_receive_buffer));
+        config.udp_overload_interval_ms = static_cast<uint32_t>(
+            reader.integer("udp_overload_interval_ms", 0, 60000).value_or(config.udp_overload_interval_ms));
         config.tcp_idle_timeout_ms = static_cast<uint32_t>(
             reader.integer("tcp_idle_timeout_ms", 100, 3600 * 1000).value_or(config.tcp_idle_timeout_ms));
         config.tcp_max_connections_per_worker = static_cast<uint32_t>(

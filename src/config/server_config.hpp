@@ -81,7 +81,11 @@ struct ServerConfig {
     std::vector<ListenAddress> tcp;
     unsigned workers = 0;  // resolved: never 0 after loading
     uint16_t udp_max_payload = 1232;
-    uint32_t udp_receive_buffer = 0;  // SO_RCVBUF of each UDP socket in bytes; 0 = the kernel's default
+    // SO_RCVBUF of each UDP socket while its worker keeps up; 0 = the kernel's default, fixed.
+    uint32_t udp_receive_buffer = 4 << 20;
+    // A queue that has not emptied for this long is overload: the buffer drops to the kernel's
+    // default until it empties again (server/receive_queue.hpp); 0 = never.
+    uint32_t udp_overload_interval_ms = 50;
     uint32_t tcp_idle_timeout_ms = 10000;            // RFC 7766 §6.2.3 suggests seconds, not minutes
     uint32_t tcp_max_connections_per_worker = 512;
     uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it

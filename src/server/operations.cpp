@@ -216,6 +216,11 @@ admin::Reply Operations::metrics() const {
         for (const auto& worker : *workers_) total += pick(worker->stats()).get();
         return total;
     };
+    const auto overloaded_udp_sockets = [this] {
+        unsigned n = 0;
+        for (const auto& worker : *workers_) n += worker->overloaded_udp_sockets();
+        return n;
+    };
     m.family("meridian_queries_total", "counter", "DNS queries received, by transport.");
     m.sample("meridian_queries_total", {{"transport", "udp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[0]; })));
     m.sample("meridian_queries_total", {{"transport", "tcp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[1]; })));
@@ -238,6 +243,11 @@ admin::Reply Operations::metrics() const {
     m.family("meridian_rrl_total", "counter", "UDP responses held back by response rate limiting, by action.");
     m.sample("meridian_rrl_total", {{"action", "dropped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
     m.sample("meridian_rrl_total", {{"action", "slipped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
+    m.family("meridian_udp_overloads_total", "counter",
+             "Times a UDP receive queue stayed non-empty for udp_overload_interval_ms and was cut to the kernel's default size.");
+    m.sample("meridian_udp_overloads_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.udp_overloads; })));
+    m.family("meridian_udp_overloaded", "gauge", "UDP sockets whose receive queue is cut down for overload right now.");
+    m.sample("meridian_udp_overloaded", {}, static_cast<double>(overloaded_udp_sockets()));
     m.family("meridian_tcp_refused_total", "counter", "TCP connections closed at once for being over a connection cap.");
     m.sample("meridian_tcp_refused_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
     m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");

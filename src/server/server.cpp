@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/thread_priority.hpp"
 #include "config/snapshot_loader.hpp"
 #include "admin/admin_server.hpp"
 #include "admin/control_bridge.hpp"
@@ -100,7 +101,9 @@ bool Control::open_sockets() {
                               config_.tcp_max_pending_output_bytes,
                               RrlSettings{r.is_enabled, r.responses_per_second, r.burst, r.slip, r.ipv4_prefix,
                                           r.ipv6_prefix, r.exempt},
-                              config_.tcp_query_timeout_ms, &tcp_admission_, config_.admin.explain_per_second};
+                              config_.tcp_query_timeout_ms, &tcp_admission_, config_.admin.explain_per_second,
+                              ReceiveQueueSizes{config_.udp_receive_buffer, kernel_default_receive_buffer(),
+                                                config_.udp_overload_interval_ms}};
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {
@@ -326,6 +329,7 @@ int Control::run() {
                    config_.analytics.interval_ms, config_.analytics.interval_ms);
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
+    lower_to_control_plane_priority();  // this thread reloads and probes from now on
     std::string where;
     for (const auto& a : config_.udp) where += " udp " + a.text;
     for (const auto& a : config_.tcp) where += " tcp " + a.text;

@@ -17,21 +17,12 @@ namespace {
 
 constexpr int kTcpBacklog = 1024;
 
-// Sizes the receive queue. A deep queue absorbs bursts but, once full under overload, makes
-// every answer wait behind it and lets the queued datagrams go cold in the cache, so the kernel
-// default stays unless the operator asks. As root, SO_RCVBUFFORCE passes net.core.rmem_max.
 void set_receive_buffer(int fd, uint32_t bytes, const std::string& where) {
     if (bytes == 0) return;
-    const int wanted = static_cast<int>(bytes);
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, sizeof wanted) != 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof wanted);
-    }
-    int granted = 0;
-    socklen_t size = sizeof granted;
-    // Linux reports twice the size asked for (the doubling covers its bookkeeping).
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &size) == 0 && granted / 2 < wanted) {
-        log::warning("udp " + where + ": udp_receive_buffer " + std::to_string(bytes) + " capped by the kernel at " +
-                     std::to_string(granted / 2) + " bytes (raise net.core.rmem_max)");
+    const uint32_t granted = resize_receive_buffer(fd, bytes);
+    if (granted < bytes) {
+        log::info("udp " + where + ": receive buffer " + std::to_string(granted) + " bytes: udp_receive_buffer " +
+                  std::to_string(bytes) + " is capped by net.core.rmem_max");
     }
 }
 
@@ -90,6 +81,29 @@ int open_socket(const config::ListenAddress& address, int type, uint32_t receive
 }
 
 }  // namespace
+
+uint32_t resize_receive_buffer(int fd, uint32_t bytes) noexcept {
+    const int wanted = static_cast<int>(bytes);
+    // SO_RCVBUFFORCE passes net.core.rmem_max where the process may (CAP_NET_ADMIN).
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, sizeof wanted) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof wanted);
+    }
+    int granted = 0;
+    socklen_t size = sizeof granted;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &size) != 0) return 0;
+    return static_cast<uint32_t>(granted) / 2;  // Linux reports twice the size set (its bookkeeping)
+}
+
+uint32_t kernel_default_receive_buffer() noexcept {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int size = 0;
+    socklen_t length = sizeof size;
+    const bool ok = getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &length) == 0;
+    close(fd);
+    // A fresh socket reports net.core.rmem_default as is; setting half of it restores it.
+    return ok ? static_cast<uint32_t>(size) / 2 : 0;
+}
 
 int open_udp_socket(const config::ListenAddress& address, uint32_t receive_buffer, std::string* error) {
     return open_socket(address, SOCK_DGRAM, receive_buffer, error);

@@ -14,4 +14,10 @@ namespace meridian::server {
 int open_udp_socket(const config::ListenAddress& address, uint32_t receive_buffer, std::string* error);
 int open_tcp_listener(const config::ListenAddress& address, std::string* error);
 
+// Sets a socket's receive buffer (SO_RCVBUF, in the units setsockopt takes) and returns what the
+// kernel granted in the same units. No allocation: the UDP path calls it on overload.
+uint32_t resize_receive_buffer(int fd, uint32_t bytes) noexcept;
+// The size that gives a socket the kernel's default buffer again (net.core.rmem_default).
+uint32_t kernel_default_receive_buffer() noexcept;
+
 }  // namespace meridian::server

@@ -8,6 +8,7 @@
 #include "answer/answer.hpp"
 #include "dns/wire.hpp"
 #include "geo/address.hpp"
+#include "server/sockets.hpp"
 #include "server/worker.hpp"
 
 namespace meridian::server {
@@ -51,9 +52,20 @@ std::size_t reply_control(msghdr* received, uint8_t* out, std::size_t out_size) 
 
 }  // namespace
 
+namespace {
+
+// A burst buffer no larger than the overload one leaves nothing to adapt.
+ReceiveQueueSizes adaptable(ReceiveQueueSizes sizes) noexcept {
+    if (sizes.burst <= sizes.overload) sizes.interval_ms = 0;
+    return sizes;
+}
+
+}  // namespace
+
 UdpEndpoint::UdpEndpoint(Worker* worker, int fd)
     : worker_(worker),
       fd_(fd),
+      governor_(adaptable(worker->limits().udp_receive_queue)),
       queries_(kBatch * kQueryBufferSize),
       responses_(kBatch * dns::kMaxMessageSize) {
     for (std::size_t i = 0; i < kBatch; ++i) {
@@ -96,6 +108,15 @@ bool UdpEndpoint::serve_batch() noexcept {
         in_[i].msg_len = 0;
     }
     const int received = recvmmsg(fd_, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    const uint64_t now_ms = uv_now(worker_->loop());
+    switch (governor_.observe(received < static_cast<int>(kBatch), now_ms)) {
+    case ReceiveQueueGovernor::Resize::none: break;
+    case ReceiveQueueGovernor::Resize::to_overload:
+        worker_->stats().udp_overloads.add();
+        resize_receive_buffer(fd_, governor_.sizes().overload);
+        break;
+    case ReceiveQueueGovernor::Resize::to_burst: resize_receive_buffer(fd_, governor_.sizes().burst); break;
+    }
     if (received <= 0) return false;
 
     const answer::Snapshot& snapshot = worker_->snapshot();
@@ -105,7 +126,6 @@ bool UdpEndpoint::serve_batch() noexcept {
     answer::Outcome outcome;
     client.outcome = &outcome;
     ResponseRateLimiter& limiter = worker_->rate_limiter();
-    const uint64_t now_ms = uv_now(worker_->loop());
     client.explain_budget = worker_->explain_budget();
     client.now_ms = now_ms;
     unsigned replies = 0;

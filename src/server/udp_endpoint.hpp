@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "server/receive_queue.hpp"
+
 namespace meridian::server {
 
 class Worker;
@@ -22,6 +24,7 @@ public:
     UdpEndpoint& operator=(const UdpEndpoint&) = delete;
 
     void start();
+    bool is_overloaded() const noexcept { return governor_.is_overloaded(); }
     void close();  // stops polling and closes the socket once libuv lets go of it
 
 private:
@@ -34,6 +37,7 @@ private:
 
     Worker* worker_;
     int fd_;
+    ReceiveQueueGovernor governor_;
     uv_poll_t poll_{};
     std::vector<uint8_t> queries_;    // kBatch × kQueryBufferSize
     std::vector<uint8_t> responses_;  // kBatch × 65535

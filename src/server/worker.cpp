@@ -1,9 +1,11 @@
 #include "server/worker.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <random>
+#include <string>
 
 #include "common/log.hpp"
 #include "dns/wire.hpp"
@@ -31,6 +33,12 @@ Worker::~Worker() {
     uv_loop_close(&loop_);
 }
 
+unsigned Worker::overloaded_udp_sockets() const noexcept {
+    unsigned n = 0;
+    for (const auto& endpoint : udp_) n += endpoint->is_overloaded() ? 1 : 0;
+    return n;
+}
+
 void Worker::add_udp_socket(int fd) { udp_.push_back(std::make_unique<UdpEndpoint>(this, fd)); }
 
 void Worker::add_tcp_listener(int fd) {
@@ -50,7 +58,12 @@ void Worker::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void Worker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void Worker::run() {
+    // Visible in top -H and /proc/PID/task/*/comm: which thread answers, which controls.
+    const std::string name = "worker-" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    uv_run(&loop_, UV_RUN_DEFAULT);
+}
 
 void Worker::stop() {
     if (thread_.joinable()) {

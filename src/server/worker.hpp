@@ -17,6 +17,7 @@
 #include "stats/counters.hpp"
 #include "config/server_config.hpp"
 #include "common/token_bucket.hpp"
+#include "server/receive_queue.hpp"
 #include "server/response_rate_limiter.hpp"
 #include "server/tcp_admission.hpp"
 #include "server/snapshot_publisher.hpp"
@@ -35,6 +36,7 @@ struct WorkerLimits {
     uint32_t tcp_query_timeout_ms = 5000;
     TcpAdmission* tcp_admission = nullptr;  // shared by every worker; null: no server-wide caps
     uint32_t explain_per_second = 10;       // _explain answers per second per worker
+    ReceiveQueueSizes udp_receive_queue;    // every UDP socket's, see server/receive_queue.hpp
 };
 
 class Worker {
@@ -56,6 +58,8 @@ public:
     const answer::Snapshot& snapshot() const noexcept { return *snapshot_; }
     uv_loop_t* loop() noexcept { return &loop_; }
     const WorkerLimits& limits() const noexcept { return limits_; }
+    // UDP sockets whose receive queue is cut down for overload now (any thread; for metrics).
+    unsigned overloaded_udp_sockets() const noexcept;
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
     steer::Random* random() noexcept { return &random_; }
     ResponseRateLimiter& rate_limiter() noexcept { return rate_limiter_; }

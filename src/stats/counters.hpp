@@ -81,6 +81,7 @@ struct alignas(64) WorkerStats {
     Counter rrl_dropped; // responses rate limiting withheld …
     Counter rrl_slipped; // … or sent truncated
     Counter tcp_refused; // connections closed at once: over a connection cap
+    Counter udp_overloads; // times a UDP receive queue stayed full long enough to be shrunk
 };
 
 }  // namespace meridian::stats

@@ -43,6 +43,8 @@ FAMILIES = {
     "meridian_malformed_total": "counter",
     "meridian_truncated_total": "counter",
     "meridian_send_failures_total": "counter",
+    "meridian_udp_overloads_total": "counter",
+    "meridian_udp_overloaded": "gauge",
     "meridian_client_address_total": "counter",
     "meridian_zone_queries_total": "counter",
     "meridian_zone_responses_total": "counter",

@@ -1,10 +1,12 @@
-"""UDP transport choices a client can observe: which address replies come from on a wildcard
-bind, the receive buffer the sockets get, and responses that are never fragmented (RFC 9715):
-DF set on IPv4, and a response too large for the interface MTU sent truncated (TC=1) instead."""
+"""UDP transport choices a client or an operator can observe: which address replies come from on
+a wildcard bind; the receive buffer the sockets get, cut down under a flood and grown back after;
+responses that are never fragmented (RFC 9715): DF set on IPv4, and a response too large for the
+interface MTU sent truncated (TC=1) instead; worker threads outranking the control plane."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import struct
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import dns.message
 
@@ -49,27 +52,86 @@ def test_a_socket_bound_to_one_address_replies_from_it(start_server):
     assert source == ("127.0.0.9", srv.port)
 
 
-def test_udp_sockets_keep_the_kernel_default_receive_buffer_unless_configured(start_server):
-    default = int(open("/proc/sys/net/core/rmem_default").read())
-    plain = start_server(server={"workers": 2})
-    assert receive_buffers(plain.port) == [default] * 4  # two workers × (IPv4, IPv6)
-
+def test_udp_sockets_get_a_deep_receive_buffer_or_the_kernel_default_when_set_to_0(start_server):
     # Linux reports twice what was asked (the other half is its bookkeeping). As root the size
     # passes net.core.rmem_max (SO_RCVBUFFORCE).
+    deep = start_server(server={"workers": 2})
+    assert receive_buffers(deep.port) == [2 * 4194304] * 4  # two workers × (IPv4, IPv6)
+
     rmem_max = int(open("/proc/sys/net/core/rmem_max").read())
     wanted = max(4 * rmem_max, 1 << 20)
     sized = start_server(server={"workers": 2, "udp_receive_buffer": wanted})
     assert receive_buffers(sized.port) == [2 * wanted] * 4
     assert sized.query("www.geo.example.com.").rcode() == 0
 
+    default = int(open("/proc/sys/net/core/rmem_default").read())
+    plain = start_server(server={"workers": 2, "udp_receive_buffer": 0})
+    assert receive_buffers(plain.port) == [default] * 4
+
+
+def flood(srv, seconds: float) -> set:
+    """Floods `srv` (one worker, pinned to one CPU) with loadgen from another CPU for `seconds`,
+    at the fastest rate it can; returns every receive buffer size `ss` saw meanwhile."""
+    loadgen = meridiand_path().parent / "loadgen"
+    assert loadgen.exists(), f"{loadgen} is built with meridiand"
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, load_cpu = cpus[0], cpus[-1]
+    subprocess.run(["taskset", "-a", "-p", "-c", str(server_cpu), str(srv.proc.pid)], check=True, capture_output=True)
+    proc = subprocess.Popen(
+        ["taskset", "-c", str(load_cpu), str(loadgen), "--target", f"127.0.0.1:{srv.port}", "--gen", "static",
+         "--zone", "geo.example.com", "--static-a", "192.0.2.10", "--no-verify", "--rate", "0",
+         "--duration", str(seconds), "--count", "4000000", "--timeout-ms", "200", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    seen = set()
+    try:
+        while proc.poll() is None:
+            seen.update(receive_buffers(srv.port))
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    return seen
+
+
+def ipv4_only(port: int) -> dict:
+    return {"udp": [f"127.0.0.1:{port}"], "tcp": [f"127.0.0.1:{port}"]}
+
+
+def test_a_flood_cuts_the_receive_queue_to_the_kernel_default_and_it_grows_back(start_server):
+    """Sustained overload (the queue never runs dry for udp_overload_interval_ms) shrinks the
+    socket's buffer so that answers stop waiting behind a full deep queue; once reads run the
+    queue dry again, the deep buffer returns. Seen from outside with `ss`."""
+    default = int(open("/proc/sys/net/core/rmem_default").read())
+    deep = 2 * 4194304
+    srv = start_server(server={"workers": 1, "udp_overload_interval_ms": 50}, listen=ipv4_only)
+    assert receive_buffers(srv.port) == [deep]
+    seen = flood(srv, 4)
+    assert default in seen, f"buffers seen during the flood: {seen}"
+    # Back to a trickle: the reads find the queue dry and the deep buffer returns.
+    deadline = time.monotonic() + 5
+    while receive_buffers(srv.port) != [deep] and time.monotonic() < deadline:
+        srv.query("www.geo.example.com.")
+        time.sleep(0.02)
+    assert receive_buffers(srv.port) == [deep]
+    srv.assert_answers_normally()
+
+
+def test_with_no_overload_interval_a_flood_leaves_the_buffer_as_configured(start_server):
+    srv = start_server(server={"workers": 1, "udp_overload_interval_ms": 0}, listen=ipv4_only)
+    assert flood(srv, 2) == {2 * 4194304}
+    srv.assert_answers_normally()
+
 
 def test_udp_receive_buffer_out_of_range_is_a_config_error(tmp_path):
     config = tmp_path / "meridian.toml"
-    text = render_config(find_free_port(), [], {"udp_receive_buffer": -1})
-    config.write_text(text)
-    proc = subprocess.run([str(meridiand_path()), "--check", "-c", str(config)], capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert "udp_receive_buffer" in proc.stderr
+    for key, value in (("udp_receive_buffer", -1), ("udp_receive_buffer", 1 << 31), ("udp_overload_interval_ms", -5)):
+        config.write_text(render_config(find_free_port(), [], {key: value}))
+        proc = subprocess.run([str(meridiand_path()), "--check", "-c", str(config)], capture_output=True, text=True)
+        assert proc.returncode == 1
+        assert key in proc.stderr
 
 
 def test_ipv4_replies_carry_dont_fragment(server):
@@ -175,3 +237,19 @@ def test_a_response_larger_than_the_mtu_is_sent_truncated_not_fragmented(tmp_pat
     assert result["udp_question"] == "big.mtu.test."
     assert result["small_tc"] is False and result["small_answers"] == 1
     assert result["tcp_size"] > 2000  # the whole answer over TCP
+
+
+def test_workers_outrank_the_control_plane(start_server):
+    """Worker threads keep the default priority; the main thread (reloads, probes) and the admin
+    API's threads run at nice +10 once serving."""
+    srv = start_server(server={"workers": 2})
+    threads = {}
+    for task in Path(f"/proc/{srv.proc.pid}/task").iterdir():
+        comm = (task / "comm").read_text().strip()
+        # Field 19 of stat is nice; the command name (field 2) may hold spaces, so split after it.
+        nice = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+        threads.setdefault(comm, []).append((int(task.name), nice))
+    workers = threads.get("worker-0", []) + threads.get("worker-1", [])
+    assert [nice for _, nice in workers] == [0, 0], threads
+    main = [nice for tid, nice in sum(threads.values(), []) if tid == srv.proc.pid]
+    assert main == [10], threads

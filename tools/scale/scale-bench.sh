@@ -121,7 +121,8 @@ done
 dir="$WORK/big"
 python3 tools/scale/gen-scale-config.py "$dir" --zones 100 --names 10000 --mmdb "$MMDB" --port "$PORT"
 write_queries "$dir" 100 10000
-check=$( { cd "$dir" && /usr/bin/time -f "%e %M" "$MERIDIAND" --check -c meridian.toml >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+(cd "$dir" && /usr/bin/time -o "$dir/check.time" -f "%e %M" "$MERIDIAND" --check -c meridian.toml >/dev/null 2>&1)
+check=$(tail -1 "$dir/check.time")
 start_server "$dir" 1 "$SERVER_CPU"
 serving_rss=$(awk '/VmRSS/ {print $2}' /proc/"$SERVER_PID"/status)
 run_load "$dir" "reload 100 zones" "$LOAD_CPU" --no-verify --rate 50000 --duration 6 &
