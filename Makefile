@@ -62,10 +62,12 @@ fuzz: deps
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS)) test-geo-db
 	./tests/fuzz/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# Meridian against gdnsd, Knot+geoip, NSD and a do-nothing reflector, one core each
-# (docs/PERFORMANCE.md). BENCH_SECONDS=3 BENCH_REPEATS=1 make bench for a quick look.
+# Meridian against gdnsd, Knot+geoip, NSD and a do-nothing reflector, one core each, then the
+# scale measurements (10 → 10,000 names, 1 and 2 workers, load, memory, reload under load)
+# (docs/PERFORMANCE.md). BENCH_SECONDS=3 BENCH_REPEATS=1 SCALE_SECONDS=2 make bench for a quick look.
 bench: build
 	BUILD=$(BUILD) ./tools/bench/run-bench.sh
+	BUILD=$(BUILD) ./tools/scale/scale-bench.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_TSAN)
