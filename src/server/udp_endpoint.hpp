@@ -33,12 +33,16 @@ private:
     static constexpr std::size_t kControlSize = 64;        // room for one IP(V6)_PKTINFO
 
     static void on_readable(uv_poll_t* handle, int status, int events);
-    bool serve_batch() noexcept;  // true when more datagrams may be waiting
+    static void on_busy(uv_idle_t* handle);
+    bool serve_batches() noexcept;  // a few batches; true when more datagrams may be waiting
+    bool serve_batch() noexcept;    // true when more datagrams may be waiting
 
     Worker* worker_;
     int fd_;
     ReceiveQueueGovernor governor_;
-    uv_poll_t poll_{};
+    uv_poll_t poll_{};   // watches the socket while its queue runs dry now and then …
+    uv_idle_t busy_{};   // … and reads it on every turn of the loop while it stays full
+    int closed_handles_ = 0;
     std::vector<uint8_t> queries_;    // kBatch × kQueryBufferSize
     std::vector<uint8_t> responses_;  // kBatch × 65535
     std::array<mmsghdr, kBatch> in_{};

@@ -18,7 +18,7 @@
 #   BENCH_WORKLOADS ["static ecs noecs nxdomain tcp"]  BENCH_SERVER_CPU [1]  BENCH_LOAD_CPU [0]
 #   BENCH_BASE_PORT [5390]  BENCH_INSTALL [1: apt-get the peers when root]  BENCH_DNSPERF [1]
 #   BENCH_TCP_CONNECTIONS [8]  BENCH_TCP_INFLIGHT [32]  BUILD [build]  BENCH_OUT [$BUILD/bench/<time>]
-#   BENCH_MERIDIAN_RCVBUF [0: the kernel default; Meridian's [server] udp_receive_buffer]
+#   BENCH_MERIDIAN_RCVBUF [unset: as shipped; else Meridian's [server] udp_receive_buffer]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +37,7 @@ LOAD_CPU=${BENCH_LOAD_CPU:-0}
 BASE_PORT=${BENCH_BASE_PORT:-5390}
 INSTALL=${BENCH_INSTALL:-1}
 DNSPERF=${BENCH_DNSPERF:-1}
-MERIDIAN_RCVBUF=${BENCH_MERIDIAN_RCVBUF:-0}
+MERIDIAN_RCVBUF=${BENCH_MERIDIAN_RCVBUF:-}
 TCP_CONNECTIONS=${BENCH_TCP_CONNECTIONS:-8}
 TCP_INFLIGHT=${BENCH_TCP_INFLIGHT:-32}
 OUT=${BENCH_OUT:-$BUILD/bench/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -144,13 +144,13 @@ tcp = ["127.0.0.1:$port"]
 [server]
 workers = 1
 allow_root = true
-udp_receive_buffer = $MERIDIAN_RCVBUF
 tcp_max_connections_per_worker = 512
 [admin]
 listen = ""
 [[geoip]]
 path = "geo.mmdb"
 EOF
+    [ -n "$MERIDIAN_RCVBUF" ] && sed -i "s/^workers = 1$/workers = 1\nudp_receive_buffer = $MERIDIAN_RCVBUF/" "$d/meridian.toml"
     {
         cat <<EOF
 origin = "$ZONE."
