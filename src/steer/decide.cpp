@@ -124,6 +124,13 @@ struct Candidate {
 };
 using Candidates = std::array<Candidate, 64>;
 
+// Room for a decision's candidates, left uninitialised: every slot is written before it is read,
+// and 64 default-constructed RegionHealth values cost more than the rest of the decision.
+union CandidateRoom {
+    CandidateRoom() noexcept {}
+    Candidates slots;
+};
+
 class Decider {
 public:
     Decider(const Policy& policy, const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
@@ -371,7 +378,8 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         say_with([&] { return std::string("client ") + geo::to_string(client_.address) + "/" + std::to_string(client_.source_prefix) +
             (client_.is_from_ecs ? " from ECS" : " from the packet source"); });
     }
-    Candidates found;
+    CandidateRoom room;
+    Candidates& found = room.slots;
     int first_matched = -1;
     for (std::size_t i = 0; i < name.routes.size(); ++i) {
         const Route& route = name.routes[i];
