@@ -50,13 +50,10 @@ std::size_t reply_control(msghdr* received, uint8_t* out, std::size_t out_size) 
     return 0;
 }
 
-}  // namespace
-
-namespace {
-
-// A burst buffer no larger than the overload one leaves nothing to adapt.
+// A burst buffer no larger than the overload one leaves nothing to adapt, and without the
+// kernel's default size there is nothing safe to shrink to.
 ReceiveQueueSizes adaptable(ReceiveQueueSizes sizes) noexcept {
-    if (sizes.burst <= sizes.overload) sizes.interval_ms = 0;
+    if (sizes.overload == 0 || sizes.burst <= sizes.overload) sizes.interval_ms = 0;
     return sizes;
 }
 
