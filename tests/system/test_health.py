@@ -774,6 +774,12 @@ class FirstAnswerServer(MeridianServer):
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerStartError(f"exited during startup with code {self.proc.returncode}")
+            # Query only once this server holds the port (it logs the wait after binding, and
+            # refuses a port anyone else holds): on a shared machine another process may
+            # have taken the port between find_free_port and our bind, and answer for us.
+            if "waiting for the first round of health probes" not in self.stderr():
+                time.sleep(0.01)
+                continue
             q.id = (q.id + 1) & 0xFFFF
             wire = udp_raw(q.to_wire(), self.port, "127.0.0.1", timeout=0.05)
             if wire is not None:

@@ -225,7 +225,9 @@ def test_a_response_larger_than_the_mtu_is_sent_truncated_not_fragmented(tmp_pat
     script = tmp_path / "in_namespace.py"
     script.write_text(NAMESPACE_SCRIPT)
     proc = subprocess.run(
-        ["unshare", "--net", sys.executable, str(script), str(meridiand_path()), str(config), str(port)],
+        # Its own PID namespace too: if the script dies or times out, the kernel ends the server.
+        ["unshare", "--net", "--pid", "--fork", "--kill-child", sys.executable, str(script), str(meridiand_path()),
+         str(config), str(port)],
         capture_output=True, text=True, timeout=60,
     )
     stderr_file = config.with_name(config.name + ".stderr")
