@@ -17,6 +17,19 @@ bool Network::contains(const Network& other) const noexcept {
     return other.prefix_length >= prefix_length && contains(other.address);
 }
 
+IpAddress masked(const IpAddress& a, unsigned prefix_length) noexcept {
+    IpAddress out = a;
+    for (unsigned i = 0; i < out.bytes.size(); ++i) {
+        const unsigned bit = i * 8;
+        if (bit >= prefix_length) {
+            out.bytes[i] = 0;
+        } else if (prefix_length - bit < 8) {
+            out.bytes[i] = static_cast<uint8_t>(out.bytes[i] & (0xFF00u >> (prefix_length - bit)));
+        }
+    }
+    return out;
+}
+
 unsigned common_prefix_length(const IpAddress& a, const IpAddress& b) noexcept {
     const unsigned width = a.width();
     unsigned bits = 0;
@@ -87,7 +100,6 @@ std::optional<Network> parse_network(std::string_view text, bool is_strict) {
     const auto address = parse_address(text.substr(0, slash));
     if (!address) return std::nullopt;
     Network out;
-    out.address = *address;
     unsigned length = address->width();
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
@@ -97,12 +109,8 @@ std::optional<Network> parse_network(std::string_view text, bool is_strict) {
         }
     }
     out.prefix_length = static_cast<uint8_t>(length);
-    for (unsigned bit = length; bit < address->width(); ++bit) {
-        if (bit_at(out.address, bit)) {
-            if (is_strict) return std::nullopt;
-            out.address.bytes[bit / 8] = static_cast<uint8_t>(out.address.bytes[bit / 8] & ~(0x80u >> (bit % 8)));
-        }
-    }
+    out.address = masked(*address, length);
+    if (is_strict && out.address != *address) return std::nullopt;
     return out;
 }
 

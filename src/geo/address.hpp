@@ -35,6 +35,9 @@ inline bool bit_at(const IpAddress& a, unsigned index) noexcept {
     return ((a.bytes[index / 8] >> (7 - index % 8)) & 1u) != 0;
 }
 
+// The address with every bit past the first `prefix_length` cleared.
+IpAddress masked(const IpAddress& a, unsigned prefix_length) noexcept;
+
 // How many leading bits two addresses of the same family share.
 unsigned common_prefix_length(const IpAddress& a, const IpAddress& b) noexcept;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/fnv1a.hpp"
 #include "dns/name.hpp"
 #include "dns/wire.hpp"
 
@@ -16,13 +17,11 @@ RrlVerdict ResponseRateLimiter::judge(const geo::IpAddress& source, uint64_t now
         if (n.contains(source)) return RrlVerdict::send;
     }
     // The source's prefix is the key: one spoofed /24 cannot exhaust another's budget.
-    std::array<uint8_t, 16> prefix{};
     const unsigned bits = source.family == 4 ? settings_.ipv4_prefix : settings_.ipv6_prefix;
-    for (unsigned i = 0; i < bits / 8; ++i) prefix[i] = source.bytes[i];
-    if (bits % 8 != 0) prefix[bits / 8] = static_cast<uint8_t>(source.bytes[bits / 8] & (0xFF00u >> (bits % 8)));
-    uint64_t h = 0xcbf29ce484222325ull ^ source.family;
-    for (const uint8_t b : prefix) h = (h ^ b) * 0x100000001b3ull;
-    Entry& e = table_[h & (kEntries - 1)];
+    const std::array<uint8_t, 16> prefix = geo::masked(source, bits).bytes;
+    Fnv1a hash(Fnv1a::kOffsetBasis ^ source.family);
+    for (const uint8_t b : prefix) hash.mix(b);
+    Entry& e = table_[hash.value() & (kEntries - 1)];
     if (e.family != source.family || e.prefix != prefix) {
         // A new prefix takes the slot over (a collision only forgets an old budget).
         e.family = source.family;

@@ -1,5 +1,6 @@
 #include "server/tcp_admission.hpp"
 
+#include "common/fnv1a.hpp"
 #include "geo/address.hpp"
 
 namespace meridian::server {
@@ -7,9 +8,9 @@ namespace meridian::server {
 std::size_t TcpAdmission::bucket_of(const sockaddr* peer) noexcept {
     const geo::IpAddress a = geo::from_sockaddr(peer);
     const std::size_t bytes = a.family == 4 ? 4 : 8;  // an IPv6 client usually owns a whole /64
-    uint64_t h = 0xcbf29ce484222325ull ^ a.family;
-    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ a.bytes[i]) * 0x100000001b3ull;
-    return h % kBuckets;
+    Fnv1a hash(Fnv1a::kOffsetBasis ^ a.family);
+    for (std::size_t i = 0; i < bytes; ++i) hash.mix(a.bytes[i]);
+    return hash.value() % kBuckets;
 }
 
 int TcpAdmission::admit(const sockaddr* peer) noexcept {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/fnv1a.hpp"
 #include "dns/name.hpp"
 #include "dns/wire.hpp"
 #include "geo/distance.hpp"
@@ -36,12 +37,9 @@ bool parse_strategy(std::string_view text, Strategy* out) noexcept {
 }
 
 uint64_t hash_region_name(std::string_view name) noexcept {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char c : name) {
-        h ^= static_cast<uint8_t>(c);
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    Fnv1a hash;
+    for (const char c : name) hash.mix(static_cast<uint8_t>(c));
+    return hash.value();
 }
 
 bool Region::answers(uint16_t qtype) const noexcept {
@@ -194,17 +192,12 @@ bool Decider::matches(const Condition& when) noexcept {
 // FNV-1a over the client's prefix and the region's name hash: the per-(client, region) draw of
 // rendezvous hashing, stable across processes, restarts and edits elsewhere in the zone.
 uint64_t sticky_hash(const geo::IpAddress& address, unsigned prefix, uint64_t region) noexcept {
-    uint64_t h = 0xcbf29ce484222325ull;
-    auto mix = [&h](uint8_t byte) {
-        h ^= byte;
-        h *= 0x100000001b3ull;
-    };
-    for (unsigned bit = 0; bit < prefix; bit += 8) {
-        const unsigned keep = std::min(8u, prefix - bit);
-        mix(static_cast<uint8_t>(address.bytes[bit / 8] & (0xFF00u >> keep)));
-    }
-    mix(static_cast<uint8_t>(prefix));
-    for (int i = 0; i < 8; ++i) mix(static_cast<uint8_t>(region >> (8 * i)));
+    Fnv1a hash;
+    const geo::IpAddress network = geo::masked(address, prefix);
+    for (unsigned bit = 0; bit < prefix; bit += 8) hash.mix(network.bytes[bit / 8]);
+    hash.mix(static_cast<uint8_t>(prefix));
+    for (int i = 0; i < 8; ++i) hash.mix(static_cast<uint8_t>(region >> (8 * i)));
+    uint64_t h = hash.value();
     // A final avalanche so nearby inputs spread over the whole range (splitmix64's finaliser).
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ull;

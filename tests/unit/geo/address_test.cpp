@@ -290,3 +290,15 @@ TEST_CASE("to_sockaddr and from_sockaddr round-trip both families", "[geo]") {
         CHECK(back.bytes == a.bytes);
     }
 }
+
+TEST_CASE("masked clears every bit past the prefix, inside a byte too", "[geo]") {
+    using meridian::geo::masked;
+    CHECK(masked(address("192.0.2.255"), 24) == address("192.0.2.0"));
+    CHECK(masked(address("192.0.2.255"), 27) == address("192.0.2.224"));
+    CHECK(masked(address("192.0.2.255"), 0) == address("0.0.0.0"));
+    CHECK(masked(address("192.0.2.255"), 32) == address("192.0.2.255"));
+    CHECK(masked(address("2001:db8:abcd:ef01::1"), 56) == address("2001:db8:abcd:ef00::"));
+    CHECK(masked(address("2001:db8:abcd:ef01::1"), 50) == address("2001:db8:abcd:c000::"));
+    CHECK(masked(address("2001:db8::ffff"), 128) == address("2001:db8::ffff"));
+    CHECK(masked(address("2001:db8::1"), 56).family == 6);
+}
