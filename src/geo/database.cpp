@@ -134,7 +134,7 @@ uint8_t Database::lookup(const IpAddress& address, Facts* facts) const noexcept 
         facts->latitude = record.latitude;
         facts->longitude = record.longitude;
     }
-    if (facts->continent.empty() && !facts->country.empty()) facts->continent.assign(continent_of_country(facts->country.view()));
+    // No continent to derive here: each record already carries the one of its own country.
     return hit.prefix_length;
 }
 

@@ -92,9 +92,7 @@ private:
             if (child.type == MMDB_RECORD_TYPE_SEARCH_NODE) {
                 const auto next = static_cast<uint32_t>(child.record);
                 if (family == Family::v6 && next == ipv4_start_ && child_depth <= kIpv4InIpv6) {
-                    Range6& alias = emit6(child.prefix);
-                    alias.ipv4_at = static_cast<uint8_t>(child_depth);
-                    alias.value = kNoRecord | uint32_t{child_depth} << 24;
+                    emit6(child.prefix).ipv4_at = static_cast<uint8_t>(child_depth);  // value unused
                     continue;
                 }
                 if (child_depth >= width) return fail("a path is deeper than " + std::to_string(width) + " bits");
