@@ -78,12 +78,12 @@ public:
     uint8_t ecs_scope() const noexcept { return ecs_scope_; }
 
 private:
-    uint16_t respond_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+    uint16_t respond_steered(const zone::ServedZone& served, const zone::Node& node, const uint8_t* owner,
                              std::size_t owner_size) noexcept;
     steer::ClientAddress client_address(const zone::Zone& zone) const noexcept;
     uint16_t respond_chaos() noexcept;
     uint16_t respond_explain() noexcept;
-    uint16_t respond_from_zone(const zone::Zone& zone) noexcept;
+    uint16_t respond_from_zone(const zone::ServedZone& served) noexcept;
     uint16_t refer(const zone::Zone& zone, const zone::Node& cut) noexcept;
     uint16_t deny(const zone::Zone& zone, uint16_t rc) noexcept;
     bool add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
@@ -174,7 +174,8 @@ uint16_t Responder::refer(const zone::Zone& zone, const zone::Node& cut) noexcep
     return rcode::NOERROR;
 }
 
-uint16_t Responder::respond_from_zone(const zone::Zone& zone) noexcept {
+uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
+    const zone::Zone& zone = served.zone();
     is_authoritative_ = true;
     const uint16_t qtype = query_.qtype;
     // The name being looked up: the qname, then each CNAME target. `owner` is how it is written
@@ -198,7 +199,7 @@ uint16_t Responder::respond_from_zone(const zone::Zone& zone) noexcept {
             return rcode::NOERROR;  // a CNAME loop: stop where it closes
         }
         const bool is_steered_type = qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY;
-        if (node.steered != zone::kNoNode && is_steered_type) return respond_steered(zone, node, owner, owner_size);
+        if (node.steered != zone::kNoNode && is_steered_type) return respond_steered(served, node, owner, owner_size);
         if (node.rrset_count == 0) return deny(zone, rcode::NOERROR);  // empty non-terminal or steered only
 
         const zone::RRset* cname = zone.find_rrset(node, rrtype::CNAME);
@@ -252,15 +253,17 @@ steer::ClientAddress Responder::client_address(const zone::Zone& zone) const noe
     return client;
 }
 
-uint16_t Responder::respond_steered(const zone::Zone& zone, const zone::Node& node, const uint8_t* owner,
+uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::Node& node, const uint8_t* owner,
                                     std::size_t owner_size) noexcept {
+    const zone::Zone& zone = served.zone();
     const steer::Policy& policy = zone.policy();
     const steer::SteeredName& name = policy.names[node.steered];
     const uint16_t type = query_.qtype == rrtype::AAAA ? rrtype::AAAA : rrtype::A;  // ANY answers A
-    steer::Random fallback(0x5eed);
-    steer::Random* random = client_.random != nullptr ? client_.random : &fallback;
+    Random fallback(0x5eed);
+    Random* random = client_.random != nullptr ? client_.random : &fallback;
     const steer::ClientAddress client = client_address(zone);
-    const steer::Decision decision = steer::decide(policy, name, type, client, snapshot_.geo.get(), random, client_.trace);
+    const steer::Decision decision = steer::decide(policy, &served.runtime->health(), name, type, client, snapshot_.geo.get(),
+                                                         random, client_.trace);
     if (client.is_from_ecs) ecs_scope_ = decision.scope_prefix;
     if (Outcome* outcome = client_.outcome) {
         outcome->steered_name = static_cast<int32_t>(node.steered);
@@ -341,10 +344,11 @@ uint16_t Responder::respond_explain() noexcept {
     if (client_.explain_budget != nullptr && !client_.explain_budget->take(client_.now_ms)) return rcode::REFUSED;
     const std::string_view qname = query_.qname_lower.view();
     const std::string_view target = qname.substr(static_cast<uint8_t>(qname[0]) + 1u);
-    const zone::Zone* zone = snapshot_.zones.find_zone(target);
-    if (zone == nullptr) return rcode::REFUSED;
+    const zone::ServedZone* served = snapshot_.zones.find_zone(target);
+    if (served == nullptr) return rcode::REFUSED;
+    const zone::Zone* zone = served->model.get();
     is_authoritative_ = true;
-    if (client_.outcome != nullptr) client_.outcome->zone = zone;
+    if (client_.outcome != nullptr) client_.outcome->zone = served;
     std::vector<std::string> lines;
     const Lookup found = lookup(*zone, target, rrtype::A);
     if (found.kind != LookupKind::found || found.node->steered == zone::kNoNode) {
@@ -352,9 +356,10 @@ uint16_t Responder::respond_explain() noexcept {
     } else {
         const steer::Policy& policy = zone->policy();
         steer::Trace trace;
-        steer::Random random(0x5eed);
+        Random random(0x5eed);
         const steer::ClientAddress client = client_address(*zone);
-        steer::decide(policy, policy.names[found.node->steered], rrtype::A, client, snapshot_.geo.get(), &random, &trace);
+        steer::decide(policy, &served->runtime->health(), policy.names[found.node->steered], rrtype::A, client,
+                      snapshot_.geo.get(), &random, &trace);
         lines = std::move(trace.lines);
     }
     std::string rdata;
@@ -380,10 +385,10 @@ uint16_t Responder::respond() noexcept {
     }
     // Zone transfers are not offered (yet): refuse rather than pretend (RFC 5936 §2.2.1).
     if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) return rcode::REFUSED;
-    const zone::Zone* zone = snapshot_.zones.find_zone(query_.qname_lower.view());
-    if (zone == nullptr) return rcode::REFUSED;  // never an open resolver
-    if (client_.outcome != nullptr) client_.outcome->zone = zone;
-    return respond_from_zone(*zone);
+    const zone::ServedZone* served = snapshot_.zones.find_zone(query_.qname_lower.view());
+    if (served == nullptr) return rcode::REFUSED;  // never an open resolver
+    if (client_.outcome != nullptr) client_.outcome->zone = served;
+    return respond_from_zone(*served);
 }
 
 uint16_t header_flags(const Query& query) noexcept {

@@ -12,7 +12,7 @@
 #include "answer/snapshot.hpp"
 #include "common/token_bucket.hpp"
 #include "steer/decide.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 
 namespace meridian::answer {
 
@@ -21,7 +21,7 @@ enum class Transport : uint8_t { udp, tcp };
 struct ClientInfo {
     Transport transport = Transport::udp;
     const sockaddr* source = nullptr;  // the packet's source address
-    steer::Random* random = nullptr;   // the worker's generator; null: a fixed seed (tests, tools)
+    Random* random = nullptr;   // the worker's generator; null: a fixed seed (tests, tools)
     steer::Trace* trace = nullptr;     // filled by steered answers for the explain tools only
     Outcome* outcome = nullptr;        // filled when given: what happened, for the counters
     TokenBucket* explain_budget = nullptr;  // _explain answers left (the worker's); null: unlimited

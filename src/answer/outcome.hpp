@@ -8,7 +8,7 @@
 #include "steer/policy.hpp"
 
 namespace meridian::zone {
-class Zone;
+struct ServedZone;
 }
 
 namespace meridian::answer {
@@ -17,11 +17,11 @@ struct Outcome {
     bool is_dropped = false;    // nothing was sent: a runt or a response (QR=1)
     bool is_malformed = false;  // answered FORMERR
     bool is_truncated = false;
-    const zone::Zone* zone = nullptr;  // the zone that answered; null: none (REFUSED, CHAOS …)
+    const zone::ServedZone* zone = nullptr;  // the zone that answered; null: none (REFUSED, CHAOS …)
     uint16_t qtype = 0;
     uint16_t rcode = 0;         // the full rcode, BADVERS included
     // Steered answers only.
-    int32_t steered_name = -1;  // into zone->policy().names
+    int32_t steered_name = -1;  // into zone->zone().policy().names
     int32_t route = -1;         // the route that answered; -1: fail policy or no route
     bool is_from_ecs = false;   // the client address came from ECS (else the packet source)
     bool is_pruned = false;

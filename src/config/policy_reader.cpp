@@ -14,8 +14,10 @@ namespace {
 
 class PolicyReader {
 public:
-    PolicyReader(TableReader& root, const NameResolver& resolve, std::string base_dir, steer::Policy* policy)
-        : root_(root), resolve_(resolve), base_dir_(std::move(base_dir)), policy_(*policy), diagnostics_(root.diagnostics()) {}
+    PolicyReader(TableReader& root, const NameResolver& resolve, std::string base_dir, steer::Policy* policy,
+                 health::CheckPlan* checks)
+        : root_(root), resolve_(resolve), base_dir_(std::move(base_dir)), policy_(*policy), checks_(*checks),
+          diagnostics_(root.diagnostics()) {}
 
     void read();
 
@@ -41,6 +43,7 @@ private:
     const NameResolver& resolve_;
     std::string base_dir_;
     steer::Policy& policy_;
+    health::CheckPlan& checks_;
     Diagnostics* diagnostics_;
     std::map<std::string, uint32_t> cidr_set_index_;
     std::map<std::string, uint32_t> location_set_index_;
@@ -48,13 +51,10 @@ private:
 
 constexpr uint32_t kNotFound = UINT32_MAX;
 constexpr const char* kStrategies = "weighted, failover, nearest, all, sticky, latency, performance, least_loaded";
-constexpr std::size_t kMaxTargets = 64;
 
 uint32_t PolicyReader::find_region(const std::string& name) const {
-    for (uint32_t i = 0; i < policy_.regions.size(); ++i) {
-        if (policy_.regions[i].name == name) return i;
-    }
-    return kNotFound;
+    const int32_t index = policy_.find_region(name);
+    return index < 0 ? kNotFound : static_cast<uint32_t>(index);
 }
 
 std::vector<std::pair<std::string, SourceLocation>> PolicyReader::strings(const toml::node& node, const std::string& what) {
@@ -197,7 +197,7 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     case health::CheckKind::none: break;
     }
     reader.finish();
-    policy_.checks.push_back(std::move(check));
+    checks_.checks.push_back(std::move(check));
 }
 
 void PolicyReader::read_region(const std::string& name, const toml::table& table) {
@@ -245,30 +245,37 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
     }
     region.weight = static_cast<uint32_t>(reader.integer("weight", 0, 1000000).value_or(1));
     region.bias = static_cast<double>(reader.integer("bias", -99, 99).value_or(0));
+    health::RegionCheck probe;
+    probe.region = name;
     if (const auto check = reader.string("check")) {
-        for (std::size_t i = 0; i < policy_.checks.size(); ++i) {
-            if (policy_.checks[i].name == *check) region.check = static_cast<int32_t>(i);
+        for (std::size_t i = 0; i < checks_.checks.size(); ++i) {
+            if (checks_.checks[i].name == *check) probe.check = static_cast<int32_t>(i);
         }
-        if (region.check < 0) reader.error(*reader.node("check"), "unknown check \"" + *check + "\" (define it under [checks])");
+        if (probe.check < 0) reader.error(*reader.node("check"), "unknown check \"" + *check + "\" (define it under [checks])");
     }
+    std::string check_address;
     if (const auto address = reader.string("check_address")) {
         if (!geo::parse_address(*address)) reader.error(*reader.node("check_address"), "\"" + *address + "\" is not an IP address");
-        else region.check_address = *address;
+        else check_address = *address;
     }
-    if (region.check >= 0) {
+    if (probe.check >= 0) {
         // A probe needs somewhere to go: the check's address or URL, the region's check_address,
         // or the region's own first address (a CNAME region has none).
-        const health::CheckSpec& spec = policy_.checks[static_cast<std::size_t>(region.check)];
+        const health::CheckSpec& spec = checks_.checks[static_cast<std::size_t>(probe.check)];
+        if (!spec.address.empty()) probe.address = spec.address;
+        else if (!check_address.empty()) probe.address = check_address;
+        else if (!region.ipv4.empty()) probe.address = geo::to_string(geo::IpAddress::v4(region.ipv4[0]));
+        else if (!region.ipv6.empty()) probe.address = geo::to_string(geo::IpAddress::v6(region.ipv6[0]));
         const bool needs_target = spec.kind != health::CheckKind::none && spec.kind != health::CheckKind::file;
-        const bool has_target = !spec.address.empty() || !spec.url.empty() || !region.check_address.empty() ||
-                                !region.ipv4.empty() || !region.ipv6.empty();
-        if (needs_target && !has_target) {
+        if (needs_target && probe.address.empty() && spec.url.empty()) {
             reader.error(*reader.node("check"), "region " + name + " has no address for check \"" + spec.name +
                                                     "\" to probe: give the region a check_address");
         }
     }
     reader.finish();
+    policy_.region_index.emplace(name, static_cast<uint32_t>(policy_.regions.size()));  // TOML keys are unique
     policy_.regions.push_back(std::move(region));
+    checks_.regions.push_back(std::move(probe));
 }
 
 void PolicyReader::read_cidr_set(const std::string& name, const toml::node& node) {
@@ -429,7 +436,9 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
                                            [&](const steer::Target& t) { return policy_.regions[t.region].name == region; });
         if (!is_target) error(reader.where(*reader.node("weights")), "weights name region \"" + region + "\", which is not in \"to\"");
     }
-    if (route.targets.size() > kMaxTargets) error(route.where, "a route may name at most 64 regions");
+    if (route.targets.size() > steer::kMaxRouteTargets) {
+        error(route.where, "a route may name at most " + std::to_string(steer::kMaxRouteTargets) + " regions");
+    }
     route.max_latency_ms = static_cast<uint32_t>(reader.integer("max_latency_ms", 1, 600000).value_or(0));
     if (const auto strategy = reader.string("strategy")) {
         if (!steer::parse_strategy(*strategy, &route.strategy)) {
@@ -538,16 +547,13 @@ void PolicyReader::read() {
         }
     }
     steer::check_policy(policy_, diagnostics_);
-    policy_.health = std::make_shared<health::HealthBoard>(policy_.regions.size());
-    std::vector<std::size_t> routes;
-    for (const steer::SteeredName& name : policy_.names) routes.push_back(name.routes.size());
-    policy_.stats = std::make_shared<stats::SteerStats>(routes, policy_.regions.size());
 }
 
 }  // namespace
 
-void read_policy(TableReader& root, const NameResolver& resolve, const std::string& base_dir, steer::Policy* policy) {
-    PolicyReader(root, resolve, base_dir, policy).read();
+void read_policy(TableReader& root, const NameResolver& resolve, const std::string& base_dir, steer::Policy* policy,
+                 health::CheckPlan* checks) {
+    PolicyReader(root, resolve, base_dir, policy, checks).read();
 }
 
 }  // namespace meridian::config

@@ -1,5 +1,6 @@
 // Reads the steering tables of a zone file — ecs, [checks], [regions], [cidrs], [locations], [names] —
-// into a steer::Policy, reporting every problem at its position (docs/POLICY.md).
+// into a steer::Policy and the zone's health::CheckPlan, reporting every problem at its position
+// (docs/POLICY.md).
 #pragma once
 
 #include <functional>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "config/toml_reader.hpp"
+#include "health/check_plan.hpp"
 #include "steer/policy.hpp"
 
 namespace meridian::config {
@@ -16,6 +18,7 @@ namespace meridian::config {
 using NameResolver = std::function<std::optional<std::string>(const std::string& text)>;
 
 // `base_dir` resolves relative paths (state files of `file` checks).
-void read_policy(TableReader& root, const NameResolver& resolve, const std::string& base_dir, steer::Policy* policy);
+void read_policy(TableReader& root, const NameResolver& resolve, const std::string& base_dir, steer::Policy* policy,
+                 health::CheckPlan* checks);
 
 }  // namespace meridian::config

@@ -70,13 +70,15 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
                                    "zone " + dns::name_to_text(origin) + " is already loaded from " + it->second);
                 continue;
             }
+            // A zone that stays keeps counting where it was (its query counters carry over).
+            std::shared_ptr<stats::ZoneStats> carried;
             if (previous != nullptr) {
-                if (const zone::Zone* old = previous->zones.find_zone(loaded.zone->origin());
-                    old != nullptr && old->origin() == loaded.zone->origin()) {
-                    loaded.zone->share_stats(old->shared_stats());
+                if (const zone::ServedZone* old = previous->zones.find_origin(loaded.zone->origin())) {
+                    carried = old->runtime->shared_queries();
                 }
             }
-            snapshot->zones.add(std::move(loaded.zone));
+            auto runtime = std::make_shared<zone::ZoneRuntime>(*loaded.zone, config.workers, std::move(carried));
+            snapshot->zones.add(std::move(loaded.zone), std::move(runtime));
         }
     }
 

@@ -115,9 +115,11 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
         read_soa(root, default_ttl);
         if (const toml::node* records = root.node("records")) read_records(*records, default_ttl);
         auto policy = std::make_shared<steer::Policy>();
+        auto checks = std::make_shared<health::CheckPlan>();
         read_policy(root, [this](const std::string& text) { return resolve_name(text); },
-                    path_.parent_path().string(), policy.get());
+                    path_.parent_path().string(), policy.get(), checks.get());
         builder_->set_policy(std::move(policy));
+        builder_->set_checks(std::move(checks));
     } else {
         for (const char* key : {"soa", "records", "ecs", "checks", "regions", "cidrs", "locations", "names"}) root.node(key);
     }

@@ -1,5 +1,7 @@
 #include "dns/name.hpp"
 
+#include <cctype>
+
 namespace meridian::dns {
 
 const char* describe(NameError error) noexcept {
@@ -138,6 +140,47 @@ std::string name_to_text(std::string_view wire) {
         pos += len + 1u;
     }
     return text.empty() ? std::string(".") : text;
+}
+
+std::optional<std::string> lower_wire_from_text(std::string_view text) {
+    if (text == ".") return std::string(1, '\0');
+    if (!text.empty() && text.back() == '.' && (text.size() < 2 || text[text.size() - 2] != '\\')) text.remove_suffix(1);
+    std::string wire;
+    std::string label;
+    auto end_label = [&]() {
+        if (label.empty() || label.size() > kMaxLabelLength) return false;
+        wire += static_cast<char>(label.size());
+        wire += label;
+        label.clear();
+        return true;
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '.') {
+            if (!end_label()) return std::nullopt;
+            continue;
+        }
+        if (c == '\\') {
+            if (i + 1 >= text.size()) return std::nullopt;
+            if (std::isdigit(static_cast<unsigned char>(text[i + 1])) != 0) {
+                unsigned value = 0;
+                for (std::size_t k = 1; k <= 3; ++k) {
+                    if (i + k >= text.size() || std::isdigit(static_cast<unsigned char>(text[i + k])) == 0) return std::nullopt;
+                    value = value * 10 + static_cast<unsigned>(text[i + k] - '0');
+                }
+                if (value > 255) return std::nullopt;
+                c = static_cast<char>(value);
+                i += 3;
+            } else {
+                c = text[++i];
+            }
+        }
+        label += static_cast<char>(to_lower_ascii(static_cast<uint8_t>(c)));
+    }
+    if (!end_label()) return std::nullopt;
+    wire += '\0';
+    if (wire.size() > kMaxNameLength) return std::nullopt;
+    return wire;
 }
 
 }  // namespace meridian::dns

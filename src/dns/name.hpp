@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,5 +60,8 @@ bool is_subdomain(std::string_view name, std::string_view ancestor) noexcept;
 
 // Control-plane conversions (allocate). Text form is absolute, with a trailing dot.
 std::string name_to_text(std::string_view wire);
+// "geo.example.com", "GEO.example.com." or "." → the lower-case wire name; nullopt when the text
+// is not a name (an empty label, a label over 63 bytes, over 255 in all, a bad escape).
+std::optional<std::string> lower_wire_from_text(std::string_view text);
 
 }  // namespace meridian::dns

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,14 @@ namespace meridian::geo {
 struct IpAddress {
     uint8_t family = 0;  // 4 or 6; 0: none
     std::array<uint8_t, 16> bytes{};
+
+    static IpAddress v4(const std::array<uint8_t, 4>& b) noexcept {
+        IpAddress a;
+        a.family = 4;
+        std::copy(b.begin(), b.end(), a.bytes.begin());
+        return a;
+    }
+    static IpAddress v6(const std::array<uint8_t, 16>& b) noexcept { return {6, b}; }
 
     unsigned width() const noexcept { return family == 4 ? 32 : 128; }
     bool is_valid() const noexcept { return family == 4 || family == 6; }

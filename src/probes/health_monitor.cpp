@@ -65,22 +65,6 @@ std::string probe_key(const ProbeTarget& t) {
     return key;
 }
 
-// The address a region's check probes: the check's own, the region's check_address, else the
-// region's first address.
-geo::IpAddress probe_address(const health::CheckSpec& spec, const steer::Region& region) {
-    if (!spec.address.empty()) return *geo::parse_address(spec.address);
-    if (!region.check_address.empty()) return *geo::parse_address(region.check_address);
-    geo::IpAddress a;
-    if (!region.ipv4.empty()) {
-        a.family = 4;
-        std::copy(region.ipv4[0].begin(), region.ipv4[0].end(), a.bytes.begin());
-    } else if (!region.ipv6.empty()) {
-        a.family = 6;
-        a.bytes = region.ipv6[0];
-    }
-    return a;
-}
-
 void write_slot(const std::shared_ptr<health::HealthBoard>& board, uint32_t slot, health::RegionHealth h) {
     h.override = board->read(slot).override;  // operators' overrides are not the monitor's to change
     board->write(slot, h);
@@ -122,21 +106,20 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
     const auto now = health::Clock::now();
     std::map<std::string, std::shared_ptr<Target>> kept;
     std::map<std::string, std::unique_ptr<StateFile>> files;
-    for (const auto& zone : snapshot.zones.zones()) {
-        const steer::Policy& policy = zone->policy();
-        const std::string zone_name = dns::name_to_text(zone->origin());
-        for (uint32_t i = 0; i < policy.regions.size(); ++i) {
-            const steer::Region& region = policy.regions[i];
-            Subscriber who{policy.health, i, zone_name, region.name};
-            if (region.check < 0) {
-                write_slot(policy.health, i, health::RegionHealth{});
+    for (const zone::ServedZone& served : snapshot.zones.zones()) {
+        const health::CheckPlan& plan = served.zone().checks();
+        const std::string zone_name = dns::name_to_text(served.zone().origin());
+        // The board lives in the zone's runtime; the subscriber's pointer keeps that alive.
+        const std::shared_ptr<health::HealthBoard> board(served.runtime, &served.runtime->health());
+        for (uint32_t i = 0; i < plan.regions.size(); ++i) {
+            const health::RegionCheck& region = plan.regions[i];
+            Subscriber who{board, i, zone_name, region.region};
+            const health::CheckSpec* check = plan.check_of(i);
+            if (check == nullptr || check->kind == health::CheckKind::none) {
+                write_slot(board, i, health::RegionHealth{});
                 continue;
             }
-            const health::CheckSpec& spec = policy.checks[static_cast<std::size_t>(region.check)];
-            if (spec.kind == health::CheckKind::none) {
-                write_slot(policy.health, i, health::RegionHealth{});
-                continue;
-            }
+            const health::CheckSpec& spec = *check;
             if (spec.kind == health::CheckKind::file) {
                 auto& file = files[spec.file_path];
                 if (!file) {
@@ -161,13 +144,15 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
                                          file->path.c_str(), std::min<uint32_t>(spec.interval_ms, 1000));
                     }
                 }
-                if (file->regions.find(region.name) == file->regions.end()) {
-                    file->regions[region.name] = std::make_unique<health::TargetHealth>(spec.thresholds, spec.initial, now);
+                if (file->regions.find(region.region) == file->regions.end()) {
+                    file->regions[region.region] = std::make_unique<health::TargetHealth>(spec.thresholds, spec.initial, now);
                 }
                 file->subscribers.push_back(who);
                 continue;
             }
-            ProbeTarget probe{spec, probe_address(spec, region)};
+            // The loader resolved where the probe goes (check address, check_address or the
+            // region's first address); empty only when an absolute URL says where.
+            ProbeTarget probe{spec, region.address.empty() ? geo::IpAddress{} : *geo::parse_address(region.address)};
             const std::string key = probe_key(probe);
             auto& target = kept[key];
             if (!target) {

@@ -18,7 +18,7 @@
 #include "probes/curl_driver.hpp"
 #include "probes/prober.hpp"
 #include "probes/state_file.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 
 namespace meridian::probes {
 
@@ -90,7 +90,7 @@ private:
     AlertSettings alerts_;
     CurlDriver curl_;
     Prober prober_;
-    steer::Random random_;
+    Random random_;
     std::map<std::string, std::shared_ptr<Target>> targets_;       // by probe key
     std::map<std::string, std::unique_ptr<StateFile>> state_files_;  // by path
     uint64_t transitions_ = 0;

@@ -127,17 +127,31 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     return h;
 }
 
-json Operations::region_json(const std::string& zone, const steer::Policy& policy, std::size_t i,
+const zone::ServedZone* Operations::find_region(const std::string& zone_text, const std::string& region,
+                                                std::size_t* index) const {
+    const auto origin = dns::lower_wire_from_text(zone_text);
+    if (!origin) return nullptr;
+    const zone::ServedZone* served = publisher_->current()->zones.find_origin(*origin);
+    if (served == nullptr) return nullptr;
+    const int32_t i = served->zone().policy().find_region(region);
+    if (i < 0) return nullptr;
+    *index = static_cast<std::size_t>(i);
+    return served;
+}
+
+json Operations::region_json(const std::string& zone, const zone::ServedZone& served, std::size_t i,
                              const std::map<std::string, probes::RegionStatus>& monitored) const {
+    const steer::Policy& policy = served.zone().policy();
+    const health::CheckSpec* check = served.zone().checks().check_of(i);
     const steer::Region& region = policy.regions[i];
     const std::string key = zone + "/" + region.name;
-    const health::RegionHealth board = policy.health->read(i);
+    const health::RegionHealth board = served.runtime->health().read(i);
     json r = {{"name", region.name},
               {"state", health::to_string(board.state)},
               {"latency_ms", board.latency_ms},
               {"success_rate", board.success_permille / 1000.0},
-              {"check", region.check >= 0 ? policy.checks[static_cast<std::size_t>(region.check)].name : "none"},
-              {"answers", policy.stats ? policy.stats->region_answers(i) : 0},
+              {"check", check != nullptr ? check->name : "none"},
+              {"answers", served.runtime->steering().region_answers(i)},
               {"reason", ""},
               {"last_change", nullptr},
               {"override", nullptr}};
@@ -166,12 +180,12 @@ admin::Reply Operations::status() const {
 
     json zones = json::array();
     for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone->origin());
-        const steer::Policy& policy = zone->policy();
+        const std::string origin = dns::name_to_text(zone.zone().origin());
+        const steer::Policy& policy = zone.zone().policy();
         uint64_t queries = 0;
-        for (std::size_t b = 0; b < stats::kQtypes; ++b) queries += zone->stats().qtype_total(static_cast<stats::QtypeBucket>(b));
+        for (std::size_t b = 0; b < stats::kQtypes; ++b) queries += zone.runtime->queries().qtype_total(static_cast<stats::QtypeBucket>(b));
         json regions = json::array();
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) regions.push_back(region_json(origin, policy, i, monitored));
+        for (std::size_t i = 0; i < policy.regions.size(); ++i) regions.push_back(region_json(origin, zone, i, monitored));
         json names = json::array();
         for (std::size_t n = 0; n < policy.names.size(); ++n) {
             const steer::SteeredName& name = policy.names[n];
@@ -180,13 +194,13 @@ admin::Reply Operations::status() const {
                 routes.push_back({{"route", r + 1},
                                   {"line", name.routes[r].where.line},
                                   {"strategy", steer::to_string(name.routes[r].strategy)},
-                                  {"answers", policy.stats ? policy.stats->route_answers(n, static_cast<int>(r)) : 0}});
+                                  {"answers", zone.runtime->steering().route_answers(n, static_cast<int>(r))}});
             }
             names.push_back({{"name", dns::name_to_text(name.owner)},
                              {"routes", routes},
-                             {"fail_answers", policy.stats ? policy.stats->route_answers(n, -1) : 0}});
+                             {"fail_answers", zone.runtime->steering().route_answers(n, -1)}});
         }
-        zones.push_back({{"origin", origin}, {"serial", zone->serial()}, {"queries", queries}, {"regions", regions}, {"names", names}});
+        zones.push_back({{"origin", origin}, {"serial", zone.zone().serial()}, {"queries", queries}, {"regions", regions}, {"names", names}});
     }
     json alerts = json::array();
     for (const Alert& a : alerts_) {
@@ -259,20 +273,20 @@ admin::Reply Operations::metrics() const {
     for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
     m.family("meridian_zone_queries_total", "counter", "Queries answered from a zone, by qtype.");
     for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone->origin());
+        const std::string origin = dns::name_to_text(zone.zone().origin());
         for (std::size_t b = 0; b < stats::kQtypes; ++b) {
             const auto bucket = static_cast<stats::QtypeBucket>(b);
             m.sample("meridian_zone_queries_total", {{"zone", origin}, {"qtype", std::string(stats::name_of(bucket))}},
-                     static_cast<double>(zone->stats().qtype_total(bucket)));
+                     static_cast<double>(zone.runtime->queries().qtype_total(bucket)));
         }
     }
     m.family("meridian_zone_responses_total", "counter", "Responses from a zone, by rcode.");
     for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone->origin());
+        const std::string origin = dns::name_to_text(zone.zone().origin());
         for (std::size_t b = 0; b < stats::kRcodes; ++b) {
             const auto bucket = static_cast<stats::RcodeBucket>(b);
             m.sample("meridian_zone_responses_total", {{"zone", origin}, {"rcode", std::string(stats::name_of(bucket))}},
-                     static_cast<double>(zone->stats().rcode_total(bucket)));
+                     static_cast<double>(zone.runtime->queries().rcode_total(bucket)));
         }
     }
     m.family("meridian_steered_answers_total", "counter", "Steered answers by name and the route that answered (route=\"fail\": the fail policy).");
@@ -284,20 +298,20 @@ admin::Reply Operations::metrics() const {
     m.family("meridian_probe_latency_ms", "histogram", "Latency of successful probes.");
     std::string steered, regions, states, latencies, successes, overrides, histograms;
     for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone->origin());
-        const steer::Policy& policy = zone->policy();
-        for (std::size_t n = 0; n < policy.names.size() && policy.stats; ++n) {
+        const std::string origin = dns::name_to_text(zone.zone().origin());
+        const steer::Policy& policy = zone.zone().policy();
+        for (std::size_t n = 0; n < policy.names.size(); ++n) {
             const std::string name = dns::name_to_text(policy.names[n].owner);
             for (std::size_t r = 0; r <= policy.names[n].routes.size(); ++r) {
                 const bool is_fail = r == policy.names[n].routes.size();
                 m.sample("meridian_steered_answers_total", {{"zone", origin}, {"name", name}, {"route", is_fail ? "fail" : std::to_string(r + 1)}},
-                         static_cast<double>(policy.stats->route_answers(n, is_fail ? -1 : static_cast<int>(r))));
+                         static_cast<double>(zone.runtime->steering().route_answers(n, is_fail ? -1 : static_cast<int>(r))));
             }
         }
         for (std::size_t i = 0; i < policy.regions.size(); ++i) {
             const std::vector<std::pair<std::string, std::string>> labels{{"zone", origin}, {"region", policy.regions[i].name}};
-            const health::RegionHealth h = policy.health->read(i);
-            if (policy.stats) m.sample("meridian_region_answers_total", labels, static_cast<double>(policy.stats->region_answers(i)));
+            const health::RegionHealth h = zone.runtime->health().read(i);
+            m.sample("meridian_region_answers_total", labels, static_cast<double>(zone.runtime->steering().region_answers(i)));
             m.sample("meridian_region_state", labels, static_cast<double>(static_cast<int>(h.state)));
             m.sample("meridian_region_latency_ms", labels, h.latency_ms);
             m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
@@ -338,13 +352,13 @@ void Operations::apply_overrides() {
     for (auto it = overrides_.begin(); it != overrides_.end();) {
         bool is_found = false;
         for (const auto& zone : snapshot->zones.zones()) {
-            const steer::Policy& policy = zone->policy();
-            const std::string origin = dns::name_to_text(zone->origin());
+            const steer::Policy& policy = zone.zone().policy();
+            const std::string origin = dns::name_to_text(zone.zone().origin());
             for (std::size_t i = 0; i < policy.regions.size(); ++i) {
                 if (it->first != origin + "/" + policy.regions[i].name) continue;
-                health::RegionHealth h = policy.health->read(i);
+                health::RegionHealth h = zone.runtime->health().read(i);
                 h.override = it->second.action;
-                policy.health->write(i, h);
+                zone.runtime->health().write(i, h);
                 is_found = true;
             }
         }
@@ -360,18 +374,9 @@ void Operations::apply_overrides() {
 admin::Reply Operations::set_override(const std::string& zone_text, const std::string& region, const json& request) {
     const std::string zone = normalise_zone_name(zone_text);
     const std::string key = zone + "/" + region;
-    const steer::Policy* policy = nullptr;
     std::size_t index = 0;
-    for (const auto& z : publisher_->current()->zones.zones()) {
-        if (dns::name_to_text(z->origin()) != zone) continue;
-        for (std::size_t i = 0; i < z->policy().regions.size(); ++i) {
-            if (z->policy().regions[i].name == region) {
-                policy = &z->policy();
-                index = i;
-            }
-        }
-    }
-    if (policy == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
+    const zone::ServedZone* served = find_region(zone, region, &index);
+    if (served == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
     const json action = request.value("action", json());
     Override o;
     if (action == "up") o.action = health::Override::force_up;
@@ -396,9 +401,9 @@ admin::Reply Operations::set_override(const std::string& zone_text, const std::s
         if (k != "action" && k != "expires_in" && k != "reason") return admin::error_reply(400, "unknown field \"" + k + "\"");
     }
     overrides_[key] = o;
-    health::RegionHealth h = policy->health->read(index);
+    health::RegionHealth h = served->runtime->health().read(index);
     h.override = o.action;
-    policy->health->write(index, h);
+    served->runtime->health().write(index, h);
     log::warning("override: " + key + " set to " + override_name(o.action) + (o.reason.empty() ? "" : " (" + o.reason + ")"));
     const json body = {{"zone", zone},
                        {"region", region},
@@ -411,19 +416,14 @@ admin::Reply Operations::set_override(const std::string& zone_text, const std::s
 admin::Reply Operations::clear_override(const std::string& zone_text, const std::string& region) {
     const std::string zone = normalise_zone_name(zone_text);
     const std::string key = zone + "/" + region;
-    bool is_region = false;
-    for (const auto& z : publisher_->current()->zones.zones()) {
-        if (dns::name_to_text(z->origin()) != zone) continue;
-        const steer::Policy& policy = z->policy();
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            if (policy.regions[i].name != region) continue;
-            is_region = true;
-            health::RegionHealth h = policy.health->read(i);
-            h.override = health::Override::none;
-            policy.health->write(i, h);
-        }
+    std::size_t index = 0;
+    const zone::ServedZone* served = find_region(zone, region, &index);
+    if (served != nullptr) {
+        health::RegionHealth h = served->runtime->health().read(index);
+        h.override = health::Override::none;
+        served->runtime->health().write(index, h);
     }
-    if (!is_region) return admin::error_reply(404, "no region " + region + " in zone " + zone);
+    if (served == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
     if (overrides_.erase(key) == 0) return admin::error_reply(404, "region " + key + " has no override");
     log::info("override: " + key + " cleared");
     return {200, json{{"zone", zone}, {"region", region}, {"action", "none"}}.dump(2) + "\n", "application/json"};
@@ -483,13 +483,13 @@ void Operations::evaluate_alerts() {
     for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
     std::vector<Alert> now;
     for (const auto& zone : publisher_->current()->zones.zones()) {
-        const steer::Policy& policy = zone->policy();
+        const steer::Policy& policy = zone.zone().policy();
         if (policy.regions.empty()) continue;
-        const std::string origin = dns::name_to_text(zone->origin());
+        const std::string origin = dns::name_to_text(zone.zone().origin());
         std::size_t healthy = 0;
         for (std::size_t i = 0; i < policy.regions.size(); ++i) {
             const std::string& name = policy.regions[i].name;
-            const health::RegionHealth h = policy.health->read(i);
+            const health::RegionHealth h = zone.runtime->health().read(i);
             const bool is_down = h.override == health::Override::force_down || h.override == health::Override::drain;
             if (h.state == health::State::healthy && !is_down) ++healthy;
             const auto it = monitored.find(origin + "/" + name);
@@ -538,12 +538,11 @@ void Operations::update_trends(double interval_seconds) {
     constexpr double kLevelWeight = 0.5;  // Holt's α: how fast the average follows the rate
     constexpr double kTrendWeight = 0.3;  // Holt's β: how fast the trend follows the average
     for (const auto& zone : publisher_->current()->zones.zones()) {
-        const steer::Policy& policy = zone->policy();
-        if (!policy.stats) continue;
-        const std::string origin = dns::name_to_text(zone->origin());
+        const steer::Policy& policy = zone.zone().policy();
+        const std::string origin = dns::name_to_text(zone.zone().origin());
         for (std::size_t i = 0; i < policy.regions.size(); ++i) {
             Trend& t = trends_[origin + "/" + policy.regions[i].name];
-            const uint64_t count = policy.stats->region_answers(i);
+            const uint64_t count = zone.runtime->steering().region_answers(i);
             // Counters restart with a reloaded zone; a drop is a restart, not negative traffic.
             const double rate = !t.has_sample || count < t.last_count ? 0.0
                                                                        : static_cast<double>(count - t.last_count) / interval_seconds;

@@ -75,7 +75,9 @@ private:
 
     void evaluate_alerts();
     void update_trends(double interval_seconds);
-    nlohmann::json region_json(const std::string& zone, const steer::Policy& policy, std::size_t region,
+    // The served zone named `zone` (text) holding region `region`, with the region's index; null when either is unknown.
+    const zone::ServedZone* find_region(const std::string& zone, const std::string& region, std::size_t* index) const;
+    nlohmann::json region_json(const std::string& zone, const zone::ServedZone& served, std::size_t region,
                                const std::map<std::string, probes::RegionStatus>& monitored) const;
 
     const config::ServerConfig& config_;

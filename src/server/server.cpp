@@ -258,8 +258,8 @@ void Control::wait_for_first_probes() {
     if (!health_->is_waiting()) return;
     log::info("waiting for the first round of health probes");
     uint32_t longest_ms = 0;
-    for (const auto& zone : publisher_.current()->zones.zones()) {
-        for (const auto& check : zone->policy().checks) longest_ms = std::max(longest_ms, check.timeout_ms + check.jitter_ms);
+    for (const auto& served : publisher_.current()->zones.zones()) {
+        for (const auto& check : served.zone().checks().checks) longest_ms = std::max(longest_ms, check.timeout_ms + check.jitter_ms);
     }
     const uint64_t deadline = uv_now(&loop_) + longest_ms + 1000;
     while (health_->is_waiting() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);

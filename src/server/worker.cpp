@@ -127,13 +127,13 @@ void Worker::count(const answer::Outcome& o, bool is_tcp) noexcept {
     const stats::RcodeBucket rcode = stats::rcode_bucket(o.rcode);
     stats_.rcodes[transport][static_cast<std::size_t>(rcode)].add();
     if (o.zone == nullptr) return;
-    stats::ZoneStats::Shard& shard = o.zone->stats().shard(index_);
+    zone::ZoneRuntime& runtime = *o.zone->runtime;
+    stats::ZoneStats::Shard& shard = runtime.queries().shard(index_);
     shard.by_qtype[static_cast<std::size_t>(stats::qtype_bucket(o.qtype))].add();
     shard.by_rcode[static_cast<std::size_t>(rcode)].add();
     if (o.steered_name < 0) return;
     (o.is_from_ecs ? stats_.ecs : stats_.source).add();
-    const steer::Policy& policy = o.zone->policy();
-    if (policy.stats) policy.stats->count(static_cast<std::size_t>(o.steered_name), o.route, o.regions.data(), o.region_count);
+    runtime.steering().count(static_cast<std::size_t>(o.steered_name), o.route, o.regions.data(), o.region_count);
 }
 
 void Worker::connection_closed(TcpConnection* connection) noexcept {

@@ -21,7 +21,7 @@
 #include "server/response_rate_limiter.hpp"
 #include "server/tcp_admission.hpp"
 #include "server/snapshot_publisher.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 
 namespace meridian::server {
 
@@ -61,7 +61,7 @@ public:
     // UDP sockets whose receive queue is cut down for overload now (any thread; for metrics).
     unsigned overloaded_udp_sockets() const noexcept;
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
-    steer::Random* random() noexcept { return &random_; }
+    Random* random() noexcept { return &random_; }
     ResponseRateLimiter& rate_limiter() noexcept { return rate_limiter_; }
     TokenBucket* explain_budget() noexcept { return &explain_budget_; }
     // Counts one query's outcome in this worker's counters (query path: no locks).
@@ -88,7 +88,7 @@ private:
     std::vector<std::unique_ptr<uv_tcp_t>> tcp_listeners_;
     std::vector<TcpConnection*> connections_;  // owned; each deletes itself once closed
     std::vector<uint8_t> tcp_response_;
-    steer::Random random_;  // this thread's draws for weighted answers
+    Random random_;  // this thread's draws for weighted answers
     stats::WorkerStats stats_;
     ResponseRateLimiter rate_limiter_;
     TokenBucket explain_budget_;

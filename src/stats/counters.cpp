@@ -1,5 +1,7 @@
 #include "stats/counters.hpp"
 
+#include <algorithm>
+
 #include "dns/wire.hpp"
 
 namespace meridian::stats {
@@ -48,15 +50,18 @@ std::string_view name_of(RcodeBucket bucket) noexcept {
     return kNames[static_cast<std::size_t>(bucket)];
 }
 
+ZoneStats::ZoneStats(std::size_t workers)
+    : workers_(std::clamp<std::size_t>(workers, 1, kMaxWorkers)), shards_(std::make_unique<Shard[]>(workers_)) {}
+
 uint64_t ZoneStats::qtype_total(QtypeBucket b) const noexcept {
     uint64_t total = 0;
-    for (const Shard& s : shards_) total += s.by_qtype[static_cast<std::size_t>(b)].get();
+    for (std::size_t i = 0; i < workers_; ++i) total += shards_[i].by_qtype[static_cast<std::size_t>(b)].get();
     return total;
 }
 
 uint64_t ZoneStats::rcode_total(RcodeBucket b) const noexcept {
     uint64_t total = 0;
-    for (const Shard& s : shards_) total += s.by_rcode[static_cast<std::size_t>(b)].get();
+    for (std::size_t i = 0; i < workers_; ++i) total += shards_[i].by_rcode[static_cast<std::size_t>(b)].get();
     return total;
 }
 

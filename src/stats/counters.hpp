@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -12,7 +13,9 @@
 
 namespace meridian::stats {
 
-inline constexpr std::size_t kMaxWorkers = 64;
+// Worker threads a server may run: the config's upper bound for `workers` (config::kSchema), so
+// every worker has a shard of its own in every ZoneStats.
+inline constexpr std::size_t kMaxWorkers = 256;
 
 // A counter with one writer thread.
 class Counter {
@@ -35,19 +38,28 @@ std::string_view name_of(RcodeBucket bucket) noexcept;
 inline constexpr std::size_t kQtypes = static_cast<std::size_t>(QtypeBucket::COUNT);
 inline constexpr std::size_t kRcodes = static_cast<std::size_t>(RcodeBucket::COUNT);
 
-// Per zone, one shard per worker.
+// Per zone, one shard per worker: a shard has one writer, so its counters need no locked add.
 class ZoneStats {
 public:
     struct alignas(64) Shard {
         std::array<Counter, kQtypes> by_qtype;
         std::array<Counter, kRcodes> by_rcode;
     };
-    Shard& shard(unsigned worker) noexcept { return shards_[worker % kMaxWorkers]; }
+    // `workers`: 1 … kMaxWorkers, the server's worker count.
+    explicit ZoneStats(std::size_t workers);
+
+    std::size_t workers() const noexcept { return workers_; }
+    // `worker` < workers(): two workers never share a shard (a shared one would lose counts).
+    Shard& shard(unsigned worker) noexcept {
+        assert(worker < workers_);
+        return shards_[worker];
+    }
     uint64_t qtype_total(QtypeBucket b) const noexcept;
     uint64_t rcode_total(RcodeBucket b) const noexcept;
 
 private:
-    std::array<Shard, kMaxWorkers> shards_{};
+    std::size_t workers_;
+    std::unique_ptr<Shard[]> shards_;
 };
 
 // Per zone policy: answers per steered name and route, per region.

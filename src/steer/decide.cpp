@@ -120,10 +120,10 @@ struct Candidate {
     health::RegionHealth health;
     double key;  // the strategy's sort key, smaller first
 };
-using Candidates = std::array<Candidate, 64>;
+using Candidates = std::array<Candidate, kMaxRouteTargets>;
 
 // Room for a decision's candidates, left uninitialised: every slot is written before it is read,
-// and 64 default-constructed RegionHealth values cost more than the rest of the decision.
+// and kMaxRouteTargets default-constructed RegionHealth values cost more than the rest of the decision.
 union CandidateRoom {
     CandidateRoom() noexcept {}
     Candidates slots;
@@ -131,9 +131,10 @@ union CandidateRoom {
 
 class Decider {
 public:
-    Decider(const Policy& policy, const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
-            Trace* trace) noexcept
-        : policy_(policy), client_(client), locator_(client, databases), random_(random), trace_(trace) {}
+    Decider(const Policy& policy, const health::HealthBoard* health, const ClientAddress& client,
+            const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept
+        : policy_(policy), health_(health), client_(client), locator_(client, databases), random_(random),
+          trace_(trace) {}
 
     Decision decide(const SteeredName& name, uint16_t qtype) noexcept;
 
@@ -143,8 +144,8 @@ private:
                            Candidates* out, bool* is_pruned) noexcept;
     void choose(const Route& route, Candidates* candidates, std::size_t n, uint8_t answers, Decision* decision) noexcept;
     health::RegionHealth health_of(uint32_t region) const noexcept {
-        if (!policy_.health || region >= policy_.health->size()) return {};
-        return policy_.health->read(region);
+        if (health_ == nullptr || region >= health_->size()) return {};
+        return health_->read(region);
     }
     void note_scope(unsigned prefix) noexcept { scope_ = std::max(scope_, std::min(prefix, client_.address.width())); }
     // Trace lines are built only when a trace was asked for: the query path allocates nothing.
@@ -157,6 +158,7 @@ private:
     }
 
     const Policy& policy_;
+    const health::HealthBoard* health_;  // null: every region healthy
     const ClientAddress& client_;
     Locator locator_;
     Random* random_;
@@ -245,10 +247,9 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
             *is_pruned = true;
             continue;
         }
-        if (n < out->size()) {
-            (*out)[n++] = {t.region, t.weight, h, 0};
-            healthy += h.state == health::State::healthy ? 1 : 0;
-        }
+        // The loader refuses routes with more targets than slots (kMaxRouteTargets).
+        (*out)[n++] = {t.region, t.weight, h, 0};
+        healthy += h.state == health::State::healthy ? 1 : 0;
     }
     if (apply_health && healthy > 0 && healthy < n) {
         // Degraded regions wait while a healthy one can answer.
@@ -448,9 +449,9 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
 
 }  // namespace
 
-Decision decide(const Policy& policy, const SteeredName& name, uint16_t qtype, const ClientAddress& client,
-                const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept {
-    return Decider(policy, client, databases, random, trace).decide(name, qtype);
+Decision decide(const Policy& policy, const health::HealthBoard* health, const SteeredName& name, uint16_t qtype,
+                const ClientAddress& client, const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept {
+    return Decider(policy, health, client, databases, random, trace).decide(name, qtype);
 }
 
 }  // namespace meridian::steer

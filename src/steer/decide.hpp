@@ -11,8 +11,9 @@
 #include "geo/address.hpp"
 #include "geo/facts.hpp"
 #include "geo/geo_databases.hpp"
+#include "health/state.hpp"
 #include "steer/policy.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 
 namespace meridian::steer {
 
@@ -45,8 +46,10 @@ struct Trace {
 inline constexpr uint8_t kStickyPrefixV4 = 24;
 inline constexpr uint8_t kStickyPrefixV6 = 56;
 
-Decision decide(const Policy& policy, const SteeredName& name, uint16_t qtype, const ClientAddress& client,
-                const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept;
+// `health`: the zone's board (its runtime), one slot per region; null treats every region as
+// healthy with no measurements.
+Decision decide(const Policy& policy, const health::HealthBoard* health, const SteeredName& name, uint16_t qtype,
+                const ClientAddress& client, const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept;
 
 // Exposed for tests: the ECS scope a CIDR-set test depends on — the matching network's length
 // when the address is inside the set, else the bits needed to keep clear of every network.

@@ -1,6 +1,7 @@
 // The compiled steering policy of one zone: regions (where traffic may go), shared CIDR and
 // location sets, and steered names with their ordered routes. Immutable once built; indices,
-// not names, link the parts.
+// not names, link the parts. What changes while serving (health, counters) lives beside it in
+// the zone's runtime (zone/runtime.hpp); how regions are probed, in health::CheckPlan.
 #pragma once
 
 #include <array>
@@ -9,14 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include <memory>
+#include <unordered_map>
 
 #include "common/diagnostics.hpp"
 #include "geo/address.hpp"
 #include "geo/facts.hpp"
-#include "health/check_spec.hpp"
-#include "health/state.hpp"
-#include "stats/counters.hpp"
 
 namespace meridian::steer {
 
@@ -36,6 +34,9 @@ uint64_t hash_region_name(std::string_view name) noexcept;
 bool parse_strategy(std::string_view text, Strategy* out) noexcept;
 
 inline constexpr std::size_t kMaxAnswers = 16;
+// Targets one route may list: decide() ranks a route's candidates in a fixed array of this many
+// slots, so the loader refuses a route with more (config::read_policy).
+inline constexpr std::size_t kMaxRouteTargets = 64;
 
 struct Region {
     std::string name;
@@ -49,8 +50,6 @@ struct Region {
     // clients from farther away, like Route 53's geoproximity bias. −99 … 99.
     double bias = 0;
     uint32_t weight = 1;
-    int32_t check = -1;         // into Policy::checks; -1: never probed, always healthy
-    std::string check_address;  // probe this address instead of the region's first one
 
     bool answers(uint16_t qtype) const noexcept;  // has records for A or AAAA (or a CNAME)
 };
@@ -140,12 +139,14 @@ struct Policy {
     std::vector<CidrSet> cidr_sets;
     std::vector<LocationSet> location_sets;
     std::vector<SteeredName> names;
-    std::vector<health::CheckSpec> checks;
     bool use_ecs = true;  // false: locate clients by the packet source even when ECS is sent
-    // One slot per region, written by the health monitor and read by answers. Shared by every
-    // snapshot holding this zone; the pointer never changes once the zone is built.
-    std::shared_ptr<health::HealthBoard> health;
-    std::shared_ptr<stats::SteerStats> stats;  // answers per name/route and per region
+    std::unordered_map<std::string, uint32_t> region_index;  // name → index into regions
+
+    // The index of the region called `name`, or -1.
+    int32_t find_region(const std::string& name) const noexcept {
+        const auto it = region_index.find(name);
+        return it == region_index.end() ? -1 : static_cast<int32_t>(it->second);
+    }
 };
 
 }  // namespace meridian::steer

@@ -1,6 +1,7 @@
 // The compiled, immutable form of one zone: nodes indexed by lower-case wire name, RRsets with
 // rdata in wire form, and the links additional-section processing needs, all resolved at
-// compile time so that answering only reads.
+// compile time so that answering only reads; its steering policy and its checks. Nothing in it
+// changes after build(): what does (health, counters) is the zone's runtime (zone/runtime.hpp).
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 #include <memory>
 
 #include "dns/message_writer.hpp"
-#include "stats/counters.hpp"
+#include "health/check_plan.hpp"
 #include "steer/policy.hpp"
 
 namespace meridian::zone {
@@ -78,11 +79,7 @@ public:
     }
     const uint8_t* bytes_of(const Rdata& rdata) const noexcept { return bytes_.data() + rdata.offset; }
     const steer::Policy& policy() const noexcept { return *policy_; }
-    // Counters are the one mutable part of a zone (atomics, one shard per worker); a reload that
-    // keeps the zone's origin keeps its counters (see config::load_snapshot).
-    stats::ZoneStats& stats() const noexcept { return *stats_; }
-    const std::shared_ptr<stats::ZoneStats>& shared_stats() const noexcept { return stats_; }
-    void share_stats(std::shared_ptr<stats::ZoneStats> stats) noexcept { stats_ = std::move(stats); }
+    const health::CheckPlan& checks() const noexcept { return *checks_; }
 
 private:
     friend class ZoneBuilder;
@@ -96,8 +93,8 @@ private:
     std::size_t origin_labels_ = 0;
     uint32_t serial_ = 0;
     uint32_t negative_ttl_ = 0;
-    std::shared_ptr<const steer::Policy> policy_;  // never null; empty for a static zone
-    std::shared_ptr<stats::ZoneStats> stats_ = std::make_shared<stats::ZoneStats>();
+    std::shared_ptr<const steer::Policy> policy_;       // never null; empty for a static zone
+    std::shared_ptr<const health::CheckPlan> checks_;  // never null; one entry per policy region
 };
 
 }  // namespace meridian::zone

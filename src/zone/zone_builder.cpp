@@ -269,6 +269,7 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
     zone->negative_ttl_ = std::min(soa.ttl, dns::read_u32(fixed + 16));
     zone->origin_labels_ = dns::count_labels(origin_);
     zone->policy_ = policy_;
+    zone->checks_ = checks_;
 
     for (uint32_t i = 0; i < zone->nodes_.size(); ++i) zone->index_.emplace(zone->name_of(zone->nodes_[i]), i);
     return zone;

@@ -29,6 +29,8 @@ public:
     void add(RecordSource record) { records_.push_back(std::move(record)); }
     // The zone's steering policy; its names become steered nodes.
     void set_policy(std::shared_ptr<const steer::Policy> policy) { policy_ = std::move(policy); }
+    // How the policy's regions are probed: one RegionCheck per region.
+    void set_checks(std::shared_ptr<const health::CheckPlan> checks) { checks_ = std::move(checks); }
 
     // Validates everything, reporting each problem; returns null when there was any.
     // `check_soa` is false when the caller has already reported the SOA as missing.
@@ -39,6 +41,7 @@ private:
     SourceLocation where_;
     std::vector<RecordSource> records_;
     std::shared_ptr<const steer::Policy> policy_ = std::make_shared<steer::Policy>();
+    std::shared_ptr<const health::CheckPlan> checks_ = std::make_shared<health::CheckPlan>();
 };
 
 }  // namespace meridian::zone

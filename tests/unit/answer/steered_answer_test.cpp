@@ -256,7 +256,7 @@ TEST_CASE("steered answers follow the client's ECS subnet to its continent's reg
 TEST_CASE("the weighted EU route sends about three in four clients to eu-west-1", "[answer]") {
     // Each answer uses the worker's generator; here one seeded generator for 4000 queries, and
     // the 3:1 weights of the example zone's EU route within ±3 points (σ ≈ 0.7 points).
-    meridian::steer::Random random(20261127);
+    meridian::Random random(20261127);
     ClientInfo client;
     client.random = &random;
     const auto query = make_query(kApp, LDNS_RR_TYPE_A, subnet("81.2.69.0/24"));
@@ -429,7 +429,7 @@ TEST_CASE("steered answers allocate nothing once warmed up, with and without ECS
         {"source in no database: default nearest", make_query(kApp, LDNS_RR_TYPE_A), nowhere.get()},
     };
     std::vector<uint8_t> buffer(meridian::dns::kMaxMessageSize);
-    meridian::steer::Random random(1);
+    meridian::Random random(1);
     auto answer = [&](const Case& c) {
         ClientInfo client;
         client.source = c.source;

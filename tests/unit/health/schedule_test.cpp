@@ -7,10 +7,10 @@
 #include <limits>
 
 #include "health/schedule.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 
 using meridian::health::next_delay_ms;
-using meridian::steer::Random;
+using meridian::Random;
 
 TEST_CASE("without jitter every run is exactly one interval after the last", "[health]") {
     for (const uint32_t interval : {1u, 1000u, 5000u, 3600000u}) {

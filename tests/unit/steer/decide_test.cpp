@@ -1,7 +1,7 @@
 // Tests for steer/decide: route matching on geo facts and CIDR sets, each strategy (weighted,
 // failover, all, nearest, sticky), address-family filtering and the ECS scope of a decision.
 // Policies are built directly; client facts come from the test database (geoip/test-geo.csv).
-// Randomness is injected: every steer::Random below is seeded by the test.
+// Randomness is injected: every Random below is seeded by the test.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -18,7 +18,7 @@
 #include "geo/geo_databases.hpp"
 #include "steer/decide.hpp"
 #include "steer/policy.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 #include "test_support.hpp"
 
 using meridian::geo::GeoDatabases;
@@ -27,7 +27,7 @@ using meridian::steer::Condition;
 using meridian::steer::Decision;
 using meridian::steer::kMaxAnswers;
 using meridian::steer::Policy;
-using meridian::steer::Random;
+using meridian::Random;
 using meridian::steer::Region;
 using meridian::steer::Route;
 using meridian::steer::SteeredName;
@@ -148,10 +148,10 @@ struct Fixture {
     Decision decide(const ClientAddress& client, uint16_t qtype = rrtype::A, uint64_t seed = 1,
                     meridian::steer::Trace* trace = nullptr) const {
         Random random(seed);
-        return meridian::steer::decide(policy, name, qtype, client, &test_geo(), &random, trace);
+        return meridian::steer::decide(policy, nullptr, name, qtype, client, &test_geo(), &random, trace);
     }
     Decision decide(const ClientAddress& client, Random* random, uint16_t qtype = rrtype::A) const {
-        return meridian::steer::decide(policy, name, qtype, client, &test_geo(), random, nullptr);
+        return meridian::steer::decide(policy, nullptr, name, qtype, client, &test_geo(), random, nullptr);
     }
 
     std::vector<std::string> names_of(const Decision& d) const {
@@ -350,7 +350,7 @@ TEST_CASE("nearest: without a client location the route's order answers", "[stee
     }
     SECTION("no databases at all") {
         Random random(1);
-        const Decision d = meridian::steer::decide(f.policy, f.name, rrtype::A, source("81.2.69.1"), nullptr, &random, nullptr);
+        const Decision d = meridian::steer::decide(f.policy, nullptr, f.name, rrtype::A, source("81.2.69.1"), nullptr, &random, nullptr);
         CHECK(f.names_of(d) == Names{"new-york", "frankfurt", "dublin"});
         CHECK(d.scope_prefix == 0);
     }

@@ -16,7 +16,7 @@
 #include "health/state.hpp"
 #include "steer/decide.hpp"
 #include "steer/policy.hpp"
-#include "steer/random.hpp"
+#include "common/random.hpp"
 #include "test_support.hpp"
 
 using meridian::health::HealthBoard;
@@ -29,7 +29,7 @@ using meridian::steer::DegradedUse;
 using meridian::steer::Decision;
 using meridian::steer::FailPolicy;
 using meridian::steer::Policy;
-using meridian::steer::Random;
+using meridian::Random;
 using meridian::steer::Region;
 using meridian::steer::Route;
 using meridian::steer::SteeredName;
@@ -83,6 +83,7 @@ RegionHealth overridden(State state, Override override) {
 // A policy and one steered name (ttl 300, pruned_ttl 10), with a health board written directly.
 struct Fixture {
     Policy policy;
+    std::shared_ptr<HealthBoard> health;  // the runtime beside the policy; null: every region healthy
     SteeredName name;
 
     Fixture() {
@@ -101,9 +102,9 @@ struct Fixture {
     }
     // Writes a region's slot; the board has one slot per region added so far.
     void set(uint32_t region_index, const RegionHealth& h) {
-        if (!policy.health) policy.health = std::make_shared<HealthBoard>(policy.regions.size());
-        REQUIRE(region_index < policy.health->size());
-        policy.health->write(region_index, h);
+        if (!health) health = std::make_shared<HealthBoard>(policy.regions.size());
+        REQUIRE(region_index < health->size());
+        health->write(region_index, h);
     }
     Route& route(Strategy strategy, const std::vector<uint32_t>& regions, Condition when = {}) {
         Route r;
@@ -125,7 +126,7 @@ struct Fixture {
 
     Decision decide(Trace* trace = nullptr, uint16_t qtype = rrtype::A) const {
         Random random(1);
-        return meridian::steer::decide(policy, name, qtype, client(), nullptr, &random, trace);
+        return meridian::steer::decide(policy, health.get(), name, qtype, client(), nullptr, &random, trace);
     }
     Names names_of(const Decision& d) const {
         Names out;
@@ -194,7 +195,7 @@ TEST_CASE("when nothing is left out the answer keeps the name's ttl", "[steer]")
     SECTION("a policy without a health board: every region is healthy") {
         Fixture f;
         f.route(Strategy::failover, {f.region("a"), f.region("b")});
-        REQUIRE(f.policy.health == nullptr);
+        REQUIRE(f.health == nullptr);
         const Decision d = f.decide();
         CHECK(f.names_of(d) == Names{"a"});
         CHECK_FALSE(d.is_pruned);

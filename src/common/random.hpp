@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace meridian::steer {
+namespace meridian {
 
 class Random {
 public:
@@ -24,4 +24,4 @@ private:
     uint64_t state_;
 };
 
-}  // namespace meridian::steer
+}  // namespace meridian

@@ -1,0 +1,38 @@
+// What changes while a compiled zone is served, kept beside the immutable Zone rather than in
+// it: the health board its regions are read from, its steering counters, and its query counters.
+// One per zone per snapshot; a reload that keeps a zone's origin carries its query counters over
+// (config::load_snapshot). Later floors (learned weights, votes) add their state here.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "health/state.hpp"
+#include "stats/counters.hpp"
+#include "zone/zone.hpp"
+
+namespace meridian::zone {
+
+class ZoneRuntime {
+public:
+    // Sized for `zone`'s policy; `workers` query-counter shards unless `carried` (the previous
+    // runtime's counters of the same zone) has that many, in which case those are kept.
+    ZoneRuntime(const Zone& zone, std::size_t workers, std::shared_ptr<stats::ZoneStats> carried = nullptr);
+
+    // One slot per policy region: written by the health monitor and the override store, read by
+    // answers with one relaxed load.
+    health::HealthBoard& health() noexcept { return health_; }
+    const health::HealthBoard& health() const noexcept { return health_; }
+    stats::SteerStats& steering() noexcept { return steering_; }
+    const stats::SteerStats& steering() const noexcept { return steering_; }
+    stats::ZoneStats& queries() noexcept { return *queries_; }
+    const stats::ZoneStats& queries() const noexcept { return *queries_; }
+    const std::shared_ptr<stats::ZoneStats>& shared_queries() const noexcept { return queries_; }
+
+private:
+    health::HealthBoard health_;
+    stats::SteerStats steering_;
+    std::shared_ptr<stats::ZoneStats> queries_;  // never null
+};
+
+}  // namespace meridian::zone
