@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "answer/sections.hpp"
 #include "dns/message_writer.hpp"
 #include "dns/name.hpp"
 #include "dns/query.hpp"
@@ -24,6 +25,11 @@ namespace rcode = dns::rcode;
 constexpr int kMaxCnameChain = 8;
 // Additional-section targets remembered to avoid adding the same address records twice.
 constexpr std::size_t kMaxAdditionalTargets = 16;
+
+bool is_explain_name(const Query& query) noexcept {
+    static constexpr std::string_view kExplainLabel{"\10_explain", 9};
+    return query.qname_lower.view().substr(0, 9) == kExplainLabel && query.qname_lower.length > 10;
+}
 
 std::string_view view(const uint8_t* bytes, std::size_t size) noexcept {
     return {reinterpret_cast<const char*>(bytes), size};
@@ -65,15 +71,16 @@ Lookup lookup(const zone::Zone& zone, std::string_view name, uint16_t qtype) noe
     return {LookupKind::found, node};
 }
 
+// Decides what a response holds: its rcode, AA, the ECS scope, and the RRsets of each section.
+// It writes nothing; Sections::encode() does, once.
 class Responder {
 public:
-    Responder(const Snapshot& snapshot, const ClientInfo& client, const Query& query, const uint8_t* packet,
-              MessageWriter* writer) noexcept
-        : snapshot_(snapshot), client_(client), query_(query), packet_(packet), w_(*writer) {}
+    Responder(const Snapshot& snapshot, const ClientInfo& client, const Query& query, const uint8_t* packet) noexcept
+        : snapshot_(snapshot), client_(client), query_(query), packet_(packet) {}
 
-    // Fills the sections; returns the rcode. Sets is_truncated() when a section did not fit.
+    // Fills the sections; returns the rcode.
     uint16_t respond() noexcept;
-    bool is_truncated() const noexcept { return is_truncated_; }
+    const Sections& sections() const noexcept { return sections_; }
     bool is_authoritative() const noexcept { return is_authoritative_; }
     uint8_t ecs_scope() const noexcept { return ecs_scope_; }
 
@@ -86,45 +93,46 @@ private:
     uint16_t respond_from_zone(const zone::ServedZone& served) noexcept;
     uint16_t refer(const zone::Zone& zone, const zone::Node& cut) noexcept;
     uint16_t deny(const zone::Zone& zone, uint16_t rc) noexcept;
-    bool add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
-                   const zone::RRset& set) noexcept;
-    bool add_addresses_of(Section section, const zone::Zone& zone, const zone::Node& node) noexcept;
+    void add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
+                   const zone::RRset& set, Need need) noexcept;
+    void add_addresses_of(const zone::Zone& zone, const zone::Node& node, Need need) noexcept;
     void add_additional_for(const zone::Zone& zone, const zone::RRset& set) noexcept;
+    const uint8_t* qname() const noexcept { return packet_ + dns::kHeaderSize; }
 
     const Snapshot& snapshot_;
     const ClientInfo& client_;
     const Query& query_;
     const uint8_t* packet_;
-    MessageWriter& w_;
-    bool is_truncated_ = false;
+    Sections sections_;
+    steer::Decision decision_;  // a steered answer's regions, which its RRset points at
     bool is_authoritative_ = false;
     uint8_t ecs_scope_ = 0;
     std::array<uint32_t, kMaxAdditionalTargets> additional_done_{};
     std::size_t additional_count_ = 0;
 };
 
-bool Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
-                          const zone::RRset& set) noexcept {
-    // An RRset goes in whole or not at all (RFC 2181 §9).
-    const MessageWriter::Mark before = w_.mark();
-    for (const zone::Rdata& rdata : zone.rdatas(set)) {
-        if (!w_.add_record(section, owner, owner_size, set.type, dns::rrclass::IN, set.ttl, zone.bytes_of(rdata),
-                           rdata.size, set.form)) {
-            w_.rollback(before);
-            return false;
-        }
-    }
-    return true;
+void Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
+                          const zone::RRset& set, Need need) noexcept {
+    RRsetRef r;
+    r.owner = owner;
+    r.owner_size = owner_size;
+    r.type = set.type;
+    r.ttl = set.ttl;
+    r.form = set.form;
+    r.need = need;
+    r.zone = &zone;
+    r.set = &set;
+    sections_.add(section, r);
 }
 
-bool Responder::add_addresses_of(Section section, const zone::Zone& zone, const zone::Node& node) noexcept {
+void Responder::add_addresses_of(const zone::Zone& zone, const zone::Node& node, Need need) noexcept {
     const std::string_view name = zone.name_of(node);
     const auto* owner = reinterpret_cast<const uint8_t*>(name.data());
     for (const uint16_t type : {rrtype::A, rrtype::AAAA}) {
-        const zone::RRset* set = zone.find_rrset(node, type);
-        if (set != nullptr && !add_rrset(section, zone, owner, name.size(), *set)) return false;
+        if (const zone::RRset* set = zone.find_rrset(node, type)) {
+            add_rrset(Section::additional, zone, owner, name.size(), *set, need);
+        }
     }
-    return true;
 }
 
 // A/AAAA for the in-zone targets of NS, MX and SRV answers (RFC 1035 §3.3.9, RFC 2782).
@@ -137,7 +145,7 @@ void Responder::add_additional_for(const zone::Zone& zone, const zone::RRset& se
         const auto done = additional_done_.begin() + static_cast<std::ptrdiff_t>(additional_count_);
         if (std::find(additional_done_.begin(), done, rdata.target_node) != done) continue;
         if (additional_count_ < kMaxAdditionalTargets) additional_done_[additional_count_++] = rdata.target_node;
-        if (!add_addresses_of(Section::additional, zone, target)) return;  // optional data: stop quietly
+        add_addresses_of(zone, target, Need::optional);
     }
 }
 
@@ -146,30 +154,27 @@ uint16_t Responder::deny(const zone::Zone& zone, uint16_t rc) noexcept {
     const zone::RRset* soa = zone.find_rrset(zone.apex(), rrtype::SOA);
     const std::string_view origin = zone.origin();
     const zone::Rdata& rdata = zone.rdatas(*soa)[0];
-    if (!w_.add_record(Section::authority, reinterpret_cast<const uint8_t*>(origin.data()), origin.size(),
-                       rrtype::SOA, dns::rrclass::IN, zone.negative_ttl(), zone.bytes_of(rdata), rdata.size,
-                       soa->form)) {
-        is_truncated_ = true;
-    }
+    RRsetRef r;
+    r.owner = reinterpret_cast<const uint8_t*>(origin.data());
+    r.owner_size = origin.size();
+    r.type = rrtype::SOA;
+    r.ttl = zone.negative_ttl();
+    r.form = soa->form;
+    r.rdata = zone.bytes_of(rdata);
+    r.rdata_size = rdata.size;
+    sections_.add(Section::authority, r);
     return rc;
 }
 
-// A referral: not authoritative, the cut's NS in authority and their glue (RFC 1034 §4.3.2).
+// A referral: not authoritative, the cut's NS in authority and their glue (RFC 1034 §4.3.2);
+// glue that does not fit makes the referral truncated (RFC 9471 §3).
 uint16_t Responder::refer(const zone::Zone& zone, const zone::Node& cut) noexcept {
     is_authoritative_ = false;
     const zone::RRset* ns = zone.find_rrset(cut, rrtype::NS);
     const std::string_view name = zone.name_of(cut);
-    if (!add_rrset(Section::authority, zone, reinterpret_cast<const uint8_t*>(name.data()), name.size(), *ns)) {
-        is_truncated_ = true;
-        return rcode::NOERROR;
-    }
+    add_rrset(Section::authority, zone, reinterpret_cast<const uint8_t*>(name.data()), name.size(), *ns, Need::required);
     for (const zone::Rdata& rdata : zone.rdatas(*ns)) {
-        if (rdata.target_node == zone::kNoNode) continue;
-        // Glue that does not fit makes the referral truncated (RFC 9471 §3).
-        if (!add_addresses_of(Section::additional, zone, zone.node(rdata.target_node))) {
-            is_truncated_ = true;
-            break;
-        }
+        if (rdata.target_node != zone::kNoNode) add_addresses_of(zone, zone.node(rdata.target_node), Need::glue);
     }
     return rcode::NOERROR;
 }
@@ -182,7 +187,7 @@ uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
     // in the answer: the client's own bytes for the qname (so its case is echoed), else the
     // target as the zone spells it.
     dns::NameBuffer sname = query_.qname_lower;
-    const uint8_t* owner = packet_ + dns::kHeaderSize;
+    const uint8_t* owner = qname();
     std::size_t owner_size = query_.qname_size;
     std::array<const zone::Node*, kMaxCnameChain> visited{};
 
@@ -204,10 +209,7 @@ uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
 
         const zone::RRset* cname = zone.find_rrset(node, rrtype::CNAME);
         if (cname != nullptr && qtype != rrtype::CNAME) {
-            if (!add_rrset(Section::answer, zone, owner, owner_size, *cname)) {
-                is_truncated_ = true;
-                return rcode::NOERROR;
-            }
+            add_rrset(Section::answer, zone, owner, owner_size, *cname, Need::required);
             if (qtype == rrtype::ANY) return rcode::NOERROR;
             const zone::Rdata& target = zone.rdatas(*cname)[0];
             owner = zone.bytes_of(target);
@@ -226,10 +228,7 @@ uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
         // RFC 8482 §4.1: answer ANY with one RRset; the node's first, by type number.
         const zone::RRset* set = qtype == rrtype::ANY ? &zone.rrsets(node)[0] : zone.find_rrset(node, qtype);
         if (set == nullptr) return deny(zone, rcode::NOERROR);
-        if (!add_rrset(Section::answer, zone, owner, owner_size, *set)) {
-            is_truncated_ = true;
-            return rcode::NOERROR;
-        }
+        add_rrset(Section::answer, zone, owner, owner_size, *set, Need::required);
         add_additional_for(zone, *set);
         return rcode::NOERROR;
     }
@@ -259,11 +258,13 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
     const steer::Policy& policy = zone.policy();
     const steer::SteeredName& name = policy.names[node.steered];
     const uint16_t type = query_.qtype == rrtype::AAAA ? rrtype::AAAA : rrtype::A;  // ANY answers A
-    Random fallback(0x5eed);
+    // Without the worker's generator (tests, explain), the same fixed seed everywhere.
+    Random fallback(kFixedSeed);
     Random* random = client_.random != nullptr ? client_.random : &fallback;
     const steer::ClientAddress client = client_address(zone);
-    const steer::Decision decision = steer::decide(policy, &served.runtime->health(), name, type, client, snapshot_.geo.get(),
-                                                         random, client_.trace);
+    decision_ = steer::decide(policy, &served.runtime->health(), name, type, client, snapshot_.geo.get(), random,
+                              client_.trace);
+    const steer::Decision& decision = decision_;
     if (client.is_from_ecs) ecs_scope_ = decision.scope_prefix;
     if (Outcome* outcome = client_.outcome) {
         outcome->steered_name = static_cast<int32_t>(node.steered);
@@ -273,41 +274,30 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
         outcome->region_count = decision.count;
         outcome->regions = decision.regions;
     }
+    RRsetRef r;
+    r.owner = owner;
+    r.owner_size = owner_size;
+    r.ttl = decision.ttl;
     // A CNAME answers alone: a name has one CNAME (RFC 2181 §10.1).
     const std::string* cname = decision.cname;
     if (cname == nullptr && decision.count > 0 && !policy.regions[decision.regions[0]].cname.empty()) {
         cname = &policy.regions[decision.regions[0]].cname;
     }
     if (cname != nullptr) {
-        if (!w_.add_record(Section::answer, owner, owner_size, rrtype::CNAME, dns::rrclass::IN, decision.ttl,
-                           reinterpret_cast<const uint8_t*>(cname->data()), cname->size(), dns::RdataForm::name)) {
-            is_truncated_ = true;
-        }
+        r.type = rrtype::CNAME;
+        r.form = dns::RdataForm::name;
+        r.rdata = reinterpret_cast<const uint8_t*>(cname->data());
+        r.rdata_size = cname->size();
+        sections_.add(Section::answer, r);
         return rcode::NOERROR;
     }
     if (decision.count == 0) return deny(zone, rcode::NOERROR);
-    const MessageWriter::Mark before = w_.mark();
-    for (uint8_t i = 0; i < decision.count; ++i) {
-        const steer::Region& region = policy.regions[decision.regions[i]];
-        if (!region.cname.empty()) continue;  // a CNAME cannot share the answer with addresses
-        bool ok = true;
-        if (type == rrtype::A) {
-            for (const auto& a : region.ipv4) {
-                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, decision.ttl,
-                                         a.data(), a.size(), dns::RdataForm::opaque);
-            }
-        } else {
-            for (const auto& a : region.ipv6) {
-                ok = ok && w_.add_record(Section::answer, owner, owner_size, type, dns::rrclass::IN, decision.ttl,
-                                         a.data(), a.size(), dns::RdataForm::opaque);
-            }
-        }
-        if (!ok) {
-            w_.rollback(before);
-            is_truncated_ = true;
-            return rcode::NOERROR;
-        }
-    }
+    // One RRset of every chosen region's addresses (a CNAME region among them has none).
+    r.type = type;
+    r.policy = &policy;
+    r.regions = decision.regions.data();
+    r.region_count = decision.count;
+    sections_.add(Section::answer, r);
     return rcode::NOERROR;
 }
 
@@ -326,63 +316,45 @@ uint16_t Responder::respond_chaos() noexcept {
     if (txt == nullptr || txt->empty()) return rcode::REFUSED;
     is_authoritative_ = true;
     if (query_.qtype != rrtype::TXT && query_.qtype != rrtype::ANY) return rcode::NOERROR;
-    if (!w_.add_record(Section::answer, packet_ + dns::kHeaderSize, query_.qname_size, rrtype::TXT,
-                       dns::rrclass::CH, 0, txt->data(), txt->size(), dns::RdataForm::opaque)) {
-        is_truncated_ = true;
-    }
+    RRsetRef r;
+    r.owner = qname();
+    r.owner_size = query_.qname_size;
+    r.type = rrtype::TXT;
+    r.rrclass = dns::rrclass::CH;
+    r.rdata = txt->data();
+    r.rdata_size = txt->size();
+    sections_.add(Section::answer, r);
     return rcode::NOERROR;
 }
 
-// "_explain.NAME TXT": how NAME would be answered for this client, one string per step. Only for
-// sources in the ACL (by packet source: an ECS option cannot grant access). This path builds
-// text, so unlike every other it allocates; it is diagnostics, limited by the ACL.
+// "_explain.NAME TXT": the core does not explain (that builds text); it answers REFUSED and
+// says it was asked, and the worker, for an allowed source within its budget, has the
+// explanation made (explain::explain_txt) and asks again with it in ClientInfo::explanation.
 uint16_t Responder::respond_explain() noexcept {
-    const geo::IpAddress source = geo::from_sockaddr(client_.source);
-    const auto& acl = snapshot_.settings.explain_acl;
-    if (!std::any_of(acl.begin(), acl.end(), [&](const geo::Network& n) { return n.contains(source); })) return rcode::REFUSED;
-    // Explaining costs text and allocation: a rate limit keeps even allowed sources in check.
-    if (client_.explain_budget != nullptr && !client_.explain_budget->take(client_.now_ms)) return rcode::REFUSED;
-    const std::string_view qname = query_.qname_lower.view();
-    const std::string_view target = qname.substr(static_cast<uint8_t>(qname[0]) + 1u);
+    const std::string_view qname_lower = query_.qname_lower.view();
+    const std::string_view target = qname_lower.substr(static_cast<uint8_t>(qname_lower[0]) + 1u);
     const zone::ServedZone* served = snapshot_.zones.find_zone(target);
     if (served == nullptr) return rcode::REFUSED;
-    const zone::Zone* zone = served->model.get();
+    if (client_.explanation.empty()) {
+        if (client_.outcome != nullptr) client_.outcome->is_explain_request = true;
+        return rcode::REFUSED;
+    }
     is_authoritative_ = true;
     if (client_.outcome != nullptr) client_.outcome->zone = served;
-    std::vector<std::string> lines;
-    const Lookup found = lookup(*zone, target, rrtype::A);
-    if (found.kind != LookupKind::found || found.node->steered == zone::kNoNode) {
-        lines.push_back(dns::name_to_text(target) + " is not a steered name: its answers do not depend on the client");
-    } else {
-        const steer::Policy& policy = zone->policy();
-        steer::Trace trace;
-        Random random(0x5eed);
-        const steer::ClientAddress client = client_address(*zone);
-        steer::decide(policy, &served->runtime->health(), policy.names[found.node->steered], rrtype::A, client,
-                      snapshot_.geo.get(), &random, &trace);
-        lines = std::move(trace.lines);
-    }
-    std::string rdata;
-    for (const std::string& line : lines) {
-        const std::size_t n = std::min<std::size_t>(line.size(), 255);  // one <character-string> each
-        rdata += static_cast<char>(n);
-        rdata.append(line, 0, n);
-    }
-    if (!w_.add_record(Section::answer, packet_ + dns::kHeaderSize, query_.qname_size, rrtype::TXT, dns::rrclass::IN, 0,
-                       reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size(), dns::RdataForm::opaque)) {
-        is_truncated_ = true;
-    }
+    RRsetRef r;
+    r.owner = qname();
+    r.owner_size = query_.qname_size;
+    r.type = rrtype::TXT;
+    r.rdata = client_.explanation.data();
+    r.rdata_size = client_.explanation.size();
+    sections_.add(Section::answer, r);
     return rcode::NOERROR;
 }
 
 uint16_t Responder::respond() noexcept {
     if (query_.qclass == dns::rrclass::CH) return respond_chaos();
     if (query_.qclass != dns::rrclass::IN) return rcode::REFUSED;
-    static constexpr std::string_view kExplainLabel{"\10_explain", 9};
-    if (query_.qtype == rrtype::TXT && query_.qname_lower.view().substr(0, 9) == kExplainLabel &&
-        query_.qname_lower.length > 10) {
-        return respond_explain();
-    }
+    if (is_explain_name(query_) && query_.qtype == rrtype::TXT) return respond_explain();
     // Zone transfers are not offered (yet): refuse rather than pretend (RFC 5936 §2.2.1).
     if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) return rcode::REFUSED;
     const zone::ServedZone* served = snapshot_.zones.find_zone(query_.qname_lower.view());
@@ -391,8 +363,12 @@ uint16_t Responder::respond() noexcept {
     return respond_from_zone(*served);
 }
 
-uint16_t header_flags(const Query& query) noexcept {
-    const uint16_t copied = query.flags & (dns::flag::RD | dns::flag::CD);  // RA stays clear
+// QR, the opcode, and RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6); RA stays clear. An
+// opcode we do not implement gets neither RD nor CD back: nothing was looked up, which is what
+// BIND answers and compliance testers expect.
+uint16_t header_flags(const Query& query, dns::QueryStatus status) noexcept {
+    const uint16_t copied =
+        status == dns::QueryStatus::notimp ? 0 : static_cast<uint16_t>(query.flags & (dns::flag::RD | dns::flag::CD));
     return static_cast<uint16_t>(dns::flag::QR | (query.opcode << 11) | copied);
 }
 
@@ -426,7 +402,7 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
     }
     MessageWriter w(response);
     w.set_limit(limit);
-    w.write_header(query.id, header_flags(query));
+    w.write_header(query.id, header_flags(query, status));
     if (query.has_question) w.write_question(packet.data() + dns::kHeaderSize, query.qname_size, query.qtype, query.qclass);
 
     if (status == dns::QueryStatus::formerr || status == dns::QueryStatus::notimp) {
@@ -446,23 +422,17 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
                                                              (ecs.is_present ? 8 + ecs.address_size : 0)
                                                        : 0;
     w.set_limit(limit - opt_size);
-    const MessageWriter::Mark after_question = w.mark();
 
-    Responder responder(snapshot, client, query, packet.data(), &w);
+    Responder responder(snapshot, client, query, packet.data());
     const uint16_t rc = responder.respond();
+    const bool is_truncated = responder.sections().encode(&w);
     uint16_t flags = static_cast<uint16_t>(w.flags() | (rc & 0xF));
     if (responder.is_authoritative()) flags |= dns::flag::AA;
-    if (responder.is_truncated()) {
-        flags |= dns::flag::TC;
-        // An answer that did not fit is dropped entirely rather than sent in part; the client
-        // retries over TCP (RFC 2181 §9, RFC 7766 §5). A referral keeps the glue that fit.
-        const bool is_referral = !responder.is_authoritative() && w.count(Section::authority) > 0;
-        if (!is_referral) w.rollback(after_question);
-    }
+    if (is_truncated) flags |= dns::flag::TC;
     w.set_flags(flags);
     if (client.outcome != nullptr) {
         client.outcome->rcode = rc;
-        client.outcome->is_truncated = responder.is_truncated();
+        client.outcome->is_truncated = is_truncated;
     }
     if (query.edns.is_present) {
         std::array<uint8_t, 4 + kMaxNsidSize + 8 + 16> options;

@@ -10,9 +10,8 @@
 
 #include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
-#include "common/token_bucket.hpp"
-#include "steer/decide.hpp"
 #include "common/random.hpp"
+#include "steer/decide.hpp"
 
 namespace meridian::answer {
 
@@ -21,12 +20,17 @@ enum class Transport : uint8_t { udp, tcp };
 struct ClientInfo {
     Transport transport = Transport::udp;
     const sockaddr* source = nullptr;  // the packet's source address
-    Random* random = nullptr;   // the worker's generator; null: a fixed seed (tests, tools)
+    Random* random = nullptr;          // the worker's generator; null: kFixedSeed (tests, explain)
     steer::Trace* trace = nullptr;     // filled by steered answers for the explain tools only
     Outcome* outcome = nullptr;        // filled when given: what happened, for the counters
-    TokenBucket* explain_budget = nullptr;  // _explain answers left (the worker's); null: unlimited
-    uint64_t now_ms = 0;                    // the clock explain_budget runs on
+    // The TXT rdata answering an "_explain.NAME TXT" query, made outside the core (explain::
+    // explain_txt); empty: such a query is REFUSED and Outcome::is_explain_request set.
+    std::span<const uint8_t> explanation = {};
 };
+
+// The seed of the generator weighted choices use when ClientInfo::random is null, so that every
+// explanation (meridiand explain, the admin API, _explain TXT) draws the same.
+inline constexpr uint64_t kFixedSeed = 0x5eed;
 
 // Writes the response into `response` (which must hold at least 65535 bytes for TCP and the
 // configured UDP cap for UDP) and returns its size, or 0 when the query gets no answer.

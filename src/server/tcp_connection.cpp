@@ -116,8 +116,6 @@ void TcpConnection::answer_frames() {
     client.transport = answer::Transport::tcp;
     client.source = reinterpret_cast<const sockaddr*>(&peer_);
     client.random = worker_->random();
-    client.explain_budget = worker_->explain_budget();
-    client.now_ms = uv_now(worker_->loop());
     answer::Outcome outcome;
     client.outcome = &outcome;
     std::size_t consumed = 0;
@@ -130,8 +128,7 @@ void TcpConnection::answer_frames() {
         }
         if (input_used_ - consumed < kFrameHeader + length) break;  // the rest is still on the way
         const std::span<const uint8_t> query(input_.data() + consumed + kFrameHeader, length);
-        const std::size_t size = answer::answer_query(worker_->snapshot(), client, query, response);
-        worker_->count(outcome, /*is_tcp=*/true);
+        const std::size_t size = worker_->answer(&client, query, response, /*is_tcp=*/true);
         consumed += kFrameHeader + length;
         if (size == 0) continue;
         const uint8_t header[kFrameHeader] = {static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)};

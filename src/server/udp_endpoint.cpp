@@ -144,15 +144,12 @@ bool UdpEndpoint::serve_batch() noexcept {
     }
     if (received <= 0) return false;
 
-    const answer::Snapshot& snapshot = worker_->snapshot();
     answer::ClientInfo client;
     client.transport = answer::Transport::udp;
     client.random = worker_->random();
     answer::Outcome outcome;
     client.outcome = &outcome;
     ResponseRateLimiter& limiter = worker_->rate_limiter();
-    client.explain_budget = worker_->explain_budget();
-    client.now_ms = now_ms;
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
         msghdr& h = in_[static_cast<std::size_t>(i)].msg_hdr;
@@ -162,9 +159,8 @@ bool UdpEndpoint::serve_batch() noexcept {
         const std::span<const uint8_t> query(static_cast<const uint8_t*>(h.msg_iov->iov_base),
                                              in_[static_cast<std::size_t>(i)].msg_len);
         iovec& out_iov = out_iov_[replies];
-        const std::size_t size = answer::answer_query(
-            snapshot, client, query, {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize});
-        worker_->count(outcome, /*is_tcp=*/false);
+        const std::size_t size = worker_->answer(
+            &client, query, {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize}, /*is_tcp=*/false);
         if (size == 0) continue;
         std::size_t reply_size = size;
         switch (limiter.judge(geo::from_sockaddr(client.source), now_ms)) {

@@ -9,6 +9,7 @@
 
 #include "common/log.hpp"
 #include "dns/wire.hpp"
+#include "explain/explain.hpp"
 #include "server/tcp_connection.hpp"
 #include "zone/zone.hpp"
 #include "server/udp_endpoint.hpp"
@@ -113,6 +114,32 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
         return;
     }
     connection->start();
+}
+
+std::size_t Worker::answer(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
+                           bool is_tcp) noexcept {
+    std::size_t size = answer::answer_query(*snapshot_, *client, query, response);
+    if (client->outcome->is_explain_request) size = answer_explain(client, query, response, size);
+    count(*client->outcome, is_tcp);
+    return size;
+}
+
+// Explaining builds text, so it stays out of the core and behind the ACL and a rate limit;
+// should it fail (memory), the REFUSED already written stands.
+std::size_t Worker::answer_explain(answer::ClientInfo* client, std::span<const uint8_t> query,
+                                   std::span<uint8_t> response, std::size_t refused_size) noexcept {
+    if (!explain::may_explain(*snapshot_, client->source) || !explain_budget_.take(uv_now(&loop_))) return refused_size;
+    try {
+        const auto txt = explain::explain_txt(*snapshot_, query, client->source);
+        if (!txt) return refused_size;
+        client->explanation = *txt;
+        const std::size_t size = answer::answer_query(*snapshot_, *client, query, response);
+        client->explanation = {};
+        return size;
+    } catch (const std::exception&) {
+        client->explanation = {};
+        return refused_size;
+    }
 }
 
 void Worker::count(const answer::Outcome& o, bool is_tcp) noexcept {

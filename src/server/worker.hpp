@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "answer/answer.hpp"
 #include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
 #include "stats/counters.hpp"
@@ -63,14 +64,20 @@ public:
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
     Random* random() noexcept { return &random_; }
     ResponseRateLimiter& rate_limiter() noexcept { return rate_limiter_; }
-    TokenBucket* explain_budget() noexcept { return &explain_budget_; }
-    // Counts one query's outcome in this worker's counters (query path: no locks).
-    void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
+    // Answers one query into `response` (the pure core), counts it, and returns the reply's size
+    // (0: none). An "_explain.NAME TXT" query from a source the ACL allows, within this worker's
+    // explain budget, is answered with its explanation instead of REFUSED.
+    std::size_t answer(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
+                       bool is_tcp) noexcept;
     stats::WorkerStats& stats() noexcept { return stats_; }
     const stats::WorkerStats& stats() const noexcept { return stats_; }
     void connection_closed(TcpConnection* connection) noexcept;
 
 private:
+    // Counts one query's outcome in this worker's counters (query path: no locks).
+    void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
+    std::size_t answer_explain(answer::ClientInfo* client, std::span<const uint8_t> query,
+                               std::span<uint8_t> response, std::size_t refused_size) noexcept;
     void run();
     static void on_wakeup(uv_async_t* handle);
     static void on_tcp_connection(uv_stream_t* server, int status);

@@ -1,0 +1,68 @@
+// The RRsets of one response, gathered per section before anything is written, and the one
+// encoder that writes them: it alone decides section counts and truncation (as NSD's answer.c
+// does). Fixed capacity, no allocation; the responder only decides what belongs where.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "dns/message_writer.hpp"
+#include "dns/wire.hpp"
+#include "steer/policy.hpp"
+#include "zone/zone.hpp"
+
+namespace meridian::answer {
+
+// What a response does when an RRset does not fit.
+enum class Need : uint8_t {
+    required,  // the response is wrong without it: TC=1 and every section dropped (RFC 2181 §9)
+    glue,      // referral glue: TC=1, keeping what fit (RFC 9471 §3)
+    optional,  // additional data: it and what follows are left out, no TC (RFC 1035 §4.1)
+};
+
+// One RRset to write. Its records come from exactly one source: a zone RRset, the addresses of
+// steered regions, or one rdata given as bytes. Every pointer outlives the response.
+struct RRsetRef {
+    const uint8_t* owner = nullptr;  // wire name as written in the response
+    std::size_t owner_size = 0;
+    uint16_t type = 0;
+    uint16_t rrclass = dns::rrclass::IN;
+    uint32_t ttl = 0;
+    dns::RdataForm form = dns::RdataForm::opaque;
+    Need need = Need::required;
+
+    const zone::Zone* zone = nullptr;  // a zone RRset …
+    const zone::RRset* set = nullptr;
+    const steer::Policy* policy = nullptr;  // … or these regions' A or AAAA records (type) …
+    const uint32_t* regions = nullptr;
+    std::size_t region_count = 0;
+    const uint8_t* rdata = nullptr;  // … or one record
+    std::size_t rdata_size = 0;
+};
+
+class Sections {
+public:
+    // Room for a CNAME chain, one authority RRset and the address records of the additional
+    // targets; a referral with more glue than this is truncated as if it had not fit.
+    static constexpr std::size_t kCapacity = 64;
+
+    // Adds an RRset to a section. Without room, the RRset counts as one that did not fit.
+    void add(dns::Section section, const RRsetRef& rrset) noexcept;
+
+    // Writes every section in order (answer, authority, additional) after what `writer` holds;
+    // returns true when the response is truncated (TC=1).
+    bool encode(dns::MessageWriter* writer) const noexcept;
+
+private:
+    struct Entry {
+        dns::Section section;
+        RRsetRef rrset;
+    };
+    std::array<Entry, kCapacity> entries_;
+    std::size_t count_ = 0;
+    bool is_required_lost_ = false;  // an RRset found no room …
+    bool is_glue_lost_ = false;
+};
+
+}  // namespace meridian::answer
