@@ -30,6 +30,8 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
+from ports import family_of, find_free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_ZONES = REPO_ROOT / "zones"
 ORIGIN = "geo.example.com."
@@ -173,37 +175,6 @@ def zone_toml(
 
 
 # --------------------------------------------------------------------------------------------
-# Ports
-# --------------------------------------------------------------------------------------------
-
-
-def find_free_port(attempts: int = 100) -> int:
-    """A port that is free for UDP and TCP on both 127.0.0.1 and ::1."""
-    for _ in range(attempts):
-        socks = []
-        try:
-            first = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(first)
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            for family, kind, addr in (
-                (socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1"),
-                (socket.AF_INET6, socket.SOCK_DGRAM, "::1"),
-                (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
-            ):
-                s = socket.socket(family, kind)
-                socks.append(s)
-                s.bind((addr, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port found for UDP+TCP on 127.0.0.1 and ::1")
-
-
-# --------------------------------------------------------------------------------------------
 # Queries
 # --------------------------------------------------------------------------------------------
 
@@ -239,10 +210,6 @@ def udp_exchange(msg: dns.message.Message, port: int, host="127.0.0.1", timeout=
 
 def tcp_exchange(msg: dns.message.Message, port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT, **kw):
     return dns.query.tcp(msg, host, timeout=timeout, port=port, **kw)
-
-
-def family_of(host: str):
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def udp_raw(data: bytes, port: int, host="127.0.0.1", timeout=QUERY_TIMEOUT) -> Optional[bytes]:
@@ -906,12 +873,6 @@ def meridianctl_path() -> Path:
     return Path(env) if env else meridiand_path().parent / "meridianctl"
 
 
-def find_free_tcp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(family_of(host), socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def ops_admin_table(admin_port: int, admin=None) -> dict:
     """[admin] keys for render_config(admin=...): listen defaults to 127.0.0.1:admin_port and
     "{port}" in it is replaced by admin_port; admin=False switches the API off (listen = "")."""
@@ -952,7 +913,7 @@ def start_ops_server(factory: "ServerFactory", *, admin=None, analytics: Optiona
     chosen = {}
 
     def with_ops(*args, **kw) -> str:
-        chosen["port"] = find_free_tcp_port(host) if admin is not False else 0
+        chosen["port"] = find_free_port(host) if admin is not False else 0
         kw["admin"] = ops_admin_table(chosen["port"], admin)
         return original(*args, **kw).rstrip("\n") + "\n" + render_ops_tables(analytics, alerts)
 

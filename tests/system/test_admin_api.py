@@ -26,7 +26,6 @@ from conftest import (
     answer_addresses,
     example_geo_zone_files,
     find_free_port,
-    find_free_tcp_port,
     make_query,
     metric_value,
     render_ops_config,
@@ -385,12 +384,12 @@ def write_ops_config(tmp_path, admin: dict, name="meridian.toml"):
     for fname, text in zone_files().items():
         (zdir / fname).write_text(text)
     path = tmp_path / name
-    path.write_text(render_ops_config(find_free_port(), [zdir], find_free_tcp_port(), admin))
+    path.write_text(render_ops_config(find_free_port(), [zdir], find_free_port("127.0.0.1"), admin))
     return path
 
 
 def test_off_loopback_listener_needs_a_token(tmp_path):
-    port = find_free_tcp_port()
+    port = find_free_port("127.0.0.1")
     open_wide = write_ops_config(tmp_path, {"listen": f"0.0.0.0:{port}"}, "wide.toml")
     proc = run_check(open_wide)
     assert proc.returncode == 1, proc

@@ -16,7 +16,7 @@ from conftest import (
     admin_json,
     answer_addresses,
     example_geo_zone_files,
-    find_free_tcp_port,
+    find_free_port,
     make_query,
     meridianctl_path,
     start_ops_server,
@@ -206,7 +206,7 @@ def test_token_option_and_environment(secured):
 
 
 def test_unreachable_admin_is_exit_2():
-    port = find_free_tcp_port()
+    port = find_free_port("127.0.0.1")
     for command in (["status"], ["check"], ["reload"], ["drain", ZONE, "eu-west-1"]):
         p = ctl(*command, admin=f"http://127.0.0.1:{port}")
         assert p.returncode == 2, (command, p.stdout, p.stderr)
