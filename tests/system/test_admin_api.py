@@ -19,22 +19,13 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import (
-    EXAMPLE_GEO_ZONE,
-    admin_json,
-    admin_request,
-    answer_addresses,
-    example_geo_zone_files,
-    find_free_port,
-    make_query,
-    metric_value,
-    render_ops_config,
-    require_binary,
-    run_check,
-    scrape_metrics,
-    start_ops_server,
-    wait_for,
-)
+from admin_client import admin_json, admin_request, metric_value, scrape_metrics
+from config_toml import render_ops_config
+from geo import EXAMPLE_GEO_ZONE, example_geo_zone_files
+from meridian_server import run_check, start_ops_server, wait_for
+from paths import require_binary
+from ports import find_free_port
+from wire import answer_addresses, make_query
 
 ZONE = "geo.example.com."
 APP = "app.geo.example.com."

@@ -10,7 +10,7 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from conftest import tcp_connect, tcp_read_frame, tcp_send_frame
+from wire import tcp_connect, tcp_read_frame, tcp_send_frame
 
 QID = 0x1234
 RCODE_FORMERR = 1

@@ -38,7 +38,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import REPO_ROOT, meridiand_path
+from paths import REPO_ROOT, meridiand_path
 from ports import find_free_port, port_is_free
 
 PACKAGE = "meridian"
