@@ -22,6 +22,8 @@ import threading
 import time
 from typing import Iterable, Optional
 
+from ports import find_free_port
+
 HANG_POLL = 0.05  # how often a hanging handler looks whether it may let go
 
 
@@ -187,11 +189,8 @@ class TcpTarget:
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         if port == 0:
-            # reserve a port number now, so that it is known before the first open()
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind((host, 0))
-                self.port = s.getsockname()[1]
+            # choose the port number now, so that it is known before the first open()
+            self.port = find_free_port(host)
         if open_now:
             self.open()
 
@@ -250,22 +249,16 @@ def http_targets_on_one_port(hosts: Iterable[str], attempts: int = 50, **kw) -> 
     check whose target is each region's own address)."""
     hosts = list(hosts)
     for _ in range(attempts):
-        first = HttpTarget(hosts[0], **kw)
-        made = [first]
+        port = find_free_port(hosts)
+        made = []
         try:
-            for host in hosts[1:]:
-                made.append(HttpTarget(host, first.port, **kw))
+            for host in hosts:
+                made.append(HttpTarget(host, port, **kw))
             return made
-        except OSError:
+        except OSError:  # another process took the port meanwhile
             for t in made:
                 t.close()
     raise RuntimeError(f"no port free on all of {hosts}")
-
-
-def free_tcp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class Targets:

@@ -19,23 +19,13 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import (
-    EXAMPLE_GEO_ZONE,
-    admin_json,
-    admin_request,
-    answer_addresses,
-    example_geo_zone_files,
-    find_free_port,
-    find_free_tcp_port,
-    make_query,
-    metric_value,
-    render_ops_config,
-    require_binary,
-    run_check,
-    scrape_metrics,
-    start_ops_server,
-    wait_for,
-)
+from admin_client import admin_json, admin_request, metric_value, scrape_metrics
+from config_toml import render_ops_config
+from geo import EXAMPLE_GEO_ZONE, example_geo_zone_files
+from meridian_server import run_check, start_ops_server, wait_for
+from paths import require_binary
+from ports import find_free_port
+from wire import answer_addresses, make_query
 
 ZONE = "geo.example.com."
 APP = "app.geo.example.com."
@@ -385,12 +375,12 @@ def write_ops_config(tmp_path, admin: dict, name="meridian.toml"):
     for fname, text in zone_files().items():
         (zdir / fname).write_text(text)
     path = tmp_path / name
-    path.write_text(render_ops_config(find_free_port(), [zdir], find_free_tcp_port(), admin))
+    path.write_text(render_ops_config(find_free_port(), [zdir], find_free_port("127.0.0.1"), admin))
     return path
 
 
 def test_off_loopback_listener_needs_a_token(tmp_path):
-    port = find_free_tcp_port()
+    port = find_free_port("127.0.0.1")
     open_wide = write_ops_config(tmp_path, {"listen": f"0.0.0.0:{port}"}, "wide.toml")
     proc = run_check(open_wide)
     assert proc.returncode == 1, proc

@@ -19,16 +19,11 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import (
-    admin_json,
-    answer_addresses,
-    metric_value,
-    scrape_metrics,
-    start_ops_server,
-    wait_for,
-    zone_toml,
-)
+from admin_client import admin_json, metric_value, scrape_metrics
+from config_toml import zone_toml
 from healthtargets import HttpTarget
+from meridian_server import start_ops_server, wait_for
+from wire import answer_addresses
 
 NS = "@ 3600 IN NS ns1\nns1 3600 IN A 192.0.2.53"
 

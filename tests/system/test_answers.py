@@ -14,14 +14,9 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from conftest import (
-    ORIGIN,
-    assert_negative,
-    find_rrset,
-    make_query,
-    rrset_texts,
-    zone_toml,
-)
+from config_toml import zone_toml
+from paths import ORIGIN
+from wire import assert_negative, make_query, rrset_texts
 
 NOERROR = dns.rcode.NOERROR
 NXDOMAIN = dns.rcode.NXDOMAIN

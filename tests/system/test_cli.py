@@ -7,21 +7,11 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import (
-    EXAMPLE_ZONES,
-    ORIGIN,
-    MeridianServer,
-    REPO_ROOT,
-    line_col,
-    parse_errors,
-    render_config,
-    require_binary,
-    rrset_texts,
-    run_check,
-    same_file,
-    tcp_connect,
-    write_config,
-)
+from config_toml import render_config, write_config
+from diagnostics import line_col, parse_errors, same_file
+from meridian_server import MeridianServer, run_check
+from paths import EXAMPLE_ZONES, ORIGIN, REPO_ROOT, require_binary
+from wire import rrset_texts, tcp_connect
 
 
 # --------------------------------------------------------------------------------------------

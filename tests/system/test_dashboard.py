@@ -13,7 +13,9 @@ import subprocess
 
 import pytest
 
-from conftest import admin_json, example_geo_zone_files, start_ops_server
+from admin_client import admin_json
+from geo import example_geo_zone_files
+from meridian_server import start_ops_server
 
 CHROMIUM = "/usr/bin/chromium"
 ZONE = "geo.example.com."

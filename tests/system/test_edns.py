@@ -8,7 +8,9 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from conftest import EXAMPLE_ZONES, ORIGIN, make_query, rrset_texts, zone_toml
+from config_toml import zone_toml
+from paths import EXAMPLE_ZONES, ORIGIN
+from wire import make_query, rrset_texts
 
 BIG = f"big.{ORIGIN}"
 # the 30 TXT strings of big.geo.example.com. exactly as the example zone file has them

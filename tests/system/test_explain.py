@@ -8,15 +8,10 @@ import subprocess
 
 import pytest
 
-from conftest import (
-    EXAMPLE_GEO_ZONE,
-    geo_csv_rows,
-    great_circle_km,
-    line_col,
-    require_binary,
-    write_config,
-    write_example_geo_zone,
-)
+from config_toml import write_config
+from diagnostics import line_col
+from geo import EXAMPLE_GEO_ZONE, geo_csv_rows, great_circle_km, write_example_geo_zone
+from paths import require_binary
 
 ZONE_TEXT = EXAMPLE_GEO_ZONE.read_text()
 ROWS = geo_csv_rows()

@@ -16,14 +16,10 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from conftest import (
-    EXAMPLE_GEO_ZONE,
-    admin_json,
-    ecs,
-    example_geo_zone_files,
-    make_query,
-    start_ops_server,
-)
+from admin_client import admin_json
+from geo import EXAMPLE_GEO_ZONE, example_geo_zone_files
+from meridian_server import start_ops_server
+from wire import ecs, make_query
 
 APP = "app.geo.example.com."
 EXPLAIN_APP = "_explain." + APP

@@ -8,15 +8,9 @@ import time
 
 import dns.rcode
 
-from conftest import (
-    ORIGIN,
-    answer_addresses,
-    build_geo_mmdb,
-    ecs,
-    example_geo_zone_files,
-    make_query,
-    wire_ecs,
-)
+from geo import build_geo_mmdb, example_geo_zone_files
+from paths import ORIGIN
+from wire import answer_addresses, ecs, make_query, wire_ecs
 
 APP = f"app.{ORIGIN}"
 X = "100.64.0.0/16"  # network X: Europe in database A, North America in database B

@@ -31,22 +31,17 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (
+from config_toml import write_config, zone_toml
+from diagnostics import line_col, parse_errors, same_file
+from healthtargets import Targets
+from meridian_server import (
     STARTUP_TIMEOUT,
     MeridianServer,
     ServerStartError,
-    assert_negative,
-    line_col,
-    make_query,
-    parse_errors,
     run_check,
-    same_file,
     start_server_with_extra_config,
-    udp_raw,
-    write_config,
-    zone_toml,
 )
-from healthtargets import Targets
+from wire import assert_negative, make_query, udp_raw
 
 HC = "hc.example."
 APP = f"app.{HC}"

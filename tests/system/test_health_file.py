@@ -27,7 +27,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import EXAMPLE_ZONES, ORIGIN, ecs, geo_csv_rows, make_query
+from geo import geo_csv_rows
+from paths import EXAMPLE_ZONES, ORIGIN
+from wire import ecs, make_query
 
 APP = f"app.{ORIGIN}"
 TTL = 30

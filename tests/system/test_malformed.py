@@ -10,7 +10,7 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from conftest import tcp_connect, tcp_read_frame, tcp_send_frame
+from wire import tcp_connect, tcp_read_frame, tcp_send_frame
 
 QID = 0x1234
 RCODE_FORMERR = 1
@@ -48,6 +48,16 @@ def parse_header(wire: bytes):
         "rcode": flags & 0xF,
         "counts": (qd, an, ns, ar),
     }
+
+
+# The header flag bits after QR and the opcode, as laid out in RFC 6895 §2.
+FLAG_BITS = {"aa": 0x0400, "tc": 0x0200, "rd": 0x0100, "ra": 0x0080, "z": 0x0040, "ad": 0x0020, "cd": 0x0010}
+
+
+def flags_set(wire: bytes) -> set:
+    """The names of the FLAG_BITS set in a message's header."""
+    (flags,) = struct.unpack("!H", wire[2:4])
+    return {name for name, bit in FLAG_BITS.items() if flags & bit}
 
 
 LONG_NAME = b"".join(b"\x3f" + b"a" * 63 for _ in range(5)) + b"\x00"  # 321 bytes on the wire
@@ -173,4 +183,22 @@ def test_opcode_other_than_query_gets_notimp_with_the_same_opcode(server, opcode
     assert h["opcode"] == opcode
     assert h["rcode"] == RCODE_NOTIMP, f"rcode {h['rcode']} != NOTIMP"
     assert h["counts"][1] == 0, "NOTIMP must not carry answers"
+    server.assert_answers_normally()
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_unknown_opcode_with_every_flag_set_gets_notimp_without_the_flags(server, transport):
+    """Opcode 15 with every flag but QR set (QR set would be dropped as a response): NOTIMP, QR
+    set, ID and opcode echoed, and not one flag copied. Past an unknown opcode the header's
+    bits mean nothing, so RD and CD are not echoed as for a QUERY; BIND answers the same."""
+    data = header(flags=(15 << 11) | sum(FLAG_BITS.values())) + question()
+    wire = server.udp_raw(data) if transport == "udp" else server.tcp_raw(data)
+    assert wire is not None, "no answer"
+    h = parse_header(wire)
+    assert h["id"] == QID
+    assert h["qr"]
+    assert h["opcode"] == 15
+    assert h["rcode"] == RCODE_NOTIMP, f"rcode {h['rcode']} != NOTIMP"
+    assert flags_set(wire) & {"aa", "tc", "ra", "z", "ad"} == set()
+    assert flags_set(wire) & {"rd", "cd"} == set(), "RD and CD must not be copied into a NOTIMP reply"
     server.assert_answers_normally()

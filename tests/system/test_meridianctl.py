@@ -12,16 +12,12 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import (
-    admin_json,
-    answer_addresses,
-    example_geo_zone_files,
-    find_free_tcp_port,
-    make_query,
-    meridianctl_path,
-    start_ops_server,
-    wait_for,
-)
+from admin_client import admin_json
+from geo import example_geo_zone_files
+from meridian_server import start_ops_server, wait_for
+from paths import meridianctl_path
+from ports import find_free_port
+from wire import answer_addresses, make_query
 
 ZONE = "geo.example.com."
 APP = "app.geo.example.com."
@@ -206,7 +202,7 @@ def test_token_option_and_environment(secured):
 
 
 def test_unreachable_admin_is_exit_2():
-    port = find_free_tcp_port()
+    port = find_free_port("127.0.0.1")
     for command in (["status"], ["check"], ["reload"], ["drain", ZONE, "eu-west-1"]):
         p = ctl(*command, admin=f"http://127.0.0.1:{port}")
         assert p.returncode == 2, (command, p.stdout, p.stderr)

@@ -17,20 +17,12 @@ import dns.rcode
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import (
-    admin_json,
-    admin_request,
-    answer_addresses,
-    ecs,
-    example_geo_zone_files,
-    make_query,
-    metric_value,
-    scrape_metrics,
-    start_ops_server,
-    wait_for,
-    zone_toml,
-)
+from admin_client import admin_json, admin_request, metric_value, scrape_metrics
+from config_toml import zone_toml
+from geo import example_geo_zone_files
 from healthtargets import HttpTarget
+from meridian_server import start_ops_server, wait_for
+from wire import answer_addresses, ecs, make_query
 
 ZONE = "geo.example.com."
 APP = "app.geo.example.com."

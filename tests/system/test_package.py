@@ -38,7 +38,8 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import REPO_ROOT, meridiand_path
+from paths import REPO_ROOT, meridiand_path
+from ports import find_free_port, port_is_free
 
 PACKAGE = "meridian"
 USER = "meridian"
@@ -220,30 +221,10 @@ def rundir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def port_is_free(port: int) -> bool:
-    socks = []
-    try:
-        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, kind)
-            socks.append(s)
-            if kind == socket.SOCK_STREAM:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for s in socks:
-            s.close()
-
-
 def free_privileged_port() -> int:
     """A port below 1024, free for UDP and TCP on 127.0.0.1: binding it needs what port 53
     needs (CAP_NET_BIND_SERVICE), without competing with a resolver on port 53."""
-    for port in random.sample(range(600, 1024), 200):
-        if port_is_free(port):
-            return port
-    raise RuntimeError("no free port below 1024 on 127.0.0.1")
+    return find_free_port("127.0.0.1", candidates=random.sample(range(600, 1024), 200))
 
 
 def loopback_config(port: int, server_extra: str = "", extra: str = "") -> str:
@@ -650,7 +631,7 @@ def test_a_port_in_use_is_one_line_and_exit_non_zero(installed, rundir):
         assert f"127.0.0.1:{port}" in line
     finally:
         holder.close()
-    assert port_is_free(port), "the failed server left a socket bound"
+    assert port_is_free(port, "127.0.0.1"), "the failed server left a socket bound"
 
 
 @pytest.mark.parametrize("check", [False, True], ids=["serve", "check"])

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from conftest import line_col, parse_errors, run_check, same_file, write_config
+from config_toml import write_config
+from diagnostics import line_col, parse_errors, same_file
+from meridian_server import run_check
 
 HEAD = """origin = "pol.test."
 ttl = 300

@@ -9,7 +9,8 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from conftest import EXAMPLE_ZONES, require_binary, write_config
+from config_toml import write_config
+from paths import EXAMPLE_ZONES, require_binary
 
 ORIGIN = "geo.example.com."
 

@@ -13,17 +13,11 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from conftest import (
-    admin_json,
-    admin_request,
-    answer_addresses,
-    line_col,
-    make_query,
-    start_ops_server,
-    udp_exchange,
-    wait_for,
-    zone_toml,
-)
+from admin_client import admin_json, admin_request
+from config_toml import zone_toml
+from diagnostics import line_col
+from meridian_server import start_ops_server, wait_for
+from wire import answer_addresses, make_query, udp_exchange
 
 ORIGIN = "reload.example."
 A1, A2, BROKEN = "192.0.2.1", "192.0.2.2", "192.0.2.99"

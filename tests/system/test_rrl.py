@@ -8,7 +8,8 @@ import dns.flags
 import dns.message
 import dns.rcode
 
-from conftest import ORIGIN, start_server_with_extra_config
+from meridian_server import start_server_with_extra_config
+from paths import ORIGIN
 
 FLOOD = 200  # queries, sent back to back from one socket, then counted for a bounded time
 

@@ -24,21 +24,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (
-    EXAMPLE_GEO_ZONE,
-    ORIGIN,
-    answer_addresses,
-    assert_negative,
-    ecs,
-    example_geo_zone_files,
-    geo_csv_rows,
-    great_circle_km,
-    make_query,
-    raw_ecs,
-    reply_ecs,
-    wire_ecs,
-    zone_toml,
-)
+from config_toml import zone_toml
+from geo import EXAMPLE_GEO_ZONE, example_geo_zone_files, geo_csv_rows, great_circle_km
+from paths import ORIGIN
+from wire import answer_addresses, assert_negative, ecs, make_query, raw_ecs, wire_ecs
 
 APP = f"app.{ORIGIN}"
 APP_TTL = 30

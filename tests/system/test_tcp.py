@@ -9,16 +9,8 @@ import dns.message
 import dns.rcode
 import pytest
 
-from conftest import (
-    ORIGIN,
-    make_query,
-    recv_exact,
-    rrset_texts,
-    tcp_connect,
-    tcp_read_frame,
-    tcp_send_frame,
-    wait_closed,
-)
+from paths import ORIGIN
+from wire import make_query, recv_exact, rrset_texts, tcp_connect, tcp_read_frame, tcp_send_frame, wait_closed
 
 QUERIES = [
     (f"www.{ORIGIN}", "A", [f"www.{ORIGIN} 300 IN A 192.0.2.10"]),

@@ -7,7 +7,9 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from conftest import ORIGIN, make_query, start_ops_server, tcp_connect, tcp_read_frame, tcp_send_frame, wait_closed
+from meridian_server import start_ops_server
+from paths import ORIGIN
+from wire import make_query, tcp_connect, tcp_read_frame, tcp_send_frame, wait_closed
 
 
 def served(s, qid):

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import dns.message
 
-from conftest import make_query, meridiand_path, render_config, zone_toml, find_free_port
+from config_toml import render_config, zone_toml
+from paths import meridiand_path
+from ports import find_free_port
+from wire import make_query
 
 
 def udp_sockets_of(port: int) -> list:

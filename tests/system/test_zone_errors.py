@@ -5,7 +5,10 @@ import subprocess
 
 import pytest
 
-from conftest import line_col, parse_errors, require_binary, run_check, same_file, write_config
+from config_toml import write_config
+from diagnostics import line_col, parse_errors, same_file
+from meridian_server import run_check
+from paths import require_binary
 
 BASE_TOP = """origin = "bad.test."
 ttl = 300
