@@ -42,8 +42,8 @@ public:
         for (std::size_t i = 0; i < kBuckets; ++i) {
             seen += buckets_[i];
             if (seen > rank) {
-                const double low = static_cast<double>(lower_bound(i));
-                const double high = static_cast<double>(lower_bound(i + 1));
+                const auto low = static_cast<double>(lower_bound(i));
+                const auto high = static_cast<double>(lower_bound(i + 1));
                 const double mid = (low + high) / 2.0;
                 return mid > static_cast<double>(max_) ? static_cast<double>(max_) : mid;
             }

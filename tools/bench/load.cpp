@@ -189,7 +189,7 @@ bool run_udp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
 
     Matcher matcher{queries, result, uint64_t{o.timeout_ms} * 1000000ull};
     Measure measure(o.server_pid, target_port(o.target));
-    const uint64_t duration_ns = static_cast<uint64_t>(o.duration * 1e9);
+    const auto duration_ns = static_cast<uint64_t>(o.duration * 1e9);
     const uint64_t drain_ns = uint64_t{o.drain_ms} * 1000000ull;
     uint64_t attempted = 0;
     std::size_t next_query = 0;
@@ -217,8 +217,8 @@ bool run_udp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
                     next_socket = next_socket + 1 == sockets.size() ? 0 : next_socket + 1;
                     const unsigned n = static_cast<unsigned>(std::min<uint64_t>(due - attempted, batch));
                     const std::size_t first_query = next_query;
-                    for (unsigned k = 0; k < n; ++k) {
-                        const uint16_t id = static_cast<uint16_t>(s.next_id + k);
+                    for (std::size_t k = 0; k < n; ++k) {
+                        const auto id = static_cast<uint16_t>(s.next_id + k);
                         ids[k] = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id & 0xff)};
                         const auto bytes = queries.bytes(next_query);
                         out_iov[2 * k] = {ids[k].data(), 2};
@@ -384,7 +384,7 @@ bool run_tcp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
     }
 
     Measure measure(o.server_pid, target_port(o.target));
-    const uint64_t duration_ns = static_cast<uint64_t>(o.duration * 1e9);
+    const auto duration_ns = static_cast<uint64_t>(o.duration * 1e9);
     const uint64_t drain_ns = uint64_t{o.drain_ms} * 1000000ull;
     uint64_t attempted = 0;
     std::size_t next_query = 0;
@@ -477,7 +477,7 @@ bool run_tcp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
                     ++result->unmatched;
                     continue;
                 }
-                const uint16_t id = static_cast<uint16_t>((message[0] << 8) | message[1]);
+                const auto id = static_cast<uint16_t>((message[0] << 8) | message[1]);
                 Slot& slot = c.slots[id & (slot_count - 1)];
                 if (!slot.busy || slot.id != id) {
                     ++result->unmatched;

@@ -71,7 +71,7 @@ std::optional<ProcessCpu> process_tree_cpu(pid_t pid) {
         }
     }
     const long hz = sysconf(_SC_CLK_TCK);
-    const uint64_t per_second = static_cast<uint64_t>(hz > 0 ? hz : 100);
+    const auto per_second = static_cast<uint64_t>(hz > 0 ? hz : 100);
     return ProcessCpu{user * 1000000ull / per_second, system * 1000000ull / per_second};
 }
 

@@ -55,7 +55,7 @@ bool read_name(std::span<const uint8_t> m, std::size_t* pos, std::string* out) {
         const uint8_t len = m[at];
         if ((len & 0xc0) == 0xc0) {
             if (at + 1 >= m.size() || ++hops > 64) return false;
-            const std::size_t target = static_cast<std::size_t>(((len & 0x3f) << 8) | m[at + 1]);
+            const auto target = static_cast<std::size_t>(((len & 0x3f) << 8) | m[at + 1]);
             if (!jumped) *pos = at + 2;
             jumped = true;
             at = target;

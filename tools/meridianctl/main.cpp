@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -84,9 +85,7 @@ void show_check(const nlohmann::json& body) {
     for (const auto& e : body["errors"]) std::printf("%s\n", e.get<std::string>().c_str());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     Options o;
     if (const char* token = std::getenv("MERIDIAN_TOKEN")) o.token = token;
     for (int i = 1; i < argc; ++i) {
@@ -144,4 +143,17 @@ int main(int argc, char** argv) {
         return finish(client.Put(path, request.dump(), "application/json"), o, show);
     }
     return usage(("bad command or operands: " + command).c_str());
+}
+
+}  // namespace
+
+// A reply without the fields a command prints (say, from another version of meridiand) ends in a
+// message and status 2, as when the server cannot be reached, not in std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "meridianctl: unexpected reply: %s\n", e.what());
+        return 2;
+    }
 }
