@@ -11,8 +11,8 @@ namespace bench {
 class Histogram {
 public:
     static constexpr unsigned kSubBits = 6;
-    static constexpr uint64_t kSub = uint64_t{1} << kSubBits;   // 64 buckets per power of two
-    static constexpr unsigned kMaxExponent = 40;                 // ~1100 s
+    static constexpr uint64_t kSub = uint64_t{1} << kSubBits;  // 64 buckets per power of two
+    static constexpr unsigned kMaxExponent = 40;               // ~1100 s
     static constexpr std::size_t kBuckets = kSub + (kMaxExponent - kSubBits + 1) * kSub;
 
     void record(uint64_t ns) noexcept {

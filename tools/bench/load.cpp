@@ -149,7 +149,8 @@ struct Measure {
         const auto cpus = cpu_ticks();
         for (std::size_t i = 0; i < cpus.size() && i < cpus0.size(); ++i) {
             const uint64_t total = cpus[i].total - cpus0[i].total;
-            r->cpu_busy.push_back(total == 0 ? 0.0 : static_cast<double>(cpus[i].busy - cpus0[i].busy) / static_cast<double>(total));
+            r->cpu_busy.push_back(
+                total == 0 ? 0.0 : static_cast<double>(cpus[i].busy - cpus0[i].busy) / static_cast<double>(total));
         }
     }
 };
@@ -511,7 +512,8 @@ bool exchange(int fd, bool tcp, std::span<const uint8_t> query, uint16_t id, uns
     message[0] = static_cast<uint8_t>(id >> 8);
     message[1] = static_cast<uint8_t>(id & 0xff);
     if (tcp) {
-        std::vector<uint8_t> frame{static_cast<uint8_t>(message.size() >> 8), static_cast<uint8_t>(message.size() & 0xff)};
+        std::vector<uint8_t> frame{static_cast<uint8_t>(message.size() >> 8),
+                                   static_cast<uint8_t>(message.size() & 0xff)};
         frame.insert(frame.end(), message.begin(), message.end());
         if (write(fd, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) return false;
     } else if (send(fd, message.data(), message.size(), 0) != static_cast<ssize_t>(message.size())) {
@@ -633,7 +635,8 @@ VerifyResult verify_answers(const QuerySet& queries, const LoadOptions& o, const
                 }
                 if (!allowed.empty()) {
                     bool right = !response.a.empty();
-                    for (const uint32_t a : response.a) right = right && std::find(allowed.begin(), allowed.end(), a) != allowed.end();
+                    for (const uint32_t a : response.a)
+                        right = right && std::find(allowed.begin(), allowed.end(), a) != allowed.end();
                     if (!right) {
                         fail(what + ": A " + list_v4(response.a) + ", expected one of " + list_v4(allowed));
                         continue;
