@@ -9,7 +9,7 @@ FUZZ_CXX   ?= clang++-16
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := query ecs answer zone_file mmdb_csv
 
-.PHONY: all deps build build-asan build-tsan geoip run test tsan fuzz bench package clean
+.PHONY: all deps build build-asan build-tsan geoip run lint test tsan fuzz bench package clean
 
 all: build
 
@@ -36,11 +36,18 @@ run: build geoip
 package: build
 	cd $(BUILD) && cpack -G DEB
 
+# clang-format (.clang-format) and clang-tidy (.clang-tidy) over src/ and tools/: prints every finding
+# and fails on any (tools/lint.sh; clang-tidy skips files unchanged since they last passed).
+lint: build
+	./tools/lint.sh $(BUILD)
+
 # The whole suite twice: the optimised build, then the ASan+UBSan build. tests/system/test_package.py
-# installs the package built from the optimised build (in that pass only).
+# installs the package built from the optimised build (in that pass only). Then lint, so a finding
+# fails the run without hiding the test results.
 test: build build-asan geoip package
 	cd $(BUILD) && ctest --output-on-failure
 	cd $(BUILD_ASAN) && ctest --output-on-failure
+	./tools/lint.sh $(BUILD)
 
 build-tsan: deps
 	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMERIDIAN_TSAN=ON -DBUILD_TESTING=ON >/dev/null

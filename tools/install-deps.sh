@@ -3,7 +3,7 @@
 # Idempotent: a machine that has everything runs no apt-get at all. Needs root to install.
 set -eu
 
-packages="cmake g++ dpkg-dev systemd clang-16 libclang-rt-16-dev make pkg-config
+packages="cmake g++ dpkg-dev systemd clang-16 libclang-rt-16-dev clang-format clang-tidy make pkg-config
 libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev libsystemd-dev
 dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest python3-prometheus-client mmdb-bin chromium"
 

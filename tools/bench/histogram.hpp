@@ -11,8 +11,8 @@ namespace bench {
 class Histogram {
 public:
     static constexpr unsigned kSubBits = 6;
-    static constexpr uint64_t kSub = uint64_t{1} << kSubBits;   // 64 buckets per power of two
-    static constexpr unsigned kMaxExponent = 40;                 // ~1100 s
+    static constexpr uint64_t kSub = uint64_t{1} << kSubBits;  // 64 buckets per power of two
+    static constexpr unsigned kMaxExponent = 40;               // ~1100 s
     static constexpr std::size_t kBuckets = kSub + (kMaxExponent - kSubBits + 1) * kSub;
 
     void record(uint64_t ns) noexcept {
@@ -42,8 +42,8 @@ public:
         for (std::size_t i = 0; i < kBuckets; ++i) {
             seen += buckets_[i];
             if (seen > rank) {
-                const double low = static_cast<double>(lower_bound(i));
-                const double high = static_cast<double>(lower_bound(i + 1));
+                const auto low = static_cast<double>(lower_bound(i));
+                const auto high = static_cast<double>(lower_bound(i + 1));
                 const double mid = (low + high) / 2.0;
                 return mid > static_cast<double>(max_) ? static_cast<double>(max_) : mid;
             }

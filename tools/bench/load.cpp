@@ -149,7 +149,8 @@ struct Measure {
         const auto cpus = cpu_ticks();
         for (std::size_t i = 0; i < cpus.size() && i < cpus0.size(); ++i) {
             const uint64_t total = cpus[i].total - cpus0[i].total;
-            r->cpu_busy.push_back(total == 0 ? 0.0 : static_cast<double>(cpus[i].busy - cpus0[i].busy) / static_cast<double>(total));
+            r->cpu_busy.push_back(
+                total == 0 ? 0.0 : static_cast<double>(cpus[i].busy - cpus0[i].busy) / static_cast<double>(total));
         }
     }
 };
@@ -189,7 +190,7 @@ bool run_udp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
 
     Matcher matcher{queries, result, uint64_t{o.timeout_ms} * 1000000ull};
     Measure measure(o.server_pid, target_port(o.target));
-    const uint64_t duration_ns = static_cast<uint64_t>(o.duration * 1e9);
+    const auto duration_ns = static_cast<uint64_t>(o.duration * 1e9);
     const uint64_t drain_ns = uint64_t{o.drain_ms} * 1000000ull;
     uint64_t attempted = 0;
     std::size_t next_query = 0;
@@ -217,8 +218,8 @@ bool run_udp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
                     next_socket = next_socket + 1 == sockets.size() ? 0 : next_socket + 1;
                     const unsigned n = static_cast<unsigned>(std::min<uint64_t>(due - attempted, batch));
                     const std::size_t first_query = next_query;
-                    for (unsigned k = 0; k < n; ++k) {
-                        const uint16_t id = static_cast<uint16_t>(s.next_id + k);
+                    for (std::size_t k = 0; k < n; ++k) {
+                        const auto id = static_cast<uint16_t>(s.next_id + k);
                         ids[k] = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id & 0xff)};
                         const auto bytes = queries.bytes(next_query);
                         out_iov[2 * k] = {ids[k].data(), 2};
@@ -384,7 +385,7 @@ bool run_tcp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
     }
 
     Measure measure(o.server_pid, target_port(o.target));
-    const uint64_t duration_ns = static_cast<uint64_t>(o.duration * 1e9);
+    const auto duration_ns = static_cast<uint64_t>(o.duration * 1e9);
     const uint64_t drain_ns = uint64_t{o.drain_ms} * 1000000ull;
     uint64_t attempted = 0;
     std::size_t next_query = 0;
@@ -477,7 +478,7 @@ bool run_tcp(const QuerySet& queries, const LoadOptions& o, RunResult* result, s
                     ++result->unmatched;
                     continue;
                 }
-                const uint16_t id = static_cast<uint16_t>((message[0] << 8) | message[1]);
+                const auto id = static_cast<uint16_t>((message[0] << 8) | message[1]);
                 Slot& slot = c.slots[id & (slot_count - 1)];
                 if (!slot.busy || slot.id != id) {
                     ++result->unmatched;
@@ -511,7 +512,8 @@ bool exchange(int fd, bool tcp, std::span<const uint8_t> query, uint16_t id, uns
     message[0] = static_cast<uint8_t>(id >> 8);
     message[1] = static_cast<uint8_t>(id & 0xff);
     if (tcp) {
-        std::vector<uint8_t> frame{static_cast<uint8_t>(message.size() >> 8), static_cast<uint8_t>(message.size() & 0xff)};
+        std::vector<uint8_t> frame{static_cast<uint8_t>(message.size() >> 8),
+                                   static_cast<uint8_t>(message.size() & 0xff)};
         frame.insert(frame.end(), message.begin(), message.end());
         if (write(fd, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) return false;
     } else if (send(fd, message.data(), message.size(), 0) != static_cast<ssize_t>(message.size())) {
@@ -633,7 +635,8 @@ VerifyResult verify_answers(const QuerySet& queries, const LoadOptions& o, const
                 }
                 if (!allowed.empty()) {
                     bool right = !response.a.empty();
-                    for (const uint32_t a : response.a) right = right && std::find(allowed.begin(), allowed.end(), a) != allowed.end();
+                    for (const uint32_t a : response.a)
+                        right = right && std::find(allowed.begin(), allowed.end(), a) != allowed.end();
                     if (!right) {
                         fail(what + ": A " + list_v4(response.a) + ", expected one of " + list_v4(allowed));
                         continue;

@@ -23,41 +23,41 @@ struct Endpoint {
 
 struct LoadOptions {
     Endpoint target;
-    std::vector<Endpoint> sources;   // local addresses, port 0; sockets/connections take them in turn
-    unsigned sockets = 16;           // UDP
-    unsigned batch = 32;             // UDP: datagrams per sendmmsg/recvmmsg
-    double rate = 0;                 // queries/s, 0: as fast as possible
-    double duration = 10;            // seconds of sending, 0: until count
-    uint64_t count = 0;              // queries to send, 0: until duration
-    uint32_t timeout_ms = 1000;      // answers later than this are late, not answered
-    uint32_t drain_ms = 1000;        // after the last query, wait at most this long for answers
-    unsigned connections = 8;        // TCP
-    unsigned inflight = 32;          // TCP: queries in flight per connection
-    pid_t server_pid = 0;            // measure this process tree's CPU time over the run
+    std::vector<Endpoint> sources;  // local addresses, port 0; sockets/connections take them in turn
+    unsigned sockets = 16;          // UDP
+    unsigned batch = 32;            // UDP: datagrams per sendmmsg/recvmmsg
+    double rate = 0;                // queries/s, 0: as fast as possible
+    double duration = 10;           // seconds of sending, 0: until count
+    uint64_t count = 0;             // queries to send, 0: until duration
+    uint32_t timeout_ms = 1000;     // answers later than this are late, not answered
+    uint32_t drain_ms = 1000;       // after the last query, wait at most this long for answers
+    unsigned connections = 8;       // TCP
+    unsigned inflight = 32;         // TCP: queries in flight per connection
+    pid_t server_pid = 0;           // measure this process tree's CPU time over the run
 };
 
 struct RunResult {
-    uint64_t sent = 0;               // queries that left (sendmmsg/write accepted them)
-    uint64_t send_failed = 0;        // queries the kernel refused to take (EAGAIN, ENOBUFS)
-    uint64_t answered = 0;           // matched responses within the timeout
-    uint64_t late = 0;               // matched responses after the timeout
-    uint64_t unmatched = 0;          // responses to no query in flight (or a different question)
-    uint64_t overwritten = 0;        // queries never answered whose ID came round again
-    uint64_t truncated = 0;          // answered with TC=1
-    uint64_t unexpected_rcode = 0;   // answered with another rcode than the query set expects
+    uint64_t sent = 0;              // queries that left (sendmmsg/write accepted them)
+    uint64_t send_failed = 0;       // queries the kernel refused to take (EAGAIN, ENOBUFS)
+    uint64_t answered = 0;          // matched responses within the timeout
+    uint64_t late = 0;              // matched responses after the timeout
+    uint64_t unmatched = 0;         // responses to no query in flight (or a different question)
+    uint64_t overwritten = 0;       // queries never answered whose ID came round again
+    uint64_t truncated = 0;         // answered with TC=1
+    uint64_t unexpected_rcode = 0;  // answered with another rcode than the query set expects
     std::array<uint64_t, 16> rcodes{};
-    Histogram latency;               // of answered queries
-    double send_seconds = 0;         // from the first query to the end of sending
-    double total_seconds = 0;        // including the drain
+    Histogram latency;         // of answered queries
+    double send_seconds = 0;   // from the first query to the end of sending
+    double total_seconds = 0;  // including the drain
     bool have_server_cpu = false;
-    uint64_t server_cpu_us = 0;      // utime+stime of the server's process tree over the run
-    uint64_t server_user_us = 0;     // of which utime
-    uint64_t server_drops = 0;       // drops counted on the target port's sockets over the run
-    uint64_t client_drops = 0;       // drops counted on the load generator's own sockets
+    uint64_t server_cpu_us = 0;   // utime+stime of the server's process tree over the run
+    uint64_t server_user_us = 0;  // of which utime
+    uint64_t server_drops = 0;    // drops counted on the target port's sockets over the run
+    uint64_t client_drops = 0;    // drops counted on the load generator's own sockets
     uint64_t loadgen_cpu_us = 0;
-    std::vector<double> cpu_busy;    // per CPU, the fraction busy over the run (everyone's work)
-    uint64_t connects = 0;           // TCP
-    uint64_t disconnects = 0;        // TCP: closed by the server while queries were in flight
+    std::vector<double> cpu_busy;  // per CPU, the fraction busy over the run (everyone's work)
+    uint64_t connects = 0;         // TCP
+    uint64_t disconnects = 0;      // TCP: closed by the server while queries were in flight
 
     uint64_t lost() const { return sent - answered; }
 };
@@ -66,10 +66,10 @@ bool run_udp(const QuerySet& queries, const LoadOptions& options, RunResult* res
 bool run_tcp(const QuerySet& queries, const LoadOptions& options, RunResult* result, std::string* error);
 
 struct VerifyOptions {
-    const GeoTable* geo = nullptr;   // for a=@source expectations
+    const GeoTable* geo = nullptr;  // for a=@source expectations
     const SteerMap* steer = nullptr;
-    std::size_t max_queries = 300;   // distinct queries checked (all when the set is smaller)
-    bool tcp = false;                // also check this many over TCP (first 20)
+    std::size_t max_queries = 300;  // distinct queries checked (all when the set is smaller)
+    bool tcp = false;               // also check this many over TCP (first 20)
     unsigned timeout_ms = 1000;
     unsigned tries = 3;
 };

@@ -119,7 +119,8 @@ Args parse_args(int argc, char** argv) {
             if (!address) usage_error("--static-a needs an IPv4 address");
             a.gen_options.static_a = *address;
         } else if (option == "--nx-names") a.gen_options.nx_names = static_cast<unsigned>(number(option, value()));
-        else if (option == "--subnets-per-network") a.gen_options.subnets_per_network = static_cast<unsigned>(number(option, value()));
+        else if (option == "--subnets-per-network")
+            a.gen_options.subnets_per_network = static_cast<unsigned>(number(option, value()));
         else if (option == "--no-edns") a.gen_options.edns = false;
         else if (option == "--write-queries") a.write_queries = value();
         else if (option == "--rate") a.load.rate = number(option, value());
@@ -220,8 +221,8 @@ int main(int argc, char** argv) {
     if (a.sources.empty()) a.sources = v6 ? "::1" : "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4";
     for (const auto& text : split_list(a.sources)) {
         Endpoint e;
-        if (!parse_sockaddr(text, false, &e.address, &e.size) || e.address.ss_family != a.load.target.address.ss_family ||
-            !is_loopback(e.sa())) {
+        if (!parse_sockaddr(text, false, &e.address, &e.size) ||
+            e.address.ss_family != a.load.target.address.ss_family || !is_loopback(e.sa())) {
             usage_error("source \"" + text + "\" is not a loopback address of the target's family");
         }
         a.load.sources.push_back(e);
@@ -282,33 +283,39 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"label\":\"%s\",\"target\":\"%s\",\"transport\":\"%s\",\"queries\":\"%s\",\"distinct_queries\":%zu,"
         "\"rate\":%.0f,\"duration_s\":%.3f,\"total_s\":%.3f,\"sockets\":%u,\"connections\":%u,\"inflight\":%u,"
-        "\"sent\":%" PRIu64 ",\"send_failed\":%" PRIu64 ",\"answered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64
-        ",\"unmatched\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"unexpected_rcode\":%" PRIu64 ",\"rcodes\":{%s},"
+        "\"sent\":%" PRIu64 ",\"send_failed\":%" PRIu64 ",\"answered\":%" PRIu64 ",\"lost\":%" PRIu64
+        ",\"late\":%" PRIu64 ",\"unmatched\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"unexpected_rcode\":%" PRIu64
+        ",\"rcodes\":{%s},"
         "\"sent_qps\":%.1f,\"answered_qps\":%.1f,"
         "\"latency_us\":{\"avg\":%.1f,\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
-        "\"server_cpu_us\":%" PRIu64 ",\"server_user_us\":%" PRIu64 ",\"server_cpu_us_per_answer\":%.4f,\"server_cpu_util\":%.3f,"
-        "\"server_drops\":%" PRIu64 ",\"client_drops\":%" PRIu64 ",\"loadgen_cpu_util\":%.3f,\"cpu_busy\":[%s],"
-        "\"tcp_connects\":%" PRIu64 ",\"tcp_disconnects\":%" PRIu64 ",\"verify_checked\":%" PRIu64 ",\"verify_wrong\":%" PRIu64 "}\n",
+        "\"server_cpu_us\":%" PRIu64 ",\"server_user_us\":%" PRIu64
+        ",\"server_cpu_us_per_answer\":%.4f,\"server_cpu_util\":%.3f,"
+        "\"server_drops\":%" PRIu64 ",\"client_drops\":%" PRIu64
+        ",\"loadgen_cpu_util\":%.3f,\"cpu_busy\":[%s],"
+        "\"tcp_connects\":%" PRIu64 ",\"tcp_disconnects\":%" PRIu64 ",\"verify_checked\":%" PRIu64
+        ",\"verify_wrong\":%" PRIu64 "}\n",
         json_escape(a.label).c_str(), json_escape(a.target).c_str(), a.tcp ? "tcp" : "udp",
         json_escape(a.gen.empty() ? a.queries_file : a.gen).c_str(), queries.size(), a.load.rate, r.send_seconds,
-        r.total_seconds, a.tcp ? 0u : a.load.sockets, a.tcp ? a.load.connections : 0u, a.tcp ? a.load.inflight : 0u, r.sent,
-        r.send_failed, r.answered, r.lost(), r.late, r.unmatched, r.truncated, r.unexpected_rcode, rcodes.c_str(),
-        static_cast<double>(r.sent) / seconds, static_cast<double>(r.answered) / seconds, lat_avg, lat_p50, lat_p99,
-        lat_p999, lat_max, r.server_cpu_us, r.server_user_us, cpu_per_answer, server_util, r.server_drops, r.client_drops,
-        static_cast<double>(r.loadgen_cpu_us) / 1e6 / r.total_seconds, busy.c_str(), r.connects, r.disconnects, verified.checked,
-        verified.wrong);
+        r.total_seconds, a.tcp ? 0u : a.load.sockets, a.tcp ? a.load.connections : 0u, a.tcp ? a.load.inflight : 0u,
+        r.sent, r.send_failed, r.answered, r.lost(), r.late, r.unmatched, r.truncated, r.unexpected_rcode,
+        rcodes.c_str(), static_cast<double>(r.sent) / seconds, static_cast<double>(r.answered) / seconds, lat_avg,
+        lat_p50, lat_p99, lat_p999, lat_max, r.server_cpu_us, r.server_user_us, cpu_per_answer, server_util,
+        r.server_drops, r.client_drops, static_cast<double>(r.loadgen_cpu_us) / 1e6 / r.total_seconds, busy.c_str(),
+        r.connects, r.disconnects, verified.checked, verified.wrong);
     std::fflush(stdout);
 
     if (!a.quiet) {
         std::fprintf(stderr,
                      "loadgen %s %s %s: sent %" PRIu64 " (%.0f q/s), answered %" PRIu64 " (%.0f q/s), lost %" PRIu64
                      " (%.3f %%), server socket drops %" PRIu64 "\n",
-                     a.label.c_str(), a.tcp ? "tcp" : "udp", a.target.c_str(), r.sent, static_cast<double>(r.sent) / seconds,
-                     r.answered, static_cast<double>(r.answered) / seconds, r.lost(),
-                     r.sent == 0 ? 0.0 : 100.0 * static_cast<double>(r.lost()) / static_cast<double>(r.sent), r.server_drops);
-        std::fprintf(stderr, "  latency µs: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", lat_avg, lat_p50, lat_p99,
-                     lat_p999, lat_max);
-        std::fprintf(stderr, "  rcodes: {%s}  unexpected rcode %" PRIu64 ", truncated %" PRIu64 ", unmatched %" PRIu64 "\n",
+                     a.label.c_str(), a.tcp ? "tcp" : "udp", a.target.c_str(), r.sent,
+                     static_cast<double>(r.sent) / seconds, r.answered, static_cast<double>(r.answered) / seconds,
+                     r.lost(), r.sent == 0 ? 0.0 : 100.0 * static_cast<double>(r.lost()) / static_cast<double>(r.sent),
+                     r.server_drops);
+        std::fprintf(stderr, "  latency µs: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", lat_avg, lat_p50,
+                     lat_p99, lat_p999, lat_max);
+        std::fprintf(stderr,
+                     "  rcodes: {%s}  unexpected rcode %" PRIu64 ", truncated %" PRIu64 ", unmatched %" PRIu64 "\n",
                      rcodes.c_str(), r.unexpected_rcode, r.truncated, r.unmatched);
         if (r.have_server_cpu) {
             std::fprintf(stderr, "  server cpu: %.3f s (%.0f %% of one core), %.3f µs per answered query\n",

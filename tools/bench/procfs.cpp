@@ -71,7 +71,7 @@ std::optional<ProcessCpu> process_tree_cpu(pid_t pid) {
         }
     }
     const long hz = sysconf(_SC_CLK_TCK);
-    const uint64_t per_second = static_cast<uint64_t>(hz > 0 ? hz : 100);
+    const auto per_second = static_cast<uint64_t>(hz > 0 ? hz : 100);
     return ProcessCpu{user * 1000000ull / per_second, system * 1000000ull / per_second};
 }
 
@@ -103,7 +103,9 @@ uint64_t udp_drops_for_port(uint16_t port) { return udp_drops_for_ports({port});
 uint64_t self_cpu_us() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    auto us = [](const timeval& t) { return static_cast<uint64_t>(t.tv_sec) * 1000000ull + static_cast<uint64_t>(t.tv_usec); };
+    auto us = [](const timeval& t) {
+        return static_cast<uint64_t>(t.tv_sec) * 1000000ull + static_cast<uint64_t>(t.tv_usec);
+    };
     return us(usage.ru_utime) + us(usage.ru_stime);
 }
 

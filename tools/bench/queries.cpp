@@ -24,9 +24,7 @@ std::string trim(const std::string& s) {
     return s.substr(first, last - first + 1);
 }
 
-std::string absolute(const std::string& zone) {
-    return !zone.empty() && zone.back() == '.' ? zone : zone + ".";
-}
+std::string absolute(const std::string& zone) { return !zone.empty() && zone.back() == '.' ? zone : zone + "."; }
 
 }  // namespace
 
@@ -150,7 +148,8 @@ bool generate_queries(const std::string& kind, const GenOptions& o, QuerySet* ou
                 Subnet s;
                 s.family = AF_INET;
                 s.prefix = static_cast<uint8_t>(prefix);
-                for (int i = 0; i < 4; ++i) s.bytes[static_cast<std::size_t>(i)] = static_cast<uint8_t>(network >> (24 - 8 * i));
+                for (int i = 0; i < 4; ++i)
+                    s.bytes[static_cast<std::size_t>(i)] = static_cast<uint8_t>(network >> (24 - 8 * i));
                 subnets.push_back(s);
             };
             for (const auto& row : o.geo->rows()) {
@@ -165,7 +164,8 @@ bool generate_queries(const std::string& kind, const GenOptions& o, QuerySet* ou
                     add_subnet(row.network + static_cast<uint32_t>((i * count24 / n) << 8), 24);
                 }
             }
-            for (const uint32_t unmapped : {0x64400000u, 0x64410000u, 0xac100000u, 0xc6120000u}) {  // 100.64/10, 172.16/12, 198.18/15
+            for (const uint32_t unmapped :
+                 {0x64400000u, 0x64410000u, 0xac100000u, 0xc6120000u}) {  // 100.64/10, 172.16/12, 198.18/15
                 if (o.geo->continent_of(unmapped).empty()) add_subnet(unmapped, 24);
             }
             for (const Subnet& s : subnets) {

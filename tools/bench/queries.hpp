@@ -47,20 +47,18 @@ struct Expectation {
 };
 
 struct Template {
-    uint32_t offset = 0;     // into QuerySet::pool
+    uint32_t offset = 0;  // into QuerySet::pool
     uint16_t size = 0;
     uint16_t question_end = 0;
-    int8_t rcode = -1;       // the expected rcode (cheap check while timing), -1: any
+    int8_t rcode = -1;  // the expected rcode (cheap check while timing), -1: any
     uint32_t expectation = 0;
-    std::string text;        // "name type [subnet]" for messages and query files
+    std::string text;  // "name type [subnet]" for messages and query files
 };
 
 class QuerySet {
 public:
     bool add(const QuerySpec& spec, Expectation expect, std::string* error);
-    std::span<const uint8_t> bytes(std::size_t i) const {
-        return {pool_.data() + items_[i].offset, items_[i].size};
-    }
+    std::span<const uint8_t> bytes(std::size_t i) const { return {pool_.data() + items_[i].offset, items_[i].size}; }
     const Template& at(std::size_t i) const { return items_[i]; }
     const Expectation& expectation(std::size_t i) const { return expectations_[items_[i].expectation]; }
     std::size_t size() const { return items_.size(); }
@@ -75,7 +73,7 @@ private:
 
 struct GenOptions {
     std::string zone = "bench.example.com";
-    uint32_t static_a = 0xc000020a;   // 192.0.2.10
+    uint32_t static_a = 0xc000020a;  // 192.0.2.10
     SteerMap steer;
     const GeoTable* geo = nullptr;
     unsigned nx_names = 100000;

@@ -9,11 +9,11 @@
 // their cost can be measured apart from any DNS work.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "reflector: cannot bind %s: %s\n", listen.c_str(), std::strerror(errno));
         return 1;
     }
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = on_signal;  // no SA_RESTART: a blocked recvmmsg returns EINTR
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);

@@ -19,11 +19,11 @@ struct TypeName {
     const char* text;
     uint16_t value;
 };
-constexpr TypeName kTypes[] = {{"A", 1},     {"NS", 2},     {"CNAME", 5}, {"SOA", 6},    {"PTR", 12},
-                               {"MX", 15},   {"TXT", 16},   {"AAAA", 28}, {"SRV", 33},   {"NAPTR", 35},
-                               {"DS", 43},   {"DNSKEY", 48}, {"HTTPS", 65}, {"CAA", 257}, {"ANY", 255}};
-constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                   "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+constexpr TypeName kTypes[] = {{"A", 1},   {"NS", 2},      {"CNAME", 5},  {"SOA", 6},   {"PTR", 12},
+                               {"MX", 15}, {"TXT", 16},    {"AAAA", 28},  {"SRV", 33},  {"NAPTR", 35},
+                               {"DS", 43}, {"DNSKEY", 48}, {"HTTPS", 65}, {"CAA", 257}, {"ANY", 255}};
+constexpr const char* kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                   "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE"};
 
 bool equal_nocase(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -40,9 +40,7 @@ void put16(std::vector<uint8_t>* out, unsigned value) {
     out->push_back(static_cast<uint8_t>(value & 0xff));
 }
 
-uint16_t get16(std::span<const uint8_t> m, std::size_t at) {
-    return static_cast<uint16_t>((m[at] << 8) | m[at + 1]);
-}
+uint16_t get16(std::span<const uint8_t> m, std::size_t at) { return static_cast<uint16_t>((m[at] << 8) | m[at + 1]); }
 
 // Reads a (possibly compressed) name at *pos; leaves *pos after it in the original place.
 bool read_name(std::span<const uint8_t> m, std::size_t* pos, std::string* out) {
@@ -55,7 +53,7 @@ bool read_name(std::span<const uint8_t> m, std::size_t* pos, std::string* out) {
         const uint8_t len = m[at];
         if ((len & 0xc0) == 0xc0) {
             if (at + 1 >= m.size() || ++hops > 64) return false;
-            const std::size_t target = static_cast<std::size_t>(((len & 0x3f) << 8) | m[at + 1]);
+            const auto target = static_cast<std::size_t>(((len & 0x3f) << 8) | m[at + 1]);
             if (!jumped) *pos = at + 2;
             jumped = true;
             at = target;
@@ -239,9 +237,9 @@ std::string rcode_text(unsigned rcode) {
 std::vector<uint8_t> build_query(const QuerySpec& spec, std::string* error) {
     std::vector<uint8_t> out;
     out.reserve(64 + spec.name.size());
-    put16(&out, 0);       // ID: set per send
-    put16(&out, 0);       // QR=0 OPCODE=0 RD=0
-    put16(&out, 1);       // QDCOUNT
+    put16(&out, 0);  // ID: set per send
+    put16(&out, 0);  // QR=0 OPCODE=0 RD=0
+    put16(&out, 1);  // QDCOUNT
     put16(&out, 0);
     put16(&out, 0);
     const bool edns = spec.edns || spec.ecs.has_value();

@@ -38,15 +38,15 @@ std::string format_sockaddr(const sockaddr* address);
 bool is_loopback(const sockaddr* address);
 
 struct QuerySpec {
-    std::string name;       // presentation form, with or without the final dot
+    std::string name;  // presentation form, with or without the final dot
     uint16_t qtype = 1;
-    bool edns = true;       // an OPT record (payload 1232), implied by ecs
+    bool edns = true;  // an OPT record (payload 1232), implied by ecs
     std::optional<Subnet> ecs;
 };
 
 uint16_t qtype_from_text(std::string_view text);  // 0 when unknown
 std::string qtype_text(uint16_t qtype);
-int rcode_from_text(std::string_view text);       // -1 when unknown
+int rcode_from_text(std::string_view text);  // -1 when unknown
 std::string rcode_text(unsigned rcode);
 
 // A query with ID 0, RD clear. Empty on a malformed name (the error says why).
@@ -58,15 +58,15 @@ std::size_t question_end(std::span<const uint8_t> message);
 struct Response {
     uint16_t id = 0;
     bool qr = false, aa = false, tc = false;
-    unsigned rcode = 0;                      // with the extended bits of the OPT, when present
-    std::string qname;                       // lower case, with the final dot
+    unsigned rcode = 0;  // with the extended bits of the OPT, when present
+    std::string qname;   // lower case, with the final dot
     uint16_t qtype = 0;
     uint16_t ancount = 0;
-    std::vector<uint32_t> a;                 // the A records of the answer section
+    std::vector<uint32_t> a;  // the A records of the answer section
     std::vector<std::array<uint8_t, 16>> aaaa;
     unsigned cnames = 0;
     bool has_opt = false;
-    std::optional<uint8_t> ecs_scope;        // the scope of an echoed ECS option
+    std::optional<uint8_t> ecs_scope;  // the scope of an echoed ECS option
 };
 
 // Parses a whole response; false (error set) on anything malformed.

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -41,9 +42,11 @@ int usage(const char* problem) {
 
 // Prints the reply; returns the exit status: 0 for 2xx, 1 for an answer that says no, 2 when
 // the server could not be reached.
-int finish(const httplib::Result& result, const Options& options, const std::function<void(const nlohmann::json&)>& show) {
+int finish(const httplib::Result& result, const Options& options,
+           const std::function<void(const nlohmann::json&)>& show) {
     if (!result) {
-        std::fprintf(stderr, "meridianctl: cannot reach %s: %s\n", options.admin.c_str(), httplib::to_string(result.error()).c_str());
+        std::fprintf(stderr, "meridianctl: cannot reach %s: %s\n", options.admin.c_str(),
+                     httplib::to_string(result.error()).c_str());
         return 2;
     }
     const nlohmann::json body = nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false);
@@ -62,14 +65,17 @@ void show_status(const nlohmann::json& s) {
     std::printf("node %s, up %lld s, %zu workers, %llu udp + %llu tcp queries\n", s["node"].get<std::string>().c_str(),
                 s["uptime_seconds"].get<long long>(), s["workers"].get<std::size_t>(),
                 s["queries"]["udp"].get<unsigned long long>(), s["queries"]["tcp"].get<unsigned long long>());
-    for (const auto& a : s["alerts"]) std::printf("ALERT %s: %s\n", a["severity"].get<std::string>().c_str(), a["message"].get<std::string>().c_str());
+    for (const auto& a : s["alerts"])
+        std::printf("ALERT %s: %s\n", a["severity"].get<std::string>().c_str(),
+                    a["message"].get<std::string>().c_str());
     for (const auto& z : s["zones"]) {
-        std::printf("zone %s serial %llu\n", z["origin"].get<std::string>().c_str(), z["serial"].get<unsigned long long>());
+        std::printf("zone %s serial %llu\n", z["origin"].get<std::string>().c_str(),
+                    z["serial"].get<unsigned long long>());
         for (const auto& r : z["regions"]) {
             std::string state = r["state"].get<std::string>();
             if (!r["override"].is_null()) state += " (" + r["override"]["action"].get<std::string>() + ")";
-            std::printf("  %-20s %-22s %6u ms %6.1f %%  %10llu answers  %s\n", r["name"].get<std::string>().c_str(), state.c_str(),
-                        r["latency_ms"].get<unsigned>(), r["success_rate"].get<double>() * 100,
+            std::printf("  %-20s %-22s %6u ms %6.1f %%  %10llu answers  %s\n", r["name"].get<std::string>().c_str(),
+                        state.c_str(), r["latency_ms"].get<unsigned>(), r["success_rate"].get<double>() * 100,
                         r["answers"].get<unsigned long long>(), r["reason"].get<std::string>().c_str());
         }
     }
@@ -84,9 +90,7 @@ void show_check(const nlohmann::json& body) {
     for (const auto& e : body["errors"]) std::printf("%s\n", e.get<std::string>().c_str());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     Options o;
     if (const char* token = std::getenv("MERIDIAN_TOKEN")) o.token = token;
     for (int i = 1; i < argc; ++i) {
@@ -125,7 +129,8 @@ int main(int argc, char** argv) {
 
     if (command == "status" && operands == 0) return finish(client.Get("/status"), o, show_status);
     if (command == "check" && operands == 0) return finish(client.Get("/check"), o, show_check);
-    if (command == "reload" && operands == 0) return finish(client.Post("/reload", "", "application/json"), o, show_check);
+    if (command == "reload" && operands == 0)
+        return finish(client.Post("/reload", "", "application/json"), o, show_check);
     if (command == "explain" && operands == 2) {
         httplib::Params params{{"name", o.words[1]}, {"client", o.words[2]}, {"type", o.type}};
         for (const std::string& region : o.down) params.emplace("down", region);
@@ -134,8 +139,8 @@ int main(int argc, char** argv) {
     if ((command == "drain" || command == "undrain") && operands == 2) {
         const std::string path = "/regions/" + o.words[1] + "/" + o.words[2] + "/override";
         auto show = [&](const nlohmann::json& body) {
-            std::printf("%s %s: %s\n", body["zone"].get<std::string>().c_str(), body["region"].get<std::string>().c_str(),
-                        body["action"].get<std::string>().c_str());
+            std::printf("%s %s: %s\n", body["zone"].get<std::string>().c_str(),
+                        body["region"].get<std::string>().c_str(), body["action"].get<std::string>().c_str());
         };
         if (command == "undrain") return finish(client.Delete(path), o, show);
         nlohmann::json request = {{"action", "drain"}};
@@ -144,4 +149,17 @@ int main(int argc, char** argv) {
         return finish(client.Put(path, request.dump(), "application/json"), o, show);
     }
     return usage(("bad command or operands: " + command).c_str());
+}
+
+}  // namespace
+
+// A reply without the fields a command prints (say, from another version of meridiand) ends in a
+// message and status 2, as when the server cannot be reached, not in std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "meridianctl: unexpected reply: %s\n", e.what());
+        return 2;
+    }
 }

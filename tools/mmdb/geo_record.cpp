@@ -23,8 +23,7 @@ bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_upper_or_digit(char c) { return is_upper(c) || (c >= '0' && c <= '9'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-bool parse_coordinate(const std::string& text, double limit, const char* name, double& out,
-                      std::string& error) {
+bool parse_coordinate(const std::string& text, double limit, const char* name, double& out, std::string& error) {
     double value = 0;
     const char* first = text.data();
     const char* last = text.data() + text.size();
@@ -34,8 +33,7 @@ bool parse_coordinate(const std::string& text, double limit, const char* name, d
         return false;
     }
     if (value < -limit || value > limit) {
-        error = std::string(name) + " " + text + " is outside [-" +
-                std::to_string(static_cast<int>(limit)) + "," +
+        error = std::string(name) + " " + text + " is outside [-" + std::to_string(static_cast<int>(limit)) + "," +
                 std::to_string(static_cast<int>(limit)) + "]";
         return false;
     }
@@ -60,8 +58,7 @@ bool is_header(const CsvLine& line) {
 bool parse_geo_row(const CsvLine& line, GeoRow& out, std::string& error) {
     const auto& f = line.fields;
     if (f.size() != kColumnCount) {
-        error = "expected " + std::to_string(kColumnCount) + " columns, found " +
-                std::to_string(f.size());
+        error = "expected " + std::to_string(kColumnCount) + " columns, found " + std::to_string(f.size());
         return false;
     }
     GeoRow row;
@@ -92,8 +89,7 @@ bool parse_geo_row(const CsvLine& line, GeoRow& out, std::string& error) {
     }
     if (!f[3].empty()) {
         if (f[3].size() > 3 || !all_of(f[3], is_upper_or_digit)) {
-            error = "bad subdivision '" + f[3] +
-                    "': expected an ISO 3166-2 code without the country, such as ENG";
+            error = "bad subdivision '" + f[3] + "': expected an ISO 3166-2 code without the country, such as ENG";
             return false;
         }
         rec.subdivision = f[3];
@@ -131,10 +127,8 @@ bool parse_geo_row(const CsvLine& line, GeoRow& out, std::string& error) {
 std::vector<std::uint8_t> encode_geo_record(const GeoRecord& record) {
     std::vector<std::uint8_t> bytes;
     Encoder enc(bytes);
-    const std::size_t pairs = (record.continent.empty() ? 0 : 1) +
-                              (record.country.empty() ? 0 : 1) +
-                              (record.subdivision.empty() ? 0 : 1) +
-                              (record.latitude ? 1 : 0) + (record.asn ? 1 : 0) +
+    const std::size_t pairs = (record.continent.empty() ? 0 : 1) + (record.country.empty() ? 0 : 1) +
+                              (record.subdivision.empty() ? 0 : 1) + (record.latitude ? 1 : 0) + (record.asn ? 1 : 0) +
                               (record.as_org.empty() ? 0 : 1);
     enc.map(pairs);
     if (!record.continent.empty()) {

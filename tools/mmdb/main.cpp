@@ -87,8 +87,8 @@ bool parse_options(int argc, char** argv, Options& opt, bool& help) {
         if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
-        } else if (arg == "--input" || arg == "--output" || arg == "--database-type" ||
-                   arg == "--description" || arg == "--record-size" || arg == "--build-epoch") {
+        } else if (arg == "--input" || arg == "--output" || arg == "--database-type" || arg == "--description" ||
+                   arg == "--record-size" || arg == "--build-epoch") {
             if (i + 1 >= argc) {
                 return fail("option " + arg + " needs a value");
             }
@@ -126,14 +126,12 @@ bool parse_options(int argc, char** argv, Options& opt, bool& help) {
     if (!have_epoch) {
         if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde != nullptr && *sde != '\0') {
             if (!parse_u64(sde, opt.build_epoch)) {
-                return fail(std::string("SOURCE_DATE_EPOCH must be a non-negative integer, not '") +
-                            sde + "'");
+                return fail(std::string("SOURCE_DATE_EPOCH must be a non-negative integer, not '") + sde + "'");
             }
         }
     }
     std::string error;
-    if (opt.database_type.empty() || opt.database_type.size() > 256 ||
-        !mmdb::valid_text(opt.database_type, error)) {
+    if (opt.database_type.empty() || opt.database_type.size() > 256 || !mmdb::valid_text(opt.database_type, error)) {
         return fail("--database-type must be 1-256 bytes of printable UTF-8 text");
     }
     if (!opt.have_description) {
@@ -156,8 +154,7 @@ bool write_file(const std::string& path, const std::vector<std::uint8_t>& bytes)
         if (!out) {
             return fail("cannot write " + tmp + ": " + std::strerror(errno));
         }
-        out.write(reinterpret_cast<const char*>(bytes.data()),
-                  static_cast<std::streamsize>(bytes.size()));
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         out.close();
         if (!out) {
             std::remove(tmp.c_str());
@@ -221,8 +218,8 @@ int run(int argc, char** argv) {
         if (conflict != mmdb::PrefixTree::kNoConflict) {
             const auto& other = rows[conflict];
             diags.error(opt.input, rows[i].line,
-                        "network " + rows[i].network.text + " overlaps " + other.network.text +
-                            " (" + opt.input + ":" + std::to_string(other.line) + ")");
+                        "network " + rows[i].network.text + " overlaps " + other.network.text + " (" + opt.input + ":" +
+                            std::to_string(other.line) + ")");
         }
     }
     if (!diags.empty()) {
@@ -259,9 +256,9 @@ int run(int argc, char** argv) {
     if (!write_file(opt.output, out)) {
         return 1;
     }
-    std::cout << "mmdb-build: wrote " << opt.output << ": " << rows.size() << " networks, "
-              << data.unique_records() << " distinct records, " << tree.node_count()
-              << " nodes, " << opt.record_size << "-bit records, " << out.size() << " bytes\n";
+    std::cout << "mmdb-build: wrote " << opt.output << ": " << rows.size() << " networks, " << data.unique_records()
+              << " distinct records, " << tree.node_count() << " nodes, " << opt.record_size << "-bit records, "
+              << out.size() << " bytes\n";
     return 0;
 }
 

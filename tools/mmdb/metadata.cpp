@@ -5,7 +5,9 @@
 namespace mmdb {
 
 std::vector<std::uint8_t> encode_metadata(const Metadata& metadata) {
-    static constexpr char kMarker[] = "\xAB\xCD\xEF" "MaxMind.com";
+    static constexpr char kMarker[] =
+        "\xAB\xCD\xEF"
+        "MaxMind.com";
     std::vector<std::uint8_t> out(kMarker, kMarker + sizeof kMarker - 1);
     Encoder enc(out);
     enc.map(9);

@@ -82,9 +82,8 @@ bool parse_network(std::string_view text, Network& out, std::string& error) {
         masked[i / 8] = static_cast<std::uint8_t>(masked[i / 8] & ~(0x80u >> (i % 8)));
     }
     if (masked != net.address) {
-        error = "bad network " + quoted + ": address has bits set past the /" +
-                std::to_string(prefix) + " prefix (did you mean " +
-                format_address(masked, net.ipv4) + "/" + std::to_string(prefix) + "?)";
+        error = "bad network " + quoted + ": address has bits set past the /" + std::to_string(prefix) +
+                " prefix (did you mean " + format_address(masked, net.ipv4) + "/" + std::to_string(prefix) + "?)";
         return false;
     }
     out = std::move(net);

@@ -11,15 +11,13 @@ namespace mmdb {
 using Address = std::array<std::uint8_t, 16>;
 
 struct Network {
-    Address address{};     // IPv4 networks live in ::/96 (address[12..15])
-    unsigned prefix = 0;   // prefix length in the 128-bit tree (IPv4 /n -> n + 96)
+    Address address{};    // IPv4 networks live in ::/96 (address[12..15])
+    unsigned prefix = 0;  // prefix length in the 128-bit tree (IPv4 /n -> n + 96)
     bool ipv4 = false;
-    std::string text;      // as written in the source, for messages
+    std::string text;  // as written in the source, for messages
 
     // Bit `index` (0 = most significant) of the 128-bit address.
-    unsigned bit(unsigned index) const {
-        return (address[index / 8] >> (7 - index % 8)) & 1u;
-    }
+    unsigned bit(unsigned index) const { return (address[index / 8] >> (7 - index % 8)) & 1u; }
 };
 
 // Parses "ADDRESS/PREFIX". Rejects malformed text, out-of-range prefixes and addresses with

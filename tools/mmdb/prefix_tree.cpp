@@ -81,8 +81,8 @@ std::vector<std::uint32_t> PrefixTree::leaves_in_order() const {
     return out;
 }
 
-std::vector<std::uint8_t> PrefixTree::serialize(
-    unsigned record_size, const std::function<std::uint32_t(std::uint32_t)>& data_offset) const {
+std::vector<std::uint8_t> PrefixTree::serialize(unsigned record_size,
+                                                const std::function<std::uint32_t(std::uint32_t)>& data_offset) const {
     if (record_size != 24 && record_size != 28 && record_size != 32) {
         throw std::invalid_argument("record size must be 24, 28 or 32");
     }
@@ -126,20 +126,20 @@ std::vector<std::uint8_t> PrefixTree::serialize(
         const std::uint64_t left = record_value(nodes_[index].child[0]);
         const std::uint64_t right = record_value(nodes_[index].child[1]);
         switch (record_size) {
-            case 24:
-                put(left, 3);
-                put(right, 3);
-                break;
-            case 28:
-                // Low 24 bits of each record, with their top nibbles sharing the middle byte.
-                put(left & 0xFFFFFF, 3);
-                out.push_back(static_cast<std::uint8_t>(((left >> 24) << 4) | (right >> 24)));
-                put(right & 0xFFFFFF, 3);
-                break;
-            default:
-                put(left, 4);
-                put(right, 4);
-                break;
+        case 24:
+            put(left, 3);
+            put(right, 3);
+            break;
+        case 28:
+            // Low 24 bits of each record, with their top nibbles sharing the middle byte.
+            put(left & 0xFFFFFF, 3);
+            out.push_back(static_cast<std::uint8_t>(((left >> 24) << 4) | (right >> 24)));
+            put(right & 0xFFFFFF, 3);
+            break;
+        default:
+            put(left, 4);
+            put(right, 4);
+            break;
         }
     }
     return out;

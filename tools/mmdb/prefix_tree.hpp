@@ -31,8 +31,8 @@ public:
 
     // Serialises the tree. `data_offset(value)` gives the data-section offset of a leaf's record.
     // Throws std::length_error if a record value does not fit in `record_size` bits.
-    std::vector<std::uint8_t> serialize(
-        unsigned record_size, const std::function<std::uint32_t(std::uint32_t)>& data_offset) const;
+    std::vector<std::uint8_t> serialize(unsigned record_size,
+                                        const std::function<std::uint32_t(std::uint32_t)>& data_offset) const;
 
 private:
     enum class Kind : std::uint8_t { Empty, Node, Leaf };
