@@ -36,7 +36,7 @@ bool write_rrset(dns::Section section, const RRsetRef& r, dns::MessageWriter* w)
 
 void Sections::add(dns::Section section, const RRsetRef& rrset) noexcept {
     if (count_ < kCapacity) {
-        entries_[count_++] = {section, rrset};
+        entries_.slots[count_++] = {section, rrset};
         return;
     }
     if (rrset.need == Need::required) is_required_lost_ = true;
@@ -48,7 +48,7 @@ bool Sections::encode(dns::MessageWriter* w) const noexcept {
     if (is_required_lost_) return true;
     for (const dns::Section section : {dns::Section::answer, dns::Section::authority, dns::Section::additional}) {
         for (std::size_t i = 0; i < count_; ++i) {
-            const Entry& e = entries_[i];
+            const Entry& e = entries_.slots[i];
             if (e.section != section) continue;
             // An RRset goes in whole or not at all (RFC 2181 §9).
             const dns::MessageWriter::Mark before = w->mark();

@@ -59,7 +59,13 @@ private:
         dns::Section section;
         RRsetRef rrset;
     };
-    std::array<Entry, kCapacity> entries_;
+    // Left uninitialised: entries past count_ are never read, and constructing all of them for
+    // every query would cost more than the response itself.
+    union Room {
+        Room() noexcept {}
+        std::array<Entry, kCapacity> slots;
+    };
+    Room entries_;
     std::size_t count_ = 0;
     bool is_required_lost_ = false;  // an RRset found no room …
     bool is_glue_lost_ = false;
