@@ -115,7 +115,12 @@ bool TableReader::read_duration(const Setting& row, int64_t* out) {
     const toml::node* given = node(key);
     const toml::node* old = alias.empty() ? nullptr : node(alias);
     if (given != nullptr && old != nullptr) {
-        error(*old, "\"" + alias + "\" is the old spelling of \"" + key + "\" in " + context_ + ": give only one of them");
+        // At the key: the value may well be right, the key is what is too many.
+        SourceLocation at = where(*old);
+        for (const auto& [k, v] : table_) {
+            if (k.str() == alias) at = location_of(file_, k.source());
+        }
+        diagnostics_->error(at, "\"" + alias + "\" is the old spelling of \"" + key + "\" in " + context_ + ": give only one of them");
         return false;
     }
     if (old != nullptr) {
