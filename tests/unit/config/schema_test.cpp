@@ -735,3 +735,24 @@ TEST_CASE("docs/CONFIG.md's settings tables are exactly the schema (meridiand --
     INFO("regenerate it with tools/dev/update-config-doc.py (make schema-doc)");
     CHECK(text.substr(from + begin.size(), to - from - begin.size()) == "\n" + meridian::config::schema_markdown() + "\n");
 }
+
+TEST_CASE("meridian.toml(5) gives every numeric server setting the schema's range, default and old spelling", "[config]") {
+    std::ifstream in(std::string(MERIDIAN_SOURCE_DIR) + "/packaging/man/meridian.toml.5");
+    REQUIRE(in);
+    std::stringstream page;
+    page << in.rdbuf();
+    const std::string man = page.str();
+    for (const Setting& row : kSchema) {
+        if (row.document != Document::server_config) continue;
+        if (row.type != ValueType::integer && row.type != ValueType::duration) continue;
+        CAPTURE(name_of(row));
+        const bool is_duration = row.type == ValueType::duration;
+        const auto bound = [&](int64_t v) { return is_duration ? format_duration_ms(static_cast<uint64_t>(v)) : std::to_string(v); };
+        // .BR key " (integer, 1\(en100, default 10)"
+        std::string entry = ".BR " + std::string(row.key) + " \" (" + (is_duration ? "duration" : "integer") + ", " +
+                            bound(row.min) + "\\(en" + bound(row.max) + ", default";
+        if (row.default_doc.empty()) entry += " " + meridian::config::default_text(row) + ")\"";
+        CHECK(text_contains(man, entry));
+        if (!row.alias.empty()) CHECK(text_contains(man, ".BR " + std::string(row.alias)));
+    }
+}
