@@ -9,7 +9,7 @@ FUZZ_CXX   ?= clang++-16
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := query ecs answer zone_file mmdb_csv
 
-.PHONY: all deps build build-asan build-tsan geoip run lint test tsan fuzz bench package clean
+.PHONY: all deps build build-asan build-tsan geoip run lint test tsan fuzz bench package schema-doc clean
 
 all: build
 
@@ -75,6 +75,10 @@ fuzz: deps
 bench: build
 	BUILD=$(BUILD) ./tools/bench/run-bench.sh
 	BUILD=$(BUILD) ./tools/scale/scale-bench.sh
+
+# docs/CONFIG.md's settings tables, from the schema (src/config/schema.hpp) via meridiand --schema.
+schema-doc: build
+	./tools/dev/update-config-doc.py $(BUILD)/bin/meridiand
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_TSAN)

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "config/schema.hpp"
 #include "config/server_config.hpp"
 #include "config/snapshot_loader.hpp"
 #include "explain/explain.hpp"
@@ -15,10 +16,12 @@ namespace {
 constexpr const char* kUsage =
     "usage: meridiand -c FILE [--check]\n"
     "       meridiand explain -c FILE NAME CLIENT [TYPE]\n"
+    "       meridiand --schema\n"
     "  explain             show how NAME is answered for CLIENT: an address (the packet's source)\n"
     "                      or a subnet (sent as EDNS Client Subnet); TYPE defaults to A\n"
     "  -c, --config FILE   server configuration (TOML)\n"
     "      --check         load and validate everything, print the errors, exit 0 or 1\n"
+    "      --schema        print every setting of the config and zone files (Markdown)\n"
     "  -h, --help          this text\n"
     "  -V, --version       print the version\n";
 
@@ -39,6 +42,9 @@ int main(int argc, char** argv) {
             config_path = argv[++i];
         } else if (arg == "--check") {
             is_check = true;
+        } else if (arg == "--schema" && !is_explain) {
+            std::fputs(meridian::config::schema_markdown().c_str(), stdout);
+            return 0;
         } else if (arg == "-h" || arg == "--help") {
             std::fputs(kUsage, stdout);
             return 0;

@@ -23,7 +23,6 @@ public:
 
 private:
     void read_check(const std::string& name, const toml::table& table);
-    std::optional<uint32_t> read_duration_ms(TableReader& reader, const std::string& key);
     void read_region(const std::string& name, const toml::table& table);
     void read_cidr_set(const std::string& name, const toml::node& node);
     void read_location_set(const std::string& name, const toml::table& table);
@@ -50,7 +49,23 @@ private:
 };
 
 constexpr uint32_t kNotFound = UINT32_MAX;
-constexpr const char* kStrategies = "weighted, failover, nearest, all, sticky, latency, performance, least_loaded";
+
+consteval const Setting& check_setting(std::string_view key) { return zone_setting("[checks.NAME]", key); }
+consteval const Setting& region_setting(std::string_view key) { return zone_setting("[regions.NAME]", key); }
+consteval const Setting& name_setting(std::string_view key) { return zone_setting("[names.NAME]", key); }
+consteval const Setting& route_setting(std::string_view key) { return zone_setting("[[names.NAME.route]]", key); }
+
+// The choices a schema row lists and the values they stand for; a unit test keeps the two the same.
+bool parse_check_kind(std::string_view text, health::CheckKind* out) {
+    for (const auto kind : {health::CheckKind::none, health::CheckKind::tcp, health::CheckKind::http,
+                            health::CheckKind::https, health::CheckKind::dns, health::CheckKind::file}) {
+        if (text == health::to_string(kind)) {
+            *out = kind;
+            return true;
+        }
+    }
+    return false;
+}
 
 uint32_t PolicyReader::find_region(const std::string& name) const {
     const int32_t index = policy_.find_region(name);
@@ -78,54 +93,16 @@ bool PolicyReader::read_code(const std::string& text, const SourceLocation& at, 
     return ok;
 }
 
-// "5s", "500ms", "2m".
-std::optional<uint32_t> PolicyReader::read_duration_ms(TableReader& reader, const std::string& key) {
-    const auto text = reader.string(key);
-    if (!text) {
-        if (const toml::node* n = reader.node(key); n != nullptr && !n->is_string()) {
-            reader.error(*n, "\"" + key + "\" must be a duration such as \"5s\" or \"500ms\"");
-        }
-        return std::nullopt;
-    }
-    std::size_t digits = 0;
-    while (digits < text->size() && std::isdigit(static_cast<unsigned char>((*text)[digits]))) ++digits;
-    const std::string unit = text->substr(digits);
-    const uint64_t multiplier = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 0;
-    if (digits == 0 || digits > 9 || multiplier == 0) {
-        reader.error(*reader.node(key), "\"" + *text + "\" is not a duration such as \"5s\" or \"500ms\"");
-        return std::nullopt;
-    }
-    const uint64_t ms = std::stoull(text->substr(0, digits)) * multiplier;
-    if (ms > 24u * 3600 * 1000) {
-        reader.error(*reader.node(key), "\"" + *text + "\" is longer than a day");
-        return std::nullopt;
-    }
-    return static_cast<uint32_t>(ms);
-}
-
 void PolicyReader::read_check(const std::string& name, const toml::table& table) {
     TableReader reader(table, "[checks." + name + "]", root_.file(), diagnostics_);
     health::CheckSpec check;
     check.name = name;
     check.where = reader.where();
-    reader.require("kind");
-    if (const auto kind = reader.string("kind")) {
-        static const std::pair<const char*, health::CheckKind> kKinds[] = {
-            {"none", health::CheckKind::none}, {"tcp", health::CheckKind::tcp},   {"http", health::CheckKind::http},
-            {"https", health::CheckKind::https}, {"dns", health::CheckKind::dns}, {"file", health::CheckKind::file}};
-        bool is_known = false;
-        for (const auto& [text, value] : kKinds) {
-            if (*kind == text) {
-                check.kind = value;
-                is_known = true;
-            }
-        }
-        if (!is_known) reader.error(*reader.node("kind"), "unknown check kind \"" + *kind + "\" (tcp, http, https, dns, file, none)");
-    }
-    check.interval_ms = read_duration_ms(reader, "interval").value_or(check.interval_ms);
-    check.timeout_ms = read_duration_ms(reader, "timeout").value_or(check.timeout_ms);
-    check.jitter_ms = read_duration_ms(reader, "jitter").value_or(check.jitter_ms);
-    if (check.interval_ms < 100) reader.error(*reader.node("interval"), "interval must be at least 100ms");
+    reader.require(check_setting("kind"));
+    if (std::string kind; reader.read(check_setting("kind"), &kind)) parse_check_kind(kind, &check.kind);
+    reader.read(check_setting("interval"), &check.interval_ms);
+    reader.read(check_setting("timeout"), &check.timeout_ms);
+    reader.read(check_setting("jitter"), &check.jitter_ms);
     if (check.timeout_ms > check.interval_ms) {
         const toml::node* at = reader.node("timeout");
         error(at != nullptr ? where(*at) : check.where, "timeout (" + std::to_string(check.timeout_ms) +
@@ -134,56 +111,67 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     }
     if (check.jitter_ms * 2 > check.interval_ms) reader.error(*reader.node("jitter"), "jitter must be at most half the interval");
     health::Thresholds& t = check.thresholds;
-    t.rise = static_cast<uint32_t>(reader.integer("rise", 1, 100).value_or(t.rise));
-    t.fall = static_cast<uint32_t>(reader.integer("fall", 1, 100).value_or(t.fall));
-    t.window = static_cast<uint32_t>(reader.integer("window", 1, 1000).value_or(t.window));
-    t.healthy_below_ms = static_cast<uint32_t>(reader.integer("healthy_below_ms", 1, 600000).value_or(t.healthy_below_ms));
-    t.degraded_below_ms = static_cast<uint32_t>(reader.integer("degraded_below_ms", 1, 600000).value_or(t.degraded_below_ms));
-    t.healthy_success = reader.fraction("healthy_success").value_or(t.healthy_success);
-    t.degraded_success = reader.fraction("degraded_success").value_or(t.degraded_success);
-    if (t.degraded_below_ms < t.healthy_below_ms) error(check.where, "degraded_below_ms must not be below healthy_below_ms");
-    if (const auto initial = reader.string("initial")) {
-        if (*initial == "up") check.initial = health::InitialState::up;
-        else if (*initial == "down") check.initial = health::InitialState::down;
-        else if (*initial == "wait") check.initial = health::InitialState::wait;
-        else reader.error(*reader.node("initial"), "initial must be \"up\", \"down\" or \"wait\"");
+    reader.read(check_setting("rise"), &t.rise);
+    reader.read(check_setting("fall"), &t.fall);
+    reader.read(check_setting("window"), &t.window);
+    reader.read(check_setting("healthy_below"), &t.healthy_below_ms);
+    reader.read(check_setting("degraded_below"), &t.degraded_below_ms);
+    reader.read(check_setting("healthy_success"), &t.healthy_success);
+    reader.read(check_setting("degraded_success"), &t.degraded_success);
+    if (t.degraded_below_ms < t.healthy_below_ms) {
+        error(check.where, "degraded_below (" + std::to_string(t.degraded_below_ms) + " ms) must not be below healthy_below (" +
+                               std::to_string(t.healthy_below_ms) + " ms)");
     }
-    check.address = reader.string("address").value_or("");
+    if (std::string initial; reader.read(check_setting("initial"), &initial)) {
+        check.initial = initial == "down" ? health::InitialState::down
+                        : initial == "wait" ? health::InitialState::wait
+                                            : health::InitialState::up;
+    }
+    reader.read(check_setting("address"), &check.address);
     if (!check.address.empty() && !geo::parse_address(check.address)) {
         reader.error(*reader.node("address"), "\"" + check.address + "\" is not an IP address");
     }
-    const uint16_t default_port = check.kind == health::CheckKind::http ? 80 : check.kind == health::CheckKind::https ? 443
-                                  : check.kind == health::CheckKind::dns ? 53 : 0;
-    check.port = static_cast<uint16_t>(reader.integer("port", 1, 65535).value_or(default_port));
-    check.url = reader.string("url").value_or("");
-    const auto path = reader.string("path");
-    check.host = reader.string("host").value_or("");
-    check.body_contains = reader.string("body_contains").value_or("");
-    if (const auto field = reader.string("load_field")) check.load_field = geo::FieldPaths::parse(*field);
-    check.verify_tls = reader.boolean("verify_tls").value_or(true);
-    if (const toml::node* status = reader.node("expect_status")) {
+    if (!reader.read(check_setting("port"), &check.port)) {
+        check.port = check.kind == health::CheckKind::http ? 80 : check.kind == health::CheckKind::https ? 443
+                     : check.kind == health::CheckKind::dns ? 53 : 0;
+    }
+    reader.read(check_setting("url"), &check.url);
+    std::string path;
+    const bool has_path = reader.read(check_setting("path"), &path);
+    reader.read(check_setting("host"), &check.host);
+    reader.read(check_setting("body_contains"), &check.body_contains);
+    if (std::string field; reader.read(check_setting("load_field"), &field)) check.load_field = geo::FieldPaths::parse(field);
+    reader.read(check_setting("verify_tls"), &check.verify_tls);
+    constexpr const Setting& expect_status = check_setting("expect_status");
+    if (const toml::node* status = reader.node(expect_status)) {
         const auto* range = status->as_array();
-        if (status->is_integer()) {
-            check.status_min = check.status_max = static_cast<uint16_t>(status->value<int64_t>().value_or(200));
-        } else if (range != nullptr && range->size() == 2 && (*range)[0].is_integer() && (*range)[1].is_integer()) {
-            check.status_min = static_cast<uint16_t>((*range)[0].value<int64_t>().value_or(200));
-            check.status_max = static_cast<uint16_t>((*range)[1].value<int64_t>().value_or(399));
+        const auto is_status = [&](const toml::node& n) {
+            const auto code = n.value<int64_t>();
+            return n.is_integer() && code && *code >= expect_status.min && *code <= expect_status.max;
+        };
+        if (is_status(*status)) {
+            check.status_min = check.status_max = static_cast<uint16_t>(*status->value<int64_t>());
+        } else if (range != nullptr && range->size() == 2 && is_status((*range)[0]) && is_status((*range)[1]) &&
+                   *(*range)[0].value<int64_t>() <= *(*range)[1].value<int64_t>()) {
+            check.status_min = static_cast<uint16_t>(*(*range)[0].value<int64_t>());
+            check.status_max = static_cast<uint16_t>(*(*range)[1].value<int64_t>());
         } else {
-            reader.error(*status, "expect_status is a status code or [lowest, highest]");
+            reader.error(*status, "expect_status is a status code or [lowest, highest], each from " +
+                                      std::to_string(expect_status.min) + " to " + std::to_string(expect_status.max));
         }
     }
-    check.query_name = reader.string("query").value_or("");
-    check.expect_rcode = static_cast<uint16_t>(reader.integer("expect_rcode", 0, 15).value_or(0));
-    if (const auto file = reader.string("file")) {
-        std::filesystem::path p(*file);
+    reader.read(check_setting("query"), &check.query_name);
+    reader.read(check_setting("expect_rcode"), &check.expect_rcode);
+    if (std::string file; reader.read(check_setting("file"), &file)) {
+        std::filesystem::path p(file);
         if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
         check.file_path = p.lexically_normal().string();
     }
     switch (check.kind) {
     case health::CheckKind::http:
     case health::CheckKind::https:
-        if (check.url.empty() && !path) error(check.where, "an " + std::string(health::to_string(check.kind)) + " check needs \"url\" or \"path\"");
-        if (path) check.path = *path;
+        if (check.url.empty() && !has_path) error(check.where, "an " + std::string(health::to_string(check.kind)) + " check needs \"url\" or \"path\"");
+        if (has_path) check.path = path;
         break;
     case health::CheckKind::tcp:
         if (check.port == 0) error(check.where, "a tcp check needs \"port\"");
@@ -204,7 +192,7 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
     TableReader reader(table, "[regions." + name + "]", root_.file(), diagnostics_);
     steer::Region region;
     region.name = name;
-    for (const auto& [text, at] : reader.string_list("addresses")) {
+    for (const auto& [text, at] : reader.string_list(region_setting("addresses"))) {
         const auto address = geo::parse_address(text);
         if (!address) {
             error(at, "\"" + text + "\" is not an IPv4 or IPv6 address");
@@ -218,9 +206,9 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
             region.ipv6.push_back(address->bytes);
         }
     }
-    if (const auto cname = reader.string("cname")) {
-        if (const auto wire = resolve_(*cname)) region.cname = *wire;
-        else reader.error(*reader.node("cname"), "cname \"" + *cname + "\" is not a valid domain name");
+    if (std::string cname; reader.read(region_setting("cname"), &cname)) {
+        if (const auto wire = resolve_(cname)) region.cname = *wire;
+        else reader.error(*reader.node("cname"), "cname \"" + cname + "\" is not a valid domain name");
         if (!region.ipv4.empty() || !region.ipv6.empty()) {
             reader.error(*reader.node("cname"), "region " + name + " has both addresses and a cname; give one");
         }
@@ -228,7 +216,7 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
     if (region.cname.empty() && region.ipv4.empty() && region.ipv6.empty() && reader.node("cname") == nullptr) {
         error(reader.where(), "region " + name + " has no records: give \"addresses\" or \"cname\"");
     }
-    if (const toml::node* location = reader.node("location")) {
+    if (const toml::node* location = reader.node(region_setting("location"))) {
         const auto* array = location->as_array();
         const bool ok = array != nullptr && array->size() == 2 && (*array)[0].is_number() && (*array)[1].is_number();
         if (!ok) {
@@ -243,20 +231,22 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
             }
         }
     }
-    region.weight = static_cast<uint32_t>(reader.integer("weight", 0, 1000000).value_or(1));
-    region.bias = static_cast<double>(reader.integer("bias", -99, 99).value_or(0));
+    reader.read(region_setting("weight"), &region.weight);
+    int32_t bias = 0;
+    reader.read(region_setting("bias"), &bias);
+    region.bias = bias;
     health::RegionCheck probe;
     probe.region = name;
-    if (const auto check = reader.string("check")) {
+    if (std::string check; reader.read(region_setting("check"), &check)) {
         for (std::size_t i = 0; i < checks_.checks.size(); ++i) {
-            if (checks_.checks[i].name == *check) probe.check = static_cast<int32_t>(i);
+            if (checks_.checks[i].name == check) probe.check = static_cast<int32_t>(i);
         }
-        if (probe.check < 0) reader.error(*reader.node("check"), "unknown check \"" + *check + "\" (define it under [checks])");
+        if (probe.check < 0) reader.error(*reader.node("check"), "unknown check \"" + check + "\" (define it under [checks])");
     }
     std::string check_address;
-    if (const auto address = reader.string("check_address")) {
-        if (!geo::parse_address(*address)) reader.error(*reader.node("check_address"), "\"" + *address + "\" is not an IP address");
-        else check_address = *address;
+    if (std::string address; reader.read(region_setting("check_address"), &address)) {
+        if (!geo::parse_address(address)) reader.error(*reader.node("check_address"), "\"" + address + "\" is not an IP address");
+        else check_address = address;
     }
     if (probe.check >= 0) {
         // A probe needs somewhere to go: the check's address or URL, the region's check_address,
@@ -299,10 +289,13 @@ void PolicyReader::read_location_set(const std::string& name, const toml::table&
     set.name = name;
     steer::Condition parts;
     // A set's lists read like a route's conditions, one part at a time.
-    static const std::pair<const char*, const char*> kParts[] = {
-        {"continents", "continent"}, {"countries", "country"}, {"subdivisions", "subdivision"}, {"asns", "asn"}};
-    for (const auto& [plural, singular] : kParts) {
-        if (const toml::node* n = reader.node(plural)) read_condition_part(singular, *n, &parts);
+    const std::pair<const Setting&, const char*> parts_of_set[] = {
+        {zone_setting("[locations.NAME]", "continents"), "continent"},
+        {zone_setting("[locations.NAME]", "countries"), "country"},
+        {zone_setting("[locations.NAME]", "subdivisions"), "subdivision"},
+        {zone_setting("[locations.NAME]", "asns"), "asn"}};
+    for (const auto& [row, singular] : parts_of_set) {
+        if (const toml::node* n = reader.node(row)) read_condition_part(singular, *n, &parts);
     }
     set.continents = parts.continents;
     set.countries = parts.countries;
@@ -349,10 +342,13 @@ void PolicyReader::read_condition_part(const std::string& key, const toml::node&
             c->subdivisions.push_back(s);
         }
     } else if (key == "asn") {
+        constexpr const Setting& asn = zone_setting("[[names.NAME.route]] when", "asn");
+        static_assert(asn.min == zone_setting("[locations.NAME]", "asns").min &&
+                      asn.max == zone_setting("[locations.NAME]", "asns").max);
         auto add = [&](const toml::node& v) {
             const auto number = v.value<int64_t>();
-            if (!v.is_integer() || !number || *number <= 0 || *number > UINT32_MAX) {
-                error(where(v), "an ASN must be an integer from 1 to 4294967295");
+            if (!v.is_integer() || !number || *number < asn.min || *number > asn.max) {
+                error(where(v), "an ASN must be an integer from " + std::to_string(asn.min) + " to " + std::to_string(asn.max));
                 return;
             }
             c->asns.push_back(static_cast<uint32_t>(*number));
@@ -390,8 +386,9 @@ void PolicyReader::read_condition_part(const std::string& key, const toml::node&
 
 void PolicyReader::read_condition(const toml::table& when, steer::Condition* c) {
     TableReader reader(when, "when", root_.file(), diagnostics_);
-    for (const char* key : {"continent", "country", "subdivision", "asn", "cidr", "location"}) {
-        if (const toml::node* n = reader.node(key)) read_condition_part(key, *n, c);
+    for (const Setting& row : kSchema) {
+        if (row.table != "[[names.NAME.route]] when") continue;
+        if (const toml::node* n = reader.node(row)) read_condition_part(std::string(row.key), *n, c);
     }
     reader.finish();
 }
@@ -401,19 +398,31 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
     steer::Route route;
     route.where = reader.where();
     route.strategy = default_strategy;
-    if (const toml::table* when = reader.table("when")) read_condition(*when, &route.when);
+    if (const toml::table* when = reader.table(std::string(route_setting("when").key))) read_condition(*when, &route.when);
     std::map<std::string, uint32_t> weights;
-    if (const toml::table* w = reader.table("weights")) {
+    constexpr const Setting& weight = route_setting("weights");
+    static_assert(weight.min == region_setting("weight").min && weight.max == region_setting("weight").max);
+    if (const toml::table* w = reader.table(std::string(weight.key))) {
         for (const auto& [key, value] : *w) {
             const std::string region(key.str());
             const auto v = value.value<int64_t>();
-            if (find_region(region) == kNotFound) error(location_of(root_.file(), key.source()), "unknown region \"" + region + "\" in weights");
-            else if (!value.is_integer() || !v || *v < 0 || *v > 1000000) error(where(value), "a weight is an integer from 0 to 1000000");
-            else weights[region] = static_cast<uint32_t>(*v);
+            if (find_region(region) == kNotFound) {
+                error(location_of(root_.file(), key.source()), "unknown region \"" + region + "\" in weights");
+            } else if (!value.is_integer() || !v || *v < weight.min || *v > weight.max) {
+                error(where(value), "a weight is an integer from " + std::to_string(weight.min) + " to " + std::to_string(weight.max));
+            } else {
+                weights[region] = static_cast<uint32_t>(*v);
+            }
         }
     }
-    if (const toml::node* to = reader.node("to")) {
-        for (const auto& [text, at] : strings(*to, "to")) {
+    // decide() ranks a route's candidates in kMaxRouteTargets slots: a route naming more is an
+    // error here, never a region silently left out there.
+    constexpr const Setting& to_row = route_setting("to");
+    static_assert(to_row.max == steer::kMaxRouteTargets);
+    const std::string too_many = "a route may name at most " + std::to_string(to_row.max) + " regions";
+    if (const toml::node* to = reader.node(to_row)) {
+        const auto names = strings(*to, "to");
+        for (const auto& [text, at] : names) {
             const uint32_t region = find_region(text);
             if (region == kNotFound) {
                 error(at, "unknown region \"" + text + "\"");
@@ -421,6 +430,9 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
             }
             const auto w = weights.find(text);
             route.targets.push_back({region, w != weights.end() ? w->second : policy_.regions[region].weight});
+        }
+        if (names.size() > static_cast<std::size_t>(to_row.max)) {
+            error(names[static_cast<std::size_t>(to_row.max)].second, too_many + ", not " + std::to_string(names.size()));
         }
     } else {
         // No "to": every region of the zone, in the order they are defined.
@@ -436,15 +448,12 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
                                            [&](const steer::Target& t) { return policy_.regions[t.region].name == region; });
         if (!is_target) error(reader.where(*reader.node("weights")), "weights name region \"" + region + "\", which is not in \"to\"");
     }
-    if (route.targets.size() > steer::kMaxRouteTargets) {
-        error(route.where, "a route may name at most " + std::to_string(steer::kMaxRouteTargets) + " regions");
+    if (reader.node(to_row) == nullptr && route.targets.size() > static_cast<std::size_t>(to_row.max)) {
+        error(route.where, too_many + ": this one has no \"to\", so it names all " + std::to_string(route.targets.size()) +
+                               " regions of the zone");
     }
-    route.max_latency_ms = static_cast<uint32_t>(reader.integer("max_latency_ms", 1, 600000).value_or(0));
-    if (const auto strategy = reader.string("strategy")) {
-        if (!steer::parse_strategy(*strategy, &route.strategy)) {
-            reader.error(*reader.node("strategy"), "unknown strategy \"" + *strategy + "\" (" + kStrategies + ")");
-        }
-    }
+    reader.read(route_setting("max_latency"), &route.max_latency_ms);
+    if (std::string strategy; reader.read(route_setting("strategy"), &strategy)) steer::parse_strategy(strategy, &route.strategy);
     reader.finish();
     name->routes.push_back(std::move(route));
 }
@@ -455,10 +464,11 @@ void PolicyReader::read_name(const std::string& key, const toml::table& table, c
     name.where = location_of(root_.file(), key_node.source());
     if (const auto wire = resolve_(key)) name.owner = *wire;
     else error(name.where, "\"" + key + "\" is not a valid domain name");
-    name.ttl = static_cast<uint32_t>(reader.integer("ttl", 0, INT32_MAX).value_or(60));
-    name.answers = static_cast<uint8_t>(reader.integer("answers", 1, steer::kMaxAnswers).value_or(1));
-    name.pruned_ttl = static_cast<uint32_t>(reader.integer("pruned_ttl", 0, INT32_MAX).value_or(std::min<uint32_t>(10, name.ttl)));
-    if (const toml::node* fail = reader.node("fail")) {
+    reader.read(name_setting("ttl"), &name.ttl);
+    static_assert(name_setting("answers").max == steer::kMaxAnswers);
+    reader.read(name_setting("answers"), &name.answers);
+    if (!reader.read(name_setting("pruned_ttl"), &name.pruned_ttl)) name.pruned_ttl = std::min(name.pruned_ttl, name.ttl);
+    if (const toml::node* fail = reader.node(name_setting("fail"))) {
         const auto* text = fail->as_string();
         const auto* choice = fail->as_table();
         if (text != nullptr && text->get() == "open") {
@@ -479,19 +489,16 @@ void PolicyReader::read_name(const std::string& key, const toml::table& table, c
             error(where(*fail), "fail must be \"open\", \"closed\", { region = \"NAME\" } or { cname = \"TARGET\" }");
         }
     }
-    if (const auto degraded = reader.string("degraded")) {
-        if (*degraded == "fallback") name.degraded = steer::DegradedUse::fallback;
-        else if (*degraded == "healthy") name.degraded = steer::DegradedUse::healthy;
-        else if (*degraded == "never") name.degraded = steer::DegradedUse::never;
-        else reader.error(*reader.node("degraded"), "degraded must be \"fallback\", \"healthy\" or \"never\"");
+    if (std::string degraded; reader.read(name_setting("degraded"), &degraded)) {
+        name.degraded = degraded == "healthy" ? steer::DegradedUse::healthy
+                        : degraded == "never" ? steer::DegradedUse::never
+                                              : steer::DegradedUse::fallback;
     }
     steer::Strategy strategy = steer::Strategy::weighted;
-    if (const auto text = reader.string("strategy")) {
-        if (!steer::parse_strategy(*text, &strategy)) {
-            reader.error(*reader.node("strategy"), "unknown strategy \"" + *text + "\" (" + kStrategies + ")");
-        }
-    }
-    const toml::node* routes = reader.node("route");
+    std::string strategy_text;
+    reader.read(name_setting("strategy"), &strategy_text);  // the row's default when absent
+    steer::parse_strategy(strategy_text, &strategy);
+    const toml::node* routes = reader.node(name_setting("route"));
     if (routes == nullptr || routes->as_array() == nullptr || routes->as_array()->empty()) {
         error(name.where, "steered name " + key + " has no [[names." + key + ".route]]");
     } else {
@@ -518,7 +525,7 @@ std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const 
 }
 
 void PolicyReader::read() {
-    policy_.use_ecs = root_.boolean("ecs").value_or(true);
+    root_.read(zone_setting("", "ecs"), &policy_.use_ecs);
     if (const toml::table* checks = root_.table("checks")) {
         for (const auto& [key, value] : in_file_order(*checks)) {
             if (const auto* t = value->as_table()) read_check(std::string(key->str()), *t);

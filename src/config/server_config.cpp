@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -57,8 +58,8 @@ std::string machine_hostname() {
     return name;
 }
 
-void read_listen(TableReader& reader, const std::string& key, std::vector<ListenAddress>* out) {
-    for (const auto& [text, where] : reader.string_list(key)) {
+void read_listen(TableReader& reader, const Setting& row, std::vector<ListenAddress>* out) {
+    for (const auto& [text, where] : reader.string_list(row)) {
         ListenAddress address;
         if (!parse_listen_address(text, &address)) {
             reader.diagnostics()->error(where, "listen address \"" + text +
@@ -74,21 +75,27 @@ void read_geoip(const toml::table& table, const std::filesystem::path& base, con
     TableReader reader(table, "[[geoip]]", file, diagnostics);
     GeoDatabaseConfig database;
     database.where = reader.where();
-    reader.require("path");
-    if (const auto path = reader.string("path")) {
-        database.path = std::filesystem::path(*path);
+    constexpr const Setting& path_row = server_setting("[[geoip]]", "path");
+    reader.require(path_row);
+    if (std::string path; reader.read(path_row, &path)) {
+        database.path = std::filesystem::path(path);
         if (database.path.is_relative()) database.path = (base / database.path).lexically_normal();
         database.where = reader.where(*reader.node("path"));
     }
     // Field paths as dotted strings ("country.iso_code"), or a list of them tried in order;
     // [] when the database lacks the fact.
-    if (const toml::table* fields = reader.table("fields")) {
+    if (const toml::table* fields = reader.table(std::string(server_setting("[[geoip]]", "fields").key))) {
         TableReader f(*fields, "[geoip] fields", file, diagnostics);
         geo::FieldPaths& p = database.fields;
-        const std::pair<const char*, geo::FieldPaths::Paths*> known[] = {
-            {"continent", &p.continent}, {"country", &p.country},     {"subdivision", &p.subdivision},
-            {"asn", &p.asn},             {"latitude", &p.latitude}, {"longitude", &p.longitude}};
-        for (const auto& [key, target] : known) {
+        const std::pair<const Setting&, geo::FieldPaths::Paths*> known[] = {
+            {server_setting("[[geoip]] fields", "continent"), &p.continent},
+            {server_setting("[[geoip]] fields", "country"), &p.country},
+            {server_setting("[[geoip]] fields", "subdivision"), &p.subdivision},
+            {server_setting("[[geoip]] fields", "asn"), &p.asn},
+            {server_setting("[[geoip]] fields", "latitude"), &p.latitude},
+            {server_setting("[[geoip]] fields", "longitude"), &p.longitude}};
+        for (const auto& [row, target] : known) {
+            const std::string key(row.key);
             const toml::node* n = f.node(key);
             if (n == nullptr) continue;
             target->clear();
@@ -97,7 +104,7 @@ void read_geoip(const toml::table& table, const std::filesystem::path& base, con
             } else if (n->is_array()) {
                 for (const auto& [dotted, where] : f.string_list(key)) target->push_back(geo::FieldPaths::parse(dotted));
             } else {
-                f.error(*n, std::string("field \"") + key + "\" must be a dotted path or a list of them");
+                f.error(*n, "field \"" + key + "\" must be a dotted path or a list of them");
             }
         }
         f.finish();
@@ -126,14 +133,15 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
     const std::filesystem::path base = std::filesystem::path(path).parent_path();
     TableReader root(table, "server config", path, diagnostics);
 
-    root.require("zones");
-    for (const auto& [text, where] : root.string_list("zones")) {
+    constexpr const Setting& zones = server_setting("", "zones");
+    root.require(zones);
+    for (const auto& [text, where] : root.string_list(zones)) {
         std::filesystem::path zone_path(text);
         if (zone_path.is_relative()) zone_path = base / zone_path;
         config.zones.push_back({zone_path.lexically_normal(), where});
     }
 
-    if (const toml::node* geoip = root.node("geoip")) {
+    if (const toml::node* geoip = root.node(server_setting("", "geoip"))) {
         const auto* array = geoip->as_array();
         if (array == nullptr) {
             root.error(*geoip, "geoip must be an array of tables: [[geoip]] path = \"…\"");
@@ -151,8 +159,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
 
     if (const toml::table* listen = root.table("listen")) {
         TableReader reader(*listen, "[listen]", path, diagnostics);
-        read_listen(reader, "udp", &config.udp);
-        read_listen(reader, "tcp", &config.tcp);
+        read_listen(reader, server_setting("[listen]", "udp"), &config.udp);
+        read_listen(reader, server_setting("[listen]", "tcp"), &config.tcp);
         reader.finish();
     }
     if (config.udp.empty() && config.tcp.empty()) {
@@ -161,54 +169,49 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
 
     if (const toml::table* server = root.table("server")) {
         TableReader reader(*server, "[server]", path, diagnostics);
-        config.workers = static_cast<unsigned>(reader.integer("workers", 0, 256).value_or(0));
-        config.udp_max_payload = static_cast<uint16_t>(
-            reader.integer("udp_max_payload", dns::kClassicUdpSize, 65535).value_or(config.udp_max_payload));
-        config.udp_receive_buffer = static_cast<uint32_t>(
-            reader.integer("udp_receive_buffer", 0, 1 << 30).value_or(config.udp_receive_buffer));
-        config.udp_overload_interval_ms = static_cast<uint32_t>(
-            reader.integer("udp_overload_interval_ms", 0, 60000).value_or(config.udp_overload_interval_ms));
-        config.tcp_idle_timeout_ms = static_cast<uint32_t>(
-            reader.integer("tcp_idle_timeout_ms", 100, 3600 * 1000).value_or(config.tcp_idle_timeout_ms));
-        config.tcp_max_connections_per_worker = static_cast<uint32_t>(
-            reader.integer("tcp_max_connections_per_worker", 1, 1 << 20).value_or(config.tcp_max_connections_per_worker));
-        config.tcp_max_pending_output_bytes = static_cast<uint32_t>(
-            reader.integer("tcp_max_pending_output_bytes", 65537, 64 << 20).value_or(config.tcp_max_pending_output_bytes));
-        config.tcp_max_connections = static_cast<uint32_t>(
-            reader.integer("tcp_max_connections", 1, 1 << 20).value_or(config.tcp_max_connections));
-        config.tcp_max_connections_per_source = static_cast<uint32_t>(
-            reader.integer("tcp_max_connections_per_source", 1, 1 << 20).value_or(config.tcp_max_connections_per_source));
-        config.tcp_query_timeout_ms = static_cast<uint32_t>(
-            reader.integer("tcp_query_timeout_ms", 100, 600000).value_or(config.tcp_query_timeout_ms));
-        config.user = reader.string("user").value_or("");
-        config.group = reader.string("group").value_or("");
-        config.allow_root = reader.boolean("allow_root").value_or(false);
+        reader.read(server_setting("[server]", "workers"), &config.workers);
+        reader.read(server_setting("[server]", "udp_max_payload"), &config.udp_max_payload);
+        reader.read(server_setting("[server]", "udp_receive_buffer"), &config.udp_receive_buffer);
+        reader.read(server_setting("[server]", "udp_overload_interval"), &config.udp_overload_interval_ms);
+        reader.read(server_setting("[server]", "tcp_idle_timeout"), &config.tcp_idle_timeout_ms);
+        reader.read(server_setting("[server]", "tcp_max_connections_per_worker"), &config.tcp_max_connections_per_worker);
+        reader.read(server_setting("[server]", "tcp_max_pending_output_bytes"), &config.tcp_max_pending_output_bytes);
+        reader.read(server_setting("[server]", "tcp_max_connections"), &config.tcp_max_connections);
+        reader.read(server_setting("[server]", "tcp_max_connections_per_source"), &config.tcp_max_connections_per_source);
+        reader.read(server_setting("[server]", "tcp_query_timeout"), &config.tcp_query_timeout_ms);
+        reader.read(server_setting("[server]", "user"), &config.user);
+        reader.read(server_setting("[server]", "group"), &config.group);
+        reader.read(server_setting("[server]", "allow_root"), &config.allow_root);
         reader.finish();
     }
-    if (config.workers == 0) config.workers = std::max(1u, std::thread::hardware_concurrency());
+    // One query-counter shard per worker: never more workers than shards, however many cores.
+    static_assert(server_setting("[server]", "workers").max == stats::kMaxWorkers);
+    if (config.workers == 0) {
+        config.workers = static_cast<unsigned>(
+            std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, stats::kMaxWorkers));
+    }
 
     if (const toml::table* alerts = root.table("alerts")) {
         TableReader reader(*alerts, "[alerts]", path, diagnostics);
-        config.alerts.webhook_url = reader.string("webhook").value_or("");
+        reader.read(server_setting("[alerts]", "webhook"), &config.alerts.webhook_url);
         const auto& url = config.alerts.webhook_url;
         if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
             reader.error(*reader.node("webhook"), "webhook must be an http:// or https:// URL");
         }
-        config.alerts.webhook_timeout_ms =
-            static_cast<uint32_t>(reader.integer("webhook_timeout_ms", 100, 60000).value_or(config.alerts.webhook_timeout_ms));
+        reader.read(server_setting("[alerts]", "webhook_timeout"), &config.alerts.webhook_timeout_ms);
         reader.finish();
     }
 
     config.admin.explain_acl = {*geo::parse_network("127.0.0.0/8", true), *geo::parse_network("::1/128", true)};
     if (const toml::table* admin = root.table("admin")) {
         TableReader reader(*admin, "[admin]", path, diagnostics);
-        config.admin.listen = reader.string("listen").value_or(config.admin.listen);
-        config.admin.token = reader.string("token").value_or("");
-        config.admin.explain_per_second =
-            static_cast<uint32_t>(reader.integer("explain_per_second", 1, 100000).value_or(config.admin.explain_per_second));
-        if (reader.node("explain_acl") != nullptr) {
+        reader.read(server_setting("[admin]", "listen"), &config.admin.listen);
+        reader.read(server_setting("[admin]", "token"), &config.admin.token);
+        reader.read(server_setting("[admin]", "explain_per_second"), &config.admin.explain_per_second);
+        constexpr const Setting& explain_acl = server_setting("[admin]", "explain_acl");
+        if (reader.node(explain_acl) != nullptr) {
             config.admin.explain_acl.clear();
-            for (const auto& [text, where] : reader.string_list("explain_acl")) {
+            for (const auto& [text, where] : reader.string_list(explain_acl)) {
                 const auto network = geo::parse_network(text, /*is_strict=*/true);
                 if (!network) diagnostics->error(where, "\"" + text + "\" is not a network (ADDRESS/LENGTH)");
                 else config.admin.explain_acl.push_back(*network);
@@ -233,13 +236,13 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
     if (const toml::table* rrl = root.table("rrl")) {
         TableReader reader(*rrl, "[rrl]", path, diagnostics);
         RrlConfig& r = config.rrl;
-        r.is_enabled = reader.boolean("enabled").value_or(true);
-        r.responses_per_second = static_cast<uint32_t>(reader.integer("responses_per_second", 1, 1000000).value_or(r.responses_per_second));
-        r.burst = static_cast<uint32_t>(reader.integer("burst", 1, 10000000).value_or(r.responses_per_second * 2));
-        r.slip = static_cast<uint32_t>(reader.integer("slip", 0, 100).value_or(r.slip));
-        r.ipv4_prefix = static_cast<uint8_t>(reader.integer("ipv4_prefix", 8, 32).value_or(r.ipv4_prefix));
-        r.ipv6_prefix = static_cast<uint8_t>(reader.integer("ipv6_prefix", 16, 128).value_or(r.ipv6_prefix));
-        for (const auto& [text, where] : reader.string_list("exempt")) {
+        reader.read(server_setting("[rrl]", "enabled"), &r.is_enabled);
+        reader.read(server_setting("[rrl]", "responses_per_second"), &r.responses_per_second);
+        if (!reader.read(server_setting("[rrl]", "burst"), &r.burst)) r.burst = r.responses_per_second * 2;
+        reader.read(server_setting("[rrl]", "slip"), &r.slip);
+        reader.read(server_setting("[rrl]", "ipv4_prefix"), &r.ipv4_prefix);
+        reader.read(server_setting("[rrl]", "ipv6_prefix"), &r.ipv6_prefix);
+        for (const auto& [text, where] : reader.string_list(server_setting("[rrl]", "exempt"))) {
             const auto network = geo::parse_network(text, /*is_strict=*/true);
             if (!network) diagnostics->error(where, "\"" + text + "\" is not a network (ADDRESS/LENGTH)");
             else r.exempt.push_back(*network);
@@ -249,25 +252,23 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
     if (const toml::table* analytics = root.table("analytics")) {
         TableReader reader(*analytics, "[analytics]", path, diagnostics);
         AnalyticsConfig& a = config.analytics;
-        a.latency_warning_ms = static_cast<uint32_t>(reader.integer("latency_warning_ms", 1, 600000).value_or(a.latency_warning_ms));
-        a.interval_ms = static_cast<uint32_t>(reader.integer("interval_ms", 500, 3600000).value_or(a.interval_ms));
-        a.success_critical = reader.fraction("success_critical").value_or(a.success_critical);
-        a.healthy_fraction_warning = reader.fraction("healthy_fraction_warning").value_or(a.healthy_fraction_warning);
+        reader.read(server_setting("[analytics]", "latency_warning"), &a.latency_warning_ms);
+        reader.read(server_setting("[analytics]", "interval"), &a.interval_ms);
+        reader.read(server_setting("[analytics]", "success_critical"), &a.success_critical);
+        reader.read(server_setting("[analytics]", "healthy_fraction_warning"), &a.healthy_fraction_warning);
         reader.finish();
     }
 
-    config.identity.hostname = machine_hostname();
+    config.identity.hostname = machine_hostname();  // unless [identity] names one
     if (const toml::table* identity = root.table("identity")) {
         TableReader reader(*identity, "[identity]", path, diagnostics);
         Identity& id = config.identity;
-        id.nsid = reader.string("nsid").value_or("");
-        if (id.nsid.size() > answer::kMaxNsidSize) {
-            reader.error(*reader.node("nsid"), "nsid is longer than " + std::to_string(answer::kMaxNsidSize) + " bytes");
-        }
-        id.hostname = reader.string("hostname").value_or(id.hostname);
-        id.id_server = reader.string("id_server").value_or("");
-        id.version = reader.string("version").value_or("");
-        id.is_chaos_enabled = reader.boolean("chaos").value_or(true);
+        static_assert(server_setting("[identity]", "nsid").max == answer::kMaxNsidSize);
+        reader.read(server_setting("[identity]", "nsid"), &id.nsid);
+        if (!reader.read(server_setting("[identity]", "hostname"), &id.hostname)) id.hostname = machine_hostname();
+        reader.read(server_setting("[identity]", "id_server"), &id.id_server);
+        reader.read(server_setting("[identity]", "version"), &id.version);
+        reader.read(server_setting("[identity]", "chaos"), &id.is_chaos_enabled);
         reader.finish();
     }
     if (config.identity.id_server.empty()) config.identity.id_server = config.identity.hostname;

@@ -1,5 +1,6 @@
 // The server configuration file (meridian.toml): where to listen, how many workers, which zone
-// files, and the server's identity. Paths inside it are relative to the file itself.
+// files, and the server's identity. Paths inside it are relative to the file itself. Each key's
+// type, range and default is its row in config/schema.hpp; the defaults below are the same.
 #pragma once
 
 #include <sys/socket.h>

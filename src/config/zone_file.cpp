@@ -94,15 +94,18 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
 
     TableReader root(table, "zone", file_, diagnostics_);
     const std::size_t errors_before = diagnostics_->items().size();
-    root.require("origin");
-    const auto origin_text = root.string("origin");
-    const uint32_t default_ttl = static_cast<uint32_t>(root.integer("ttl", 0, INT32_MAX).value_or(3600));
-    if (origin_text) {
-        std::string absolute = *origin_text;
+    constexpr const Setting& origin = zone_setting("", "origin");
+    root.require(origin);
+    std::string origin_text;
+    const bool has_origin = root.read(origin, &origin_text);
+    uint32_t default_ttl = 0;
+    root.read(zone_setting("", "ttl"), &default_ttl);
+    if (has_origin) {
+        std::string absolute = origin_text;
         if (absolute.empty() || absolute.back() != '.') absolute += '.';
         ldns_rdf* rdf = nullptr;
         if (ldns_str2rdf_dname(&rdf, absolute.c_str()) != LDNS_STATUS_OK) {
-            error(root.where(*root.node("origin")), "origin \"" + *origin_text + "\" is not a valid domain name");
+            error(root.where(*root.node("origin")), "origin \"" + origin_text + "\" is not a valid domain name");
         } else {
             origin_.reset(rdf);
             ldns_dname2canonical(origin_.get());
@@ -113,7 +116,7 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
     }
     if (builder_) {
         read_soa(root, default_ttl);
-        if (const toml::node* records = root.node("records")) read_records(*records, default_ttl);
+        if (const toml::node* records = root.node(zone_setting("", "records"))) read_records(*records, default_ttl);
         auto policy = std::make_shared<steer::Policy>();
         auto checks = std::make_shared<health::CheckPlan>();
         read_policy(root, [this](const std::string& text) { return resolve_name(text); },
@@ -121,7 +124,10 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
         builder_->set_policy(std::move(policy));
         builder_->set_checks(std::move(checks));
     } else {
-        for (const char* key : {"soa", "records", "ecs", "checks", "regions", "cidrs", "locations", "names"}) root.node(key);
+        // Without an origin nothing below can be read; its keys are still known ones.
+        for (const Setting& row : kSchema) {
+            if (row.document == Document::zone_file && row.table.empty()) root.node(row);
+        }
     }
     root.finish();
     if (!builder_) return nullptr;
@@ -157,26 +163,37 @@ void ZoneFileReader::read_soa_table(TableReader& root, uint32_t default_ttl) {
         return;
     }
     TableReader reader(*soa, "[soa]", file_, diagnostics_);
-    reader.require("primary");
-    reader.require("contact");
-    reader.require("serial");
-    const auto primary = reader.string("primary");
-    auto contact = reader.string("contact");
-    const auto serial = reader.integer("serial", 0, UINT32_MAX);
-    const auto refresh = reader.integer("refresh", 0, INT32_MAX).value_or(3600);
-    const auto retry = reader.integer("retry", 0, INT32_MAX).value_or(600);
-    const auto expire = reader.integer("expire", 0, INT32_MAX).value_or(1209600);
-    const auto minimum = reader.integer("negative_ttl", 0, INT32_MAX).value_or(60);
-    const auto ttl = reader.integer("ttl", 0, INT32_MAX).value_or(default_ttl);
+    constexpr const Setting& primary_row = zone_setting("[soa]", "primary");
+    constexpr const Setting& contact_row = zone_setting("[soa]", "contact");
+    constexpr const Setting& serial_row = zone_setting("[soa]", "serial");
+    reader.require(primary_row);
+    reader.require(contact_row);
+    reader.require(serial_row);
+    std::string primary;
+    std::string contact;
+    uint32_t serial = 0;
+    uint32_t refresh = 0;
+    uint32_t retry = 0;
+    uint32_t expire = 0;
+    uint32_t minimum = 0;
+    uint32_t ttl = 0;
+    const bool has_primary = reader.read(primary_row, &primary);
+    const bool has_contact = reader.read(contact_row, &contact);
+    const bool has_serial = reader.read(serial_row, &serial);
+    reader.read(zone_setting("[soa]", "refresh"), &refresh);
+    reader.read(zone_setting("[soa]", "retry"), &retry);
+    reader.read(zone_setting("[soa]", "expire"), &expire);
+    reader.read(zone_setting("[soa]", "negative_ttl"), &minimum);
+    if (!reader.read(zone_setting("[soa]", "ttl"), &ttl)) ttl = default_ttl;
     reader.finish();
-    if (!primary || !contact || !serial) return;
+    if (!has_primary || !has_contact || !has_serial) return;
     // "hostmaster@example.com" is accepted for the mailbox and written the DNS way.
-    if (const auto at = contact->find('@'); at != std::string::npos) {
-        (*contact)[at] = '.';
-        if (contact->back() != '.') *contact += '.';
+    if (const auto at = contact.find('@'); at != std::string::npos) {
+        contact[at] = '.';
+        if (contact.back() != '.') contact += '.';
     }
-    const std::string text = "@ " + std::to_string(ttl) + " IN SOA " + *primary + " " + *contact + " " +
-                             std::to_string(*serial) + " " + std::to_string(refresh) + " " +
+    const std::string text = "@ " + std::to_string(ttl) + " IN SOA " + primary + " " + contact + " " +
+                             std::to_string(serial) + " " + std::to_string(refresh) + " " +
                              std::to_string(retry) + " " + std::to_string(expire) + " " + std::to_string(minimum);
     parse_record(text, reader.where(), default_ttl);
 }

@@ -153,3 +153,61 @@ def test_server_with_workers_0_uses_all_cores_and_answers(start_server):
         r = srv.query(f"www.{ORIGIN}", "A", tcp=bool(_ % 2))
         assert r.rcode() == dns.rcode.NOERROR
         assert rrset_texts(r.answer) == [f"www.{ORIGIN} 300 IN A 192.0.2.10"]
+
+
+# --------------------------------------------------------------------------------------------
+# Settings: the schema, durations and their old *_ms spelling
+# --------------------------------------------------------------------------------------------
+
+SCHEMA_BEGIN = "<!-- BEGIN meridiand --schema: generated, do not edit -->\n"
+SCHEMA_END = "<!-- END meridiand --schema -->"
+
+
+def test_schema_prints_the_settings_tables_of_docs_config_md():
+    proc = subprocess.run([str(require_binary()), "--schema"], capture_output=True, text=True, timeout=10,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    doc = (REPO_ROOT / "docs" / "CONFIG.md").read_text()
+    block = doc[doc.index(SCHEMA_BEGIN) + len(SCHEMA_BEGIN):doc.index(SCHEMA_END)]
+    assert block == "\n" + proc.stdout + "\n", "docs/CONFIG.md is stale: run tools/dev/update-config-doc.py"
+    assert "| `tcp_idle_timeout` | duration | 100ms – 1h | 10s |" in proc.stdout
+    assert "Old spelling: `tcp_idle_timeout_ms`" in proc.stdout
+
+
+@pytest.mark.parametrize("server", [
+    {"tcp_idle_timeout_ms": None, "tcp_idle_timeout": "250ms", "tcp_query_timeout": "2m", "udp_overload_interval": "0s"},
+    {"tcp_idle_timeout_ms": 250, "tcp_query_timeout_ms": 120000, "udp_overload_interval_ms": 0},
+], ids=["durations", "old-ms-spelling"])
+def test_check_accepts_durations_and_their_old_ms_spelling(tmp_path, server):
+    proc = run_check(write_config(tmp_path, [EXAMPLE_ZONES], server=server))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_duration_given_both_ways_is_reported_at_the_old_key(tmp_path):
+    cfg = write_config(tmp_path, [EXAMPLE_ZONES], server={"tcp_idle_timeout": "10s"})  # beside the default _ms key
+    proc = run_check(cfg)
+    assert proc.returncode == 1, proc.stderr
+    errors = parse_errors(proc.stderr)
+    assert [(e[1], e[2]) for e in errors] == [line_col(cfg.read_text(), "tcp_idle_timeout_ms")], proc.stderr
+    assert errors[0][3] == ('"tcp_idle_timeout_ms" is the old spelling of "tcp_idle_timeout" in [server]: '
+                            'give only one of them')
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("tcp_query_timeout", "5000", ['"tcp_query_timeout" in [server] must be a duration such as "250ms", "5s" or "2m"',
+                                   "tcp_query_timeout_ms = 5000"]),
+    ("tcp_query_timeout", '"5 s"', ['must be a duration', 'not "5 s"']),
+    ("tcp_query_timeout", '"50ms"', ['"tcp_query_timeout" in [server] must be between 100ms and 10m, not "50ms"']),
+    ("workers", "257", ['"workers" in [server] must be between 0 and 256, not 257', "stats::kMaxWorkers"]),
+])
+def test_a_setting_out_of_its_schema_is_reported_at_its_value(tmp_path, key, value, words):
+    cfg = tmp_path / "meridian.toml"
+    text = render_config(5300, [EXAMPLE_ZONES]).replace("[server]\n", f"[server]\n{key} = {value}\n", 1)
+    text = text.replace("workers = 2\n", "", 1) if key == "workers" else text
+    cfg.write_text(text)
+    proc = run_check(cfg)
+    assert proc.returncode == 1, proc.stderr
+    errors = parse_errors(proc.stderr)
+    assert [(e[1], e[2]) for e in errors] == [line_col(text, f"{key} = {value}\n")[0:1] + (len(key) + 4,)], proc.stderr
+    for word in words:
+        assert word in errors[0][3], errors[0][3]

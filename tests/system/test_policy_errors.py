@@ -330,3 +330,12 @@ def test_steered_name_below_a_delegation(tmp_path):
     policy = '\n[names."x.sub"]\n\n[[names."x.sub".route]]\nto = ["a"]\n'
     text = zone(policy, extra_records="sub  IN NS  ns.elsewhere.net.\n")
     single_error(tmp_path, text, '"x.sub"]', ["delegation"])
+
+
+def test_a_route_naming_more_regions_than_a_decision_has_slots(tmp_path):
+    """steer::kMaxRouteTargets (64) candidate slots: the 65th region is an error, never dropped."""
+    regions = "".join(f'\n[regions.r{i}]\naddresses = ["10.0.1.{i + 1}"]\n' for i in range(65))
+    names = ", ".join(f'"r{i}"' for i in range(65))
+    text = zone(regions + f"\n[names.app]\n\n[[names.app.route]]\nto = [{names}]\n")
+    msg = single_error(tmp_path, text, '"r64"', ["at most 64 regions"])
+    assert msg == "a route may name at most 64 regions, not 65"
