@@ -104,9 +104,12 @@ std::string normalise_zone_name(const std::string& text) {
     return out;
 }
 
-Operations::Operations(const config::ServerConfig& config, SnapshotPublisher* publisher,
+Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
-    : config_(config), publisher_(publisher), workers_(workers), health_(health) {}
+    : config_(config), publisher_(publisher), workers_(workers), health_(health),
+      alerts_webhook_(loop, probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
+
+void Operations::stop() { alerts_webhook_.close(); }
 
 admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     admin::Handlers h;
@@ -522,14 +525,14 @@ void Operations::evaluate_alerts() {
     for (const Alert& a : now) {
         if (before.count(key(a)) != 0) continue;
         log::warning("alert " + a.severity + ": " + a.message);
-        health_->post_webhook(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "raised"}, {"zone", a.zone},
-                                   {"region", a.region}, {"message", a.message}}.dump());
+        alerts_webhook_.post(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "raised"}, {"zone", a.zone},
+                                  {"region", a.region}, {"message", a.message}}.dump());
     }
     for (const Alert& a : alerts_) {
         if (after.count(key(a)) != 0) continue;
         log::info("alert cleared: " + a.message);
-        health_->post_webhook(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "cleared"}, {"zone", a.zone},
-                                   {"region", a.region}, {"message", a.message}}.dump());
+        alerts_webhook_.post(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "cleared"}, {"zone", a.zone},
+                                  {"region", a.region}, {"message", a.message}}.dump());
     }
     alerts_ = std::move(now);
 }

@@ -15,6 +15,7 @@
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
 #include "probes/health_monitor.hpp"
+#include "probes/webhook.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/worker.hpp"
 
@@ -28,7 +29,8 @@ struct ReloadResult {
 
 class Operations {
 public:
-    Operations(const config::ServerConfig& config, SnapshotPublisher* publisher,
+    // `loop`: where the alerts' webhook runs.
+    Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health);
 
     // The admin API's handlers; `reload` is the server's own reload.
@@ -39,6 +41,8 @@ public:
     void count_reload(const ReloadResult& result);
     // Every analytics interval: expire overrides, evaluate alert rules, update trends.
     void tick();
+    // Before the loop closes its handles: the alerts' webhook lets go of its transfers.
+    void stop();
 
     admin::Reply status() const;
     admin::Reply metrics() const;
@@ -84,6 +88,7 @@ private:
     SnapshotPublisher* publisher_;
     const std::vector<std::unique_ptr<Worker>>* workers_;
     probes::HealthMonitor* health_;
+    probes::Webhook alerts_webhook_;  // an instance of its own: the health monitor has another
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
     std::map<std::string, Override> overrides_;  // "zone/region"
