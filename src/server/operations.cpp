@@ -8,6 +8,7 @@
 #include "config/snapshot_loader.hpp"
 #include "dns/name.hpp"
 #include "explain/explain.hpp"
+#include "ops/override_request.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::server {
@@ -17,23 +18,13 @@ namespace {
 using nlohmann::json;
 using SystemClock = std::chrono::system_clock;
 
-int64_t epoch_seconds(SystemClock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
+using ops::epoch_seconds;
 
 SystemClock::time_point to_system(health::Clock::time_point t) {
     return SystemClock::now() - std::chrono::duration_cast<SystemClock::duration>(health::Clock::now() - t);
 }
 
-const char* override_name(health::Override o) {
-    switch (o) {
-    case health::Override::force_up: return "up";
-    case health::Override::force_down: return "down";
-    case health::Override::drain: return "drain";
-    case health::Override::none: return "none";
-    }
-    return "none";
-}
+admin::Reply json_reply(int status, const json& body) { return {status, body.dump(2) + "\n", "application/json"}; }
 
 // Prometheus text format: label values escape backslash, quote and newline.
 std::string label(const std::string& value) {
@@ -97,13 +88,6 @@ private:
 
 }  // namespace
 
-std::string normalise_zone_name(const std::string& text) {
-    std::string out;
-    for (const char c : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (out.empty() || out.back() != '.') out += '.';
-    return out;
-}
-
 Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
     : config_(config), publisher_(publisher), workers_(workers), health_(health),
@@ -118,8 +102,7 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     h.check = [this] { return check(); };
     h.reload = [reload] {
         const ReloadResult result = reload();
-        json body = {{"ok", result.is_ok}, {"zones", result.zones}, {"errors", result.errors}};
-        return admin::Reply{result.is_ok ? 200 : 422, body.dump(2) + "\n", "application/json"};
+        return json_reply(result.is_ok ? 200 : 422, ops::reload_reply(result));
     };
     h.set_override = [this](const std::string& zone, const std::string& region, const json& request) {
         return set_override(zone, region, request);
@@ -130,26 +113,11 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     return h;
 }
 
-const zone::ServedZone* Operations::find_region(const std::string& zone_text, const std::string& region,
-                                                std::size_t* index) const {
-    const auto origin = dns::lower_wire_from_text(zone_text);
-    if (!origin) return nullptr;
-    const zone::ServedZone* served = publisher_->current()->zones.find_origin(*origin);
-    if (served == nullptr) return nullptr;
-    const int32_t i = served->zone().policy().find_region(region);
-    if (i < 0) return nullptr;
-    *index = static_cast<std::size_t>(i);
-    return served;
-}
-
-json Operations::region_json(const std::string& zone, const zone::ServedZone& served, std::size_t i,
-                             const std::map<std::string, probes::RegionStatus>& monitored) const {
-    const steer::Policy& policy = served.zone().policy();
+json Operations::region_json(const ops::RegionKey& key, const zone::ServedZone& served, std::size_t i,
+                             const ops::MonitoredRegions& monitored) const {
     const health::CheckSpec* check = served.zone().checks().check_of(i);
-    const steer::Region& region = policy.regions[i];
-    const std::string key = zone + "/" + region.name;
     const health::RegionHealth board = served.runtime->health().read(i);
-    json r = {{"name", region.name},
+    json r = {{"name", key.region},
               {"state", health::to_string(board.state)},
               {"latency_ms", board.latency_ms},
               {"success_rate", board.success_permille / 1000.0},
@@ -162,12 +130,11 @@ json Operations::region_json(const std::string& zone, const zone::ServedZone& se
         r["reason"] = it->second.reason;
         r["last_change"] = epoch_seconds(to_system(it->second.last_change));
     }
-    if (const auto it = overrides_.find(key); it != overrides_.end()) {
-        r["override"] = {{"action", override_name(it->second.action)},
-                         {"reason", it->second.reason},
-                         {"set_at", epoch_seconds(it->second.set_at)},
-                         {"expires_at", it->second.expires == SystemClock::time_point{} ? json(nullptr)
-                                                                                       : json(epoch_seconds(it->second.expires))}};
+    if (const ops::Override* o = overrides_.find(key)) {
+        r["override"] = {{"action", ops::action_name(o->action)},
+                         {"reason", o->reason},
+                         {"set_at", epoch_seconds(o->set_at)},
+                         {"expires_at", o->is_expiring() ? json(epoch_seconds(o->expires)) : json(nullptr)}};
     }
     const auto trend = trends_.find(key);
     const double level = trend != trends_.end() ? trend->second.level : 0;
@@ -178,8 +145,7 @@ json Operations::region_json(const std::string& zone, const zone::ServedZone& se
 
 admin::Reply Operations::status() const {
     const answer::Snapshot& snapshot = *publisher_->current();
-    std::map<std::string, probes::RegionStatus> monitored;
-    for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
+    const ops::MonitoredRegions monitored = ops::index_monitored(health_->status());
 
     json zones = json::array();
     for (const auto& zone : snapshot.zones.zones()) {
@@ -188,7 +154,9 @@ admin::Reply Operations::status() const {
         uint64_t queries = 0;
         for (std::size_t b = 0; b < stats::kQtypes; ++b) queries += zone.runtime->queries().qtype_total(static_cast<stats::QtypeBucket>(b));
         json regions = json::array();
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) regions.push_back(region_json(origin, zone, i, monitored));
+        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
+            regions.push_back(region_json(ops::RegionKey{origin, policy.regions[i].name}, zone, i, monitored));
+        }
         json names = json::array();
         for (std::size_t n = 0; n < policy.names.size(); ++n) {
             const steer::SteeredName& name = policy.names[n];
@@ -222,8 +190,8 @@ admin::Reply Operations::status() const {
         {"zones", zones},
         {"alerts", alerts},
         {"health_transitions", health_->transitions()},
-        {"reloads", {{"succeeded", reloads_ok_}, {"failed", reloads_failed_}, {"last_errors", last_reload_errors_}}}};
-    return {200, body.dump(2) + "\n", "application/json"};
+        {"reloads", {{"succeeded", reloads_.succeeded()}, {"failed", reloads_.failed()}, {"last_errors", reloads_.last_errors()}}}};
+    return json_reply(200, body);
 }
 
 admin::Reply Operations::metrics() const {
@@ -272,8 +240,7 @@ admin::Reply Operations::metrics() const {
     m.sample("meridian_client_address_total", {{"source", "packet"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));
 
     const answer::Snapshot& snapshot = *publisher_->current();
-    std::map<std::string, probes::RegionStatus> monitored;
-    for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
+    const ops::MonitoredRegions monitored = ops::index_monitored(health_->status());
     m.family("meridian_zone_queries_total", "counter", "Queries answered from a zone, by qtype.");
     for (const auto& zone : snapshot.zones.zones()) {
         const std::string origin = dns::name_to_text(zone.zone().origin());
@@ -319,7 +286,7 @@ admin::Reply Operations::metrics() const {
             m.sample("meridian_region_latency_ms", labels, h.latency_ms);
             m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
             m.sample("meridian_region_override", labels, static_cast<double>(static_cast<int>(h.override)));
-            const auto it = monitored.find(origin + "/" + policy.regions[i].name);
+            const auto it = monitored.find(ops::RegionKey{origin, policy.regions[i].name});
             if (it == monitored.end() || !it->second.is_probed) continue;
             const probes::LatencyHistogram& hist = it->second.probe_latency;
             for (std::size_t b = 0; b < probes::kLatencyBucketsMs.size(); ++b) {
@@ -337,8 +304,8 @@ admin::Reply Operations::metrics() const {
     m.family("meridian_health_transitions_total", "counter", "Region health state changes.");
     m.sample("meridian_health_transitions_total", {}, static_cast<double>(health_->transitions()));
     m.family("meridian_reloads_total", "counter", "Configuration reloads, by result.");
-    m.sample("meridian_reloads_total", {{"result", "success"}}, static_cast<double>(reloads_ok_));
-    m.sample("meridian_reloads_total", {{"result", "failure"}}, static_cast<double>(reloads_failed_));
+    m.sample("meridian_reloads_total", {{"result", "success"}}, static_cast<double>(reloads_.succeeded()));
+    m.sample("meridian_reloads_total", {{"result", "failure"}}, static_cast<double>(reloads_.failed()));
     m.family("meridian_alerts", "gauge", "Active alerts by rule and severity.");
     for (const char* rule : {"region_latency", "region_success", "healthy_regions"}) {
         for (const char* severity : {"warning", "critical"}) {
@@ -350,86 +317,27 @@ admin::Reply Operations::metrics() const {
     return {200, m.take(), "text/plain; version=0.0.4; charset=utf-8"};
 }
 
-void Operations::apply_overrides() {
-    const answer::Snapshot* snapshot = publisher_->current();
-    for (auto it = overrides_.begin(); it != overrides_.end();) {
-        bool is_found = false;
-        for (const auto& zone : snapshot->zones.zones()) {
-            const steer::Policy& policy = zone.zone().policy();
-            const std::string origin = dns::name_to_text(zone.zone().origin());
-            for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-                if (it->first != origin + "/" + policy.regions[i].name) continue;
-                health::RegionHealth h = zone.runtime->health().read(i);
-                h.override = it->second.action;
-                zone.runtime->health().write(i, h);
-                is_found = true;
-            }
-        }
-        if (is_found) {
-            ++it;
-        } else {
-            log::info("override of " + it->first + " dropped: the region is gone after the reload");
-            it = overrides_.erase(it);
-        }
-    }
+void Operations::apply_overrides() { overrides_.apply(*publisher_->current()); }
+
+admin::Reply Operations::set_override(const std::string& zone, const std::string& region, const json& request) {
+    const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
+    const answer::Snapshot& snapshot = *publisher_->current();
+    if (!ops::find_region(snapshot, key)) return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+    std::string error;
+    const auto o = ops::read_override_request(request, SystemClock::now(), &error);
+    if (!o) return admin::error_reply(400, error);
+    overrides_.set(snapshot, key, *o);
+    return json_reply(200, ops::override_set_reply(key, *o));
 }
 
-admin::Reply Operations::set_override(const std::string& zone_text, const std::string& region, const json& request) {
-    const std::string zone = normalise_zone_name(zone_text);
-    const std::string key = zone + "/" + region;
-    std::size_t index = 0;
-    const zone::ServedZone* served = find_region(zone, region, &index);
-    if (served == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
-    const json action = request.value("action", json());
-    Override o;
-    if (action == "up") o.action = health::Override::force_up;
-    else if (action == "down") o.action = health::Override::force_down;
-    else if (action == "drain") o.action = health::Override::drain;
-    else return admin::error_reply(400, "\"action\" must be \"up\", \"down\" or \"drain\"");
-    o.set_at = SystemClock::now();
-    if (request.contains("expires_in")) {
-        const json& seconds = request["expires_in"];
-        if (!seconds.is_number_integer() || seconds.get<int64_t>() <= 0 || seconds.get<int64_t>() > 366 * 86400) {
-            return admin::error_reply(400, "\"expires_in\" is a number of seconds from 1 to 31622400");
-        }
-        o.expires = o.set_at + std::chrono::seconds(seconds.get<int64_t>());
+admin::Reply Operations::clear_override(const std::string& zone, const std::string& region) {
+    const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
+    switch (overrides_.clear(*publisher_->current(), key)) {
+    case ops::OverrideStore::Cleared::no_region: return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+    case ops::OverrideStore::Cleared::no_override: return admin::error_reply(404, "region " + key.to_string() + " has no override");
+    case ops::OverrideStore::Cleared::cleared: break;
     }
-    if (request.contains("reason")) {
-        if (!request["reason"].is_string() || request["reason"].get<std::string>().size() > 500) {
-            return admin::error_reply(400, "\"reason\" is a string of at most 500 characters");
-        }
-        o.reason = request["reason"].get<std::string>();
-    }
-    for (const auto& [k, v] : request.items()) {
-        if (k != "action" && k != "expires_in" && k != "reason") return admin::error_reply(400, "unknown field \"" + k + "\"");
-    }
-    overrides_[key] = o;
-    health::RegionHealth h = served->runtime->health().read(index);
-    h.override = o.action;
-    served->runtime->health().write(index, h);
-    log::warning("override: " + key + " set to " + override_name(o.action) + (o.reason.empty() ? "" : " (" + o.reason + ")"));
-    const json body = {{"zone", zone},
-                       {"region", region},
-                       {"action", override_name(o.action)},
-                       {"reason", o.reason},
-                       {"expires_at", o.expires == SystemClock::time_point{} ? json(nullptr) : json(epoch_seconds(o.expires))}};
-    return {200, body.dump(2) + "\n", "application/json"};
-}
-
-admin::Reply Operations::clear_override(const std::string& zone_text, const std::string& region) {
-    const std::string zone = normalise_zone_name(zone_text);
-    const std::string key = zone + "/" + region;
-    std::size_t index = 0;
-    const zone::ServedZone* served = find_region(zone, region, &index);
-    if (served != nullptr) {
-        health::RegionHealth h = served->runtime->health().read(index);
-        h.override = health::Override::none;
-        served->runtime->health().write(index, h);
-    }
-    if (served == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
-    if (overrides_.erase(key) == 0) return admin::error_reply(404, "region " + key + " has no override");
-    log::info("override: " + key + " cleared");
-    return {200, json{{"zone", zone}, {"region", region}, {"action", "none"}}.dump(2) + "\n", "application/json"};
+    return json_reply(200, ops::override_cleared_reply(key));
 }
 
 admin::Reply Operations::explain(const std::string& name, const std::string& client, const std::string& type,
@@ -445,45 +353,25 @@ admin::Reply Operations::check() const {
     auto config = config::load_server_config(config_.path, &diagnostics);
     std::unique_ptr<answer::Snapshot> snapshot;
     if (config) snapshot = config::load_snapshot(*config, &diagnostics);
-    std::vector<std::string> errors;
-    for (const auto& d : diagnostics.items()) errors.push_back(d.format());
-    const json body = {{"ok", snapshot != nullptr}, {"zones", snapshot ? snapshot->zones.zones().size() : 0}, {"errors", errors}};
-    return {snapshot ? 200 : 422, body.dump(2) + "\n", "application/json"};
+    ReloadResult result{snapshot != nullptr, snapshot ? snapshot->zones.zones().size() : 0, {}};
+    for (const auto& d : diagnostics.items()) result.errors.push_back(d.format());
+    return json_reply(result.is_ok ? 200 : 422, ops::reload_reply(result));
 }
 
-void Operations::count_reload(const ReloadResult& result) {
-    if (result.is_ok) {
-        ++reloads_ok_;
-        last_reload_errors_.clear();
-    } else {
-        ++reloads_failed_;
-        last_reload_errors_ = result.errors;
-    }
-}
+void Operations::count_reload(const ReloadResult& result) { reloads_.count(result); }
 
 void Operations::tick() {
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last_tick_).count();
     last_tick_ = now;
-    for (auto it = overrides_.begin(); it != overrides_.end();) {
-        if (it->second.expires != SystemClock::time_point{} && SystemClock::now() >= it->second.expires) {
-            const auto slash = it->first.find('/');
-            const std::string zone = it->first.substr(0, slash), region = it->first.substr(slash + 1);
-            ++it;
-            clear_override(zone, region);
-            log::info("override: " + zone + "/" + region + " expired");
-        } else {
-            ++it;
-        }
-    }
+    overrides_.expire(*publisher_->current(), SystemClock::now());
     evaluate_alerts();
     if (seconds > 0) update_trends(seconds);
 }
 
 void Operations::evaluate_alerts() {
     const config::AnalyticsConfig& rules = config_.analytics;
-    std::map<std::string, probes::RegionStatus> monitored;
-    for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
+    const ops::MonitoredRegions monitored = ops::index_monitored(health_->status());
     std::vector<Alert> now;
     for (const auto& zone : publisher_->current()->zones.zones()) {
         const steer::Policy& policy = zone.zone().policy();
@@ -495,7 +383,7 @@ void Operations::evaluate_alerts() {
             const health::RegionHealth h = zone.runtime->health().read(i);
             const bool is_down = h.override == health::Override::force_down || h.override == health::Override::drain;
             if (h.state == health::State::healthy && !is_down) ++healthy;
-            const auto it = monitored.find(origin + "/" + name);
+            const auto it = monitored.find(ops::RegionKey{origin, name});
             if (it == monitored.end() || !it->second.is_probed || it->second.probe_latency.count == 0) continue;
             if (it->second.latency_ms > rules.latency_warning_ms) {
                 now.push_back({"region_latency", "warning", origin, name,
@@ -544,7 +432,7 @@ void Operations::update_trends(double interval_seconds) {
         const steer::Policy& policy = zone.zone().policy();
         const std::string origin = dns::name_to_text(zone.zone().origin());
         for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            Trend& t = trends_[origin + "/" + policy.regions[i].name];
+            Trend& t = trends_[ops::RegionKey{origin, policy.regions[i].name}];
             const uint64_t count = zone.runtime->steering().region_answers(i);
             // Counters restart with a reloaded zone; a drop is a restart, not negative traffic.
             const double rate = !t.has_sample || count < t.last_count ? 0.0

@@ -14,6 +14,10 @@
 
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
+#include "ops/monitored_regions.hpp"
+#include "ops/override_store.hpp"
+#include "ops/region_key.hpp"
+#include "ops/reload_counts.hpp"
 #include "probes/health_monitor.hpp"
 #include "probes/webhook.hpp"
 #include "server/snapshot_publisher.hpp"
@@ -21,11 +25,7 @@
 
 namespace meridian::server {
 
-struct ReloadResult {
-    bool is_ok = false;
-    std::size_t zones = 0;
-    std::vector<std::string> errors;  // file:line:column: message
-};
+using ops::ReloadResult;
 
 class Operations {
 public:
@@ -62,12 +62,6 @@ public:
     const std::vector<Alert>& alerts() const noexcept { return alerts_; }
 
 private:
-    struct Override {
-        health::Override action = health::Override::none;
-        std::chrono::system_clock::time_point expires;  // epoch: never
-        std::string reason;
-        std::chrono::system_clock::time_point set_at;
-    };
     // Holt's linear trend on a region's answer rate: the moving average is the level, the
     // forecast is level + trend (one interval ahead).
     struct Trend {
@@ -79,10 +73,8 @@ private:
 
     void evaluate_alerts();
     void update_trends(double interval_seconds);
-    // The served zone named `zone` (text) holding region `region`, with the region's index; null when either is unknown.
-    const zone::ServedZone* find_region(const std::string& zone, const std::string& region, std::size_t* index) const;
-    nlohmann::json region_json(const std::string& zone, const zone::ServedZone& served, std::size_t region,
-                               const std::map<std::string, probes::RegionStatus>& monitored) const;
+    nlohmann::json region_json(const ops::RegionKey& key, const zone::ServedZone& served, std::size_t region,
+                               const ops::MonitoredRegions& monitored) const;
 
     const config::ServerConfig& config_;
     SnapshotPublisher* publisher_;
@@ -91,15 +83,10 @@ private:
     probes::Webhook alerts_webhook_;  // an instance of its own: the health monitor has another
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
-    std::map<std::string, Override> overrides_;  // "zone/region"
-    std::map<std::string, Trend> trends_;        // "zone/region"
+    ops::OverrideStore overrides_;
+    std::map<ops::RegionKey, Trend> trends_;
     std::vector<Alert> alerts_;
-    uint64_t reloads_ok_ = 0;
-    uint64_t reloads_failed_ = 0;
-    std::vector<std::string> last_reload_errors_;
+    ops::ReloadCounts reloads_;
 };
-
-// "geo.example.com" or "GEO.example.com." → "geo.example.com."
-std::string normalise_zone_name(const std::string& text);
 
 }  // namespace meridian::server
