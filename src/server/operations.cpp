@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
-#include "common/log.hpp"
 #include "config/snapshot_loader.hpp"
 #include "dns/name.hpp"
 #include "explain/explain.hpp"
@@ -91,9 +89,9 @@ private:
 Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
     : config_(config), publisher_(publisher), workers_(workers), health_(health),
-      alerts_webhook_(loop, probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
+      analytics_(config.analytics, loop, probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
 
-void Operations::stop() { alerts_webhook_.close(); }
+void Operations::stop() { analytics_.stop(); }
 
 admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     admin::Handlers h;
@@ -136,10 +134,9 @@ json Operations::region_json(const ops::RegionKey& key, const zone::ServedZone& 
                          {"set_at", epoch_seconds(o->set_at)},
                          {"expires_at", o->is_expiring() ? json(epoch_seconds(o->expires)) : json(nullptr)}};
     }
-    const auto trend = trends_.find(key);
-    const double level = trend != trends_.end() ? trend->second.level : 0;
-    const double forecast = trend != trends_.end() ? std::max(0.0, trend->second.level + trend->second.slope) : 0;
-    r["query_rate"] = {{"moving_average", level}, {"forecast", forecast}};
+    const ops::Trend* trend = analytics_.trends().find(key);
+    r["query_rate"] = {{"moving_average", trend != nullptr ? trend->moving_average() : 0.0},
+                       {"forecast", trend != nullptr ? trend->forecast() : 0.0}};
     return r;
 }
 
@@ -174,7 +171,7 @@ admin::Reply Operations::status() const {
         zones.push_back({{"origin", origin}, {"serial", zone.zone().serial()}, {"queries", queries}, {"regions", regions}, {"names", names}});
     }
     json alerts = json::array();
-    for (const Alert& a : alerts_) {
+    for (const ops::Alert& a : analytics_.alerts()) {
         alerts.push_back({{"rule", a.rule}, {"severity", a.severity}, {"zone", a.zone}, {"region", a.region}, {"message", a.message}});
     }
     uint64_t udp = 0, tcp = 0;
@@ -309,8 +306,8 @@ admin::Reply Operations::metrics() const {
     m.family("meridian_alerts", "gauge", "Active alerts by rule and severity.");
     for (const char* rule : {"region_latency", "region_success", "healthy_regions"}) {
         for (const char* severity : {"warning", "critical"}) {
-            const auto n = std::count_if(alerts_.begin(), alerts_.end(),
-                                         [&](const Alert& a) { return a.rule == rule && a.severity == severity; });
+            const auto n = std::count_if(analytics_.alerts().begin(), analytics_.alerts().end(),
+                                         [&](const ops::Alert& a) { return a.rule == rule && a.severity == severity; });
             m.sample("meridian_alerts", {{"rule", rule}, {"severity", severity}}, static_cast<double>(n));
         }
     }
@@ -361,93 +358,9 @@ admin::Reply Operations::check() const {
 void Operations::count_reload(const ReloadResult& result) { reloads_.count(result); }
 
 void Operations::tick() {
-    const auto now = std::chrono::steady_clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_tick_).count();
-    last_tick_ = now;
-    overrides_.expire(*publisher_->current(), SystemClock::now());
-    evaluate_alerts();
-    if (seconds > 0) update_trends(seconds);
-}
-
-void Operations::evaluate_alerts() {
-    const config::AnalyticsConfig& rules = config_.analytics;
-    const ops::MonitoredRegions monitored = ops::index_monitored(health_->status());
-    std::vector<Alert> now;
-    for (const auto& zone : publisher_->current()->zones.zones()) {
-        const steer::Policy& policy = zone.zone().policy();
-        if (policy.regions.empty()) continue;
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        std::size_t healthy = 0;
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            const std::string& name = policy.regions[i].name;
-            const health::RegionHealth h = zone.runtime->health().read(i);
-            const bool is_down = h.override == health::Override::force_down || h.override == health::Override::drain;
-            if (h.state == health::State::healthy && !is_down) ++healthy;
-            const auto it = monitored.find(ops::RegionKey{origin, name});
-            if (it == monitored.end() || !it->second.is_probed || it->second.probe_latency.count == 0) continue;
-            if (it->second.latency_ms > rules.latency_warning_ms) {
-                now.push_back({"region_latency", "warning", origin, name,
-                               "region " + name + " of " + origin + " responds in " + std::to_string(it->second.latency_ms) +
-                                   " ms (over " + std::to_string(rules.latency_warning_ms) + " ms)"});
-            }
-            if (it->second.success_rate < rules.success_critical) {
-                now.push_back({"region_success", "critical", origin, name,
-                               "region " + name + " of " + origin + " succeeds " +
-                                   std::to_string(static_cast<int>(it->second.success_rate * 100 + 0.5)) + " % of probes (under " +
-                                   std::to_string(static_cast<int>(rules.success_critical * 100 + 0.5)) + " %)"});
-            }
-        }
-        const double fraction = static_cast<double>(healthy) / static_cast<double>(policy.regions.size());
-        if (fraction < rules.healthy_fraction_warning) {
-            now.push_back({"healthy_regions", "warning", origin, "",
-                           std::to_string(healthy) + " of " + std::to_string(policy.regions.size()) + " regions of " + origin +
-                               " are healthy (under " + std::to_string(static_cast<int>(rules.healthy_fraction_warning * 100 + 0.5)) +
-                               " %)"});
-        }
-    }
-    // Raised and cleared alerts go to the log and the webhook; standing ones only to /status.
-    auto key = [](const Alert& a) { return a.rule + "|" + a.zone + "|" + a.region; };
-    std::set<std::string> before, after;
-    for (const Alert& a : alerts_) before.insert(key(a));
-    for (const Alert& a : now) after.insert(key(a));
-    for (const Alert& a : now) {
-        if (before.count(key(a)) != 0) continue;
-        log::warning("alert " + a.severity + ": " + a.message);
-        alerts_webhook_.post(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "raised"}, {"zone", a.zone},
-                                  {"region", a.region}, {"message", a.message}}.dump());
-    }
-    for (const Alert& a : alerts_) {
-        if (after.count(key(a)) != 0) continue;
-        log::info("alert cleared: " + a.message);
-        alerts_webhook_.post(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "cleared"}, {"zone", a.zone},
-                                  {"region", a.region}, {"message", a.message}}.dump());
-    }
-    alerts_ = std::move(now);
-}
-
-void Operations::update_trends(double interval_seconds) {
-    constexpr double kLevelWeight = 0.5;  // Holt's α: how fast the average follows the rate
-    constexpr double kTrendWeight = 0.3;  // Holt's β: how fast the trend follows the average
-    for (const auto& zone : publisher_->current()->zones.zones()) {
-        const steer::Policy& policy = zone.zone().policy();
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            Trend& t = trends_[ops::RegionKey{origin, policy.regions[i].name}];
-            const uint64_t count = zone.runtime->steering().region_answers(i);
-            // Counters restart with a reloaded zone; a drop is a restart, not negative traffic.
-            const double rate = !t.has_sample || count < t.last_count ? 0.0
-                                                                       : static_cast<double>(count - t.last_count) / interval_seconds;
-            if (!t.has_sample) {
-                t.has_sample = true;
-                t.level = 0;
-            } else {
-                const double previous = t.level;
-                t.level = kLevelWeight * rate + (1 - kLevelWeight) * (t.level + t.slope);
-                t.slope = kTrendWeight * (t.level - previous) + (1 - kTrendWeight) * t.slope;
-            }
-            t.last_count = count;
-        }
-    }
+    const answer::Snapshot& snapshot = *publisher_->current();
+    overrides_.expire(snapshot, SystemClock::now());
+    analytics_.tick(snapshot, ops::index_monitored(health_->status()));
 }
 
 }  // namespace meridian::server

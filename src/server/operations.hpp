@@ -14,12 +14,12 @@
 
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
+#include "ops/analytics.hpp"
 #include "ops/monitored_regions.hpp"
 #include "ops/override_store.hpp"
 #include "ops/region_key.hpp"
 #include "ops/reload_counts.hpp"
 #include "probes/health_monitor.hpp"
-#include "probes/webhook.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/worker.hpp"
 
@@ -29,7 +29,7 @@ using ops::ReloadResult;
 
 class Operations {
 public:
-    // `loop`: where the alerts' webhook runs.
+    // `loop`: where the analytics' webhook runs.
     Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health);
 
@@ -41,7 +41,7 @@ public:
     void count_reload(const ReloadResult& result);
     // Every analytics interval: expire overrides, evaluate alert rules, update trends.
     void tick();
-    // Before the loop closes its handles: the alerts' webhook lets go of its transfers.
+    // Before the loop closes its handles: the analytics' webhook lets go of its transfers.
     void stop();
 
     admin::Reply status() const;
@@ -52,27 +52,8 @@ public:
                          const std::vector<std::string>& down) const;
     admin::Reply check() const;
 
-    struct Alert {
-        std::string rule;      // region_latency | region_success | healthy_regions
-        std::string severity;  // warning | critical
-        std::string zone;
-        std::string region;    // empty for zone-wide rules
-        std::string message;
-    };
-    const std::vector<Alert>& alerts() const noexcept { return alerts_; }
 
 private:
-    // Holt's linear trend on a region's answer rate: the moving average is the level, the
-    // forecast is level + trend (one interval ahead).
-    struct Trend {
-        uint64_t last_count = 0;
-        bool has_sample = false;
-        double level = 0;
-        double slope = 0;
-    };
-
-    void evaluate_alerts();
-    void update_trends(double interval_seconds);
     nlohmann::json region_json(const ops::RegionKey& key, const zone::ServedZone& served, std::size_t region,
                                const ops::MonitoredRegions& monitored) const;
 
@@ -80,12 +61,9 @@ private:
     SnapshotPublisher* publisher_;
     const std::vector<std::unique_ptr<Worker>>* workers_;
     probes::HealthMonitor* health_;
-    probes::Webhook alerts_webhook_;  // an instance of its own: the health monitor has another
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
-    std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
     ops::OverrideStore overrides_;
-    std::map<ops::RegionKey, Trend> trends_;
-    std::vector<Alert> alerts_;
+    ops::Analytics analytics_;
     ops::ReloadCounts reloads_;
 };
 
