@@ -1,11 +1,10 @@
-// What operators see and change while the server runs, on the control thread: the /status
-// document, Prometheus metrics, region overrides (force up/down, drain, with expiry), the
-// analytics (alert rules on health data, query-rate trends), and reload bookkeeping.
+// The admin API's handlers wired to the operations parts (src/ops/): the override store, the
+// analytics, the reload counts and the read-only views, plus explain and the config check. Runs
+// on the control thread; owns the parts, but the work is theirs.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,9 +14,8 @@
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
 #include "ops/analytics.hpp"
-#include "ops/monitored_regions.hpp"
 #include "ops/override_store.hpp"
-#include "ops/region_key.hpp"
+#include "ops/readings.hpp"
 #include "ops/reload_counts.hpp"
 #include "probes/health_monitor.hpp"
 #include "server/snapshot_publisher.hpp"
@@ -52,10 +50,8 @@ public:
                          const std::vector<std::string>& down) const;
     admin::Reply check() const;
 
-
 private:
-    nlohmann::json region_json(const ops::RegionKey& key, const zone::ServedZone& served, std::size_t region,
-                               const ops::MonitoredRegions& monitored) const;
+    ops::Readings readings() const;
 
     const config::ServerConfig& config_;
     SnapshotPublisher* publisher_;
