@@ -85,11 +85,19 @@ admin::Reply Operations::clear_override(const std::string& zone, const std::stri
     return json_reply(200, ops::override_cleared_reply(key));
 }
 
+// explain::explain answers trace lines, or a line starting with "error:" for a request it
+// cannot run (a bad client address, type or name): that is the client's mistake, a 400.
 admin::Reply Operations::explain(const std::string& name, const std::string& client, const std::string& type,
                                  const std::vector<std::string>& down) const {
     const std::vector<std::string> lines = explain::explain(*publisher_->current(), explain::Request{name, type, client, down});
-    const bool is_error = !lines.empty() && lines.front().rfind("error:", 0) == 0;
-    return json_reply(is_error ? 400 : 200, json{{"lines", lines}});
+    const std::string prefix = "error:";
+    for (const std::string& line : lines) {
+        if (line.rfind(prefix, 0) != 0) continue;
+        std::string message = line.substr(prefix.size());
+        if (!message.empty() && message.front() == ' ') message.erase(0, 1);
+        return admin::error_reply(400, message);
+    }
+    return json_reply(200, json{{"lines", lines}});
 }
 
 admin::Reply Operations::check() const {
