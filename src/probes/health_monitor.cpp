@@ -72,8 +72,8 @@ void write_slot(const std::shared_ptr<health::HealthBoard>& board, uint32_t slot
 
 }  // namespace
 
-HealthMonitor::HealthMonitor(uv_loop_t* loop, AlertSettings alerts)
-    : loop_(loop), alerts_(std::move(alerts)), curl_(loop), prober_(loop, &curl_),
+HealthMonitor::HealthMonitor(uv_loop_t* loop, WebhookSettings webhook)
+    : loop_(loop), curl_(loop), webhook_(loop, std::move(webhook)), prober_(loop, &curl_),
       random_((uint64_t{std::random_device{}()} << 32) | std::random_device{}()) {}
 
 HealthMonitor::~HealthMonitor() { stop(); }
@@ -90,6 +90,7 @@ void HealthMonitor::stop() {
         file.release();
     }
     state_files_.clear();
+    webhook_.close();
     curl_.close();
 }
 
@@ -265,23 +266,7 @@ void HealthMonitor::alert(const Subscriber& who, const std::string& check, const
                                  {"reason", t.reason},
                                  {"time", std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::system_clock::now().time_since_epoch()).count()}};
-    post_webhook(body.dump());
-}
-
-void HealthMonitor::post_webhook(const std::string& json) {
-    if (alerts_.webhook_url.empty() || is_stopped_) return;
-    HttpRequest request;
-    request.url = alerts_.webhook_url;
-    request.method = "POST";
-    request.body = json;
-    request.headers = {"Content-Type: application/json"};
-    request.timeout_ms = alerts_.webhook_timeout_ms;
-    curl_.start(request, [url = alerts_.webhook_url](const HttpResponse& response) {
-        if (!response.is_transport_ok || response.status >= 300) {
-            log::warning("health: webhook " + url + " failed: " +
-                         (response.is_transport_ok ? "HTTP " + std::to_string(response.status) : response.error));
-        }
-    });
+    webhook_.post(body.dump());
 }
 
 std::vector<RegionStatus> HealthMonitor::status() const {

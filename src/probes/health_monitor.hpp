@@ -1,7 +1,7 @@
 // The health subsystem on the control loop: one probe schedule per distinct target (identical
 // probes of several regions run once), results through TargetHealth into each region's slot of
 // its zone's HealthBoard, state files watched for `file` checks, and every state change logged,
-// counted and (optionally) POSTed to a webhook.
+// counted and (optionally) POSTed to its own webhook (probes/webhook.hpp).
 #pragma once
 
 #include <uv.h>
@@ -18,14 +18,10 @@
 #include "probes/curl_driver.hpp"
 #include "probes/prober.hpp"
 #include "probes/state_file.hpp"
+#include "probes/webhook.hpp"
 #include "common/random.hpp"
 
 namespace meridian::probes {
-
-struct AlertSettings {
-    std::string webhook_url;       // empty: no webhook
-    uint32_t webhook_timeout_ms = 2000;
-};
 
 // Probe latencies, Prometheus-style: cumulative counts per upper bound (ms).
 inline constexpr std::array<uint32_t, 10> kLatencyBucketsMs = {1, 5, 10, 25, 50, 100, 200, 500, 1000, 5000};
@@ -52,7 +48,8 @@ struct RegionStatus {
 
 class HealthMonitor {
 public:
-    HealthMonitor(uv_loop_t* loop, AlertSettings alerts);
+    // `webhook`: where state changes are POSTed (no URL: nowhere).
+    HealthMonitor(uv_loop_t* loop, WebhookSettings webhook);
     ~HealthMonitor();
     HealthMonitor(const HealthMonitor&) = delete;
     HealthMonitor& operator=(const HealthMonitor&) = delete;
@@ -66,8 +63,6 @@ public:
 
     uint64_t transitions() const noexcept { return transitions_; }
     std::vector<RegionStatus> status() const;
-    // POSTs a JSON document to the configured webhook, if any (also used for analytics alerts).
-    void post_webhook(const std::string& json);
 
 private:
     struct Subscriber {
@@ -87,8 +82,8 @@ private:
     void retire(const std::shared_ptr<Target>& target);
 
     uv_loop_t* loop_;
-    AlertSettings alerts_;
     CurlDriver curl_;
+    Webhook webhook_;
     Prober prober_;
     Random random_;
     std::map<std::string, std::shared_ptr<Target>> targets_;       // by probe key

@@ -1,112 +1,25 @@
 #include "server/operations.hpp"
 
-#include <algorithm>
-#include <cstdio>
-#include <set>
-
-#include "common/log.hpp"
 #include "config/snapshot_loader.hpp"
-#include "dns/name.hpp"
 #include "explain/explain.hpp"
-#include "zone/zone.hpp"
+#include "ops/metrics_view.hpp"
+#include "ops/override_request.hpp"
+#include "ops/status_view.hpp"
 
 namespace meridian::server {
 
 namespace {
 
 using nlohmann::json;
-using SystemClock = std::chrono::system_clock;
 
-int64_t epoch_seconds(SystemClock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-SystemClock::time_point to_system(health::Clock::time_point t) {
-    return SystemClock::now() - std::chrono::duration_cast<SystemClock::duration>(health::Clock::now() - t);
-}
-
-const char* override_name(health::Override o) {
-    switch (o) {
-    case health::Override::force_up: return "up";
-    case health::Override::force_down: return "down";
-    case health::Override::drain: return "drain";
-    case health::Override::none: return "none";
-    }
-    return "none";
-}
-
-// Prometheus text format: label values escape backslash, quote and newline.
-std::string label(const std::string& value) {
-    std::string out;
-    for (const char c : value) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
-}
-
-// Prometheus text exposition: each family's HELP/TYPE once, then all its samples together,
-// families in the order they were declared, whatever order samples arrive in.
-class MetricsText {
-public:
-    void family(const std::string& name, const char* type, const char* help) {
-        order_.push_back(name);
-        families_[name] = "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-    }
-    void sample(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels, double value) {
-        std::string line = name;
-        if (!labels.empty()) {
-            line += '{';
-            for (std::size_t i = 0; i < labels.size(); ++i) {
-                line += (i ? "," : "") + labels[i].first + "=\"" + label(labels[i].second) + "\"";
-            }
-            line += '}';
-        }
-        char number[64];
-        std::snprintf(number, sizeof number, " %.17g\n", value);
-        line += number;
-        families_[family_of(name)] += line;
-    }
-    std::string take() {
-        std::string out;
-        for (const std::string& name : order_) out += families_[name];
-        return out;
-    }
-
-private:
-    // Histogram samples (_bucket, _sum, _count) belong to their family.
-    std::string family_of(const std::string& name) const {
-        if (families_.count(name) != 0) return name;
-        for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-            const std::string s(suffix);
-            if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-                const std::string base = name.substr(0, name.size() - s.size());
-                if (families_.count(base) != 0) return base;
-            }
-        }
-        return name;
-    }
-
-    std::vector<std::string> order_;
-    std::map<std::string, std::string> families_;
-};
+admin::Reply json_reply(int status, const json& body) { return {status, body.dump(2) + "\n", "application/json"}; }
 
 }  // namespace
 
-std::string normalise_zone_name(const std::string& text) {
-    std::string out;
-    for (const char c : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (out.empty() || out.back() != '.') out += '.';
-    return out;
-}
-
-Operations::Operations(const config::ServerConfig& config, SnapshotPublisher* publisher,
+Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
-    : config_(config), publisher_(publisher), workers_(workers), health_(health) {}
+    : config_(config), publisher_(publisher), workers_(workers), health_(health),
+      analytics_(config.analytics, loop, probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
 
 admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     admin::Handlers h;
@@ -115,8 +28,7 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     h.check = [this] { return check(); };
     h.reload = [reload] {
         const ReloadResult result = reload();
-        json body = {{"ok", result.is_ok}, {"zones", result.zones}, {"errors", result.errors}};
-        return admin::Reply{result.is_ok ? 200 : 422, body.dump(2) + "\n", "application/json"};
+        return json_reply(result.is_ok ? 200 : 422, ops::reload_reply(result));
     };
     h.set_override = [this](const std::string& zone, const std::string& region, const json& request) {
         return set_override(zone, region, request);
@@ -127,314 +39,65 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     return h;
 }
 
-const zone::ServedZone* Operations::find_region(const std::string& zone_text, const std::string& region,
-                                                std::size_t* index) const {
-    const auto origin = dns::lower_wire_from_text(zone_text);
-    if (!origin) return nullptr;
-    const zone::ServedZone* served = publisher_->current()->zones.find_origin(*origin);
-    if (served == nullptr) return nullptr;
-    const int32_t i = served->zone().policy().find_region(region);
-    if (i < 0) return nullptr;
-    *index = static_cast<std::size_t>(i);
-    return served;
-}
-
-json Operations::region_json(const std::string& zone, const zone::ServedZone& served, std::size_t i,
-                             const std::map<std::string, probes::RegionStatus>& monitored) const {
-    const steer::Policy& policy = served.zone().policy();
-    const health::CheckSpec* check = served.zone().checks().check_of(i);
-    const steer::Region& region = policy.regions[i];
-    const std::string key = zone + "/" + region.name;
-    const health::RegionHealth board = served.runtime->health().read(i);
-    json r = {{"name", region.name},
-              {"state", health::to_string(board.state)},
-              {"latency_ms", board.latency_ms},
-              {"success_rate", board.success_permille / 1000.0},
-              {"check", check != nullptr ? check->name : "none"},
-              {"answers", served.runtime->steering().region_answers(i)},
-              {"reason", ""},
-              {"last_change", nullptr},
-              {"override", nullptr}};
-    if (const auto it = monitored.find(key); it != monitored.end()) {
-        r["reason"] = it->second.reason;
-        r["last_change"] = epoch_seconds(to_system(it->second.last_change));
+ops::Readings Operations::readings() const {
+    ops::Readings r{.snapshot = *publisher_->current(),
+                    .workers = {},
+                    .overloaded_udp_sockets = 0,
+                    .monitored = ops::index_monitored(health_->status()),
+                    .health_transitions = health_->transitions(),
+                    .overrides = overrides_,
+                    .alerts = analytics_.alerts(),
+                    .trends = analytics_.trends(),
+                    .reloads = reloads_,
+                    .node = config_.identity.id_server,
+                    .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) - ops::epoch_seconds(started_)};
+    for (const auto& worker : *workers_) {
+        r.workers.push_back(&worker->stats());
+        r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
     }
-    if (const auto it = overrides_.find(key); it != overrides_.end()) {
-        r["override"] = {{"action", override_name(it->second.action)},
-                         {"reason", it->second.reason},
-                         {"set_at", epoch_seconds(it->second.set_at)},
-                         {"expires_at", it->second.expires == SystemClock::time_point{} ? json(nullptr)
-                                                                                       : json(epoch_seconds(it->second.expires))}};
-    }
-    const auto trend = trends_.find(key);
-    const double level = trend != trends_.end() ? trend->second.level : 0;
-    const double forecast = trend != trends_.end() ? std::max(0.0, trend->second.level + trend->second.slope) : 0;
-    r["query_rate"] = {{"moving_average", level}, {"forecast", forecast}};
     return r;
 }
 
-admin::Reply Operations::status() const {
+admin::Reply Operations::status() const { return json_reply(200, ops::status_document(readings())); }
+
+admin::Reply Operations::metrics() const { return {200, ops::metrics_text(readings()), ops::kMetricsContentType}; }
+
+void Operations::apply_overrides() { overrides_.apply(*publisher_->current()); }
+
+admin::Reply Operations::set_override(const std::string& zone, const std::string& region, const json& request) {
+    const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
     const answer::Snapshot& snapshot = *publisher_->current();
-    std::map<std::string, probes::RegionStatus> monitored;
-    for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
-
-    json zones = json::array();
-    for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        const steer::Policy& policy = zone.zone().policy();
-        uint64_t queries = 0;
-        for (std::size_t b = 0; b < stats::kQtypes; ++b) queries += zone.runtime->queries().qtype_total(static_cast<stats::QtypeBucket>(b));
-        json regions = json::array();
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) regions.push_back(region_json(origin, zone, i, monitored));
-        json names = json::array();
-        for (std::size_t n = 0; n < policy.names.size(); ++n) {
-            const steer::SteeredName& name = policy.names[n];
-            json routes = json::array();
-            for (std::size_t r = 0; r < name.routes.size(); ++r) {
-                routes.push_back({{"route", r + 1},
-                                  {"line", name.routes[r].where.line},
-                                  {"strategy", steer::to_string(name.routes[r].strategy)},
-                                  {"answers", zone.runtime->steering().route_answers(n, static_cast<int>(r))}});
-            }
-            names.push_back({{"name", dns::name_to_text(name.owner)},
-                             {"routes", routes},
-                             {"fail_answers", zone.runtime->steering().route_answers(n, -1)}});
-        }
-        zones.push_back({{"origin", origin}, {"serial", zone.zone().serial()}, {"queries", queries}, {"regions", regions}, {"names", names}});
-    }
-    json alerts = json::array();
-    for (const Alert& a : alerts_) {
-        alerts.push_back({{"rule", a.rule}, {"severity", a.severity}, {"zone", a.zone}, {"region", a.region}, {"message", a.message}});
-    }
-    uint64_t udp = 0, tcp = 0;
-    for (const auto& worker : *workers_) {
-        udp += worker->stats().queries[0].get();
-        tcp += worker->stats().queries[1].get();
-    }
-    const json body = {
-        {"node", config_.identity.id_server},
-        {"uptime_seconds", epoch_seconds(SystemClock::now()) - epoch_seconds(started_)},
-        {"workers", workers_->size()},
-        {"queries", {{"udp", udp}, {"tcp", tcp}}},
-        {"zones", zones},
-        {"alerts", alerts},
-        {"health_transitions", health_->transitions()},
-        {"reloads", {{"succeeded", reloads_ok_}, {"failed", reloads_failed_}, {"last_errors", last_reload_errors_}}}};
-    return {200, body.dump(2) + "\n", "application/json"};
+    if (!ops::find_region(snapshot, key)) return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+    std::string error;
+    const auto o = ops::read_override_request(request, std::chrono::system_clock::now(), &error);
+    if (!o) return admin::error_reply(400, error);
+    overrides_.set(snapshot, key, *o);
+    return json_reply(200, ops::override_set_reply(key, *o));
 }
 
-admin::Reply Operations::metrics() const {
-    MetricsText m;
-    const auto sum = [this](auto pick) {
-        uint64_t total = 0;
-        for (const auto& worker : *workers_) total += pick(worker->stats()).get();
-        return total;
-    };
-    const auto overloaded_udp_sockets = [this] {
-        unsigned n = 0;
-        for (const auto& worker : *workers_) n += worker->overloaded_udp_sockets();
-        return n;
-    };
-    m.family("meridian_queries_total", "counter", "DNS queries received, by transport.");
-    m.sample("meridian_queries_total", {{"transport", "udp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[0]; })));
-    m.sample("meridian_queries_total", {{"transport", "tcp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[1]; })));
-    m.family("meridian_responses_total", "counter", "Responses sent, by transport and rcode.");
-    for (std::size_t t = 0; t < 2; ++t) {
-        for (std::size_t r = 0; r < stats::kRcodes; ++r) {
-            m.sample("meridian_responses_total",
-                     {{"transport", t == 0 ? "udp" : "tcp"}, {"rcode", std::string(stats::name_of(static_cast<stats::RcodeBucket>(r)))}},
-                     static_cast<double>(sum([t, r](auto& s) -> auto& { return s.rcodes[t][r]; })));
-        }
+admin::Reply Operations::clear_override(const std::string& zone, const std::string& region) {
+    const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
+    switch (overrides_.clear(*publisher_->current(), key)) {
+    case ops::OverrideStore::Cleared::no_region: return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+    case ops::OverrideStore::Cleared::no_override: return admin::error_reply(404, "region " + key.to_string() + " has no override");
+    case ops::OverrideStore::Cleared::cleared: break;
     }
-    m.family("meridian_dropped_total", "counter", "Packets not answered at all (shorter than a header, or QR=1).");
-    m.sample("meridian_dropped_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.dropped; })));
-    m.family("meridian_malformed_total", "counter", "Malformed queries (answered FORMERR).");
-    m.sample("meridian_malformed_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.malformed; })));
-    m.family("meridian_truncated_total", "counter", "Responses sent with TC=1.");
-    m.sample("meridian_truncated_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.truncated; })));
-    m.family("meridian_send_failures_total", "counter", "UDP replies the socket did not take.");
-    m.sample("meridian_send_failures_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.send_failed; })));
-    m.family("meridian_rrl_total", "counter", "UDP responses held back by response rate limiting, by action.");
-    m.sample("meridian_rrl_total", {{"action", "dropped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
-    m.sample("meridian_rrl_total", {{"action", "slipped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
-    m.family("meridian_udp_overloads_total", "counter",
-             "Times a UDP receive queue stayed non-empty for udp_overload_interval_ms and was cut to the kernel's default size.");
-    m.sample("meridian_udp_overloads_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.udp_overloads; })));
-    m.family("meridian_udp_overloaded", "gauge", "UDP sockets whose receive queue is cut down for overload right now.");
-    m.sample("meridian_udp_overloaded", {}, static_cast<double>(overloaded_udp_sockets()));
-    m.family("meridian_tcp_refused_total", "counter", "TCP connections closed at once for being over a connection cap.");
-    m.sample("meridian_tcp_refused_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
-    m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
-    m.sample("meridian_client_address_total", {{"source", "ecs"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));
-    m.sample("meridian_client_address_total", {{"source", "packet"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));
-
-    const answer::Snapshot& snapshot = *publisher_->current();
-    std::map<std::string, probes::RegionStatus> monitored;
-    for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
-    m.family("meridian_zone_queries_total", "counter", "Queries answered from a zone, by qtype.");
-    for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        for (std::size_t b = 0; b < stats::kQtypes; ++b) {
-            const auto bucket = static_cast<stats::QtypeBucket>(b);
-            m.sample("meridian_zone_queries_total", {{"zone", origin}, {"qtype", std::string(stats::name_of(bucket))}},
-                     static_cast<double>(zone.runtime->queries().qtype_total(bucket)));
-        }
-    }
-    m.family("meridian_zone_responses_total", "counter", "Responses from a zone, by rcode.");
-    for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        for (std::size_t b = 0; b < stats::kRcodes; ++b) {
-            const auto bucket = static_cast<stats::RcodeBucket>(b);
-            m.sample("meridian_zone_responses_total", {{"zone", origin}, {"rcode", std::string(stats::name_of(bucket))}},
-                     static_cast<double>(zone.runtime->queries().rcode_total(bucket)));
-        }
-    }
-    m.family("meridian_steered_answers_total", "counter", "Steered answers by name and the route that answered (route=\"fail\": the fail policy).");
-    m.family("meridian_region_answers_total", "counter", "Steered answers that included a region.");
-    m.family("meridian_region_state", "gauge", "Region health: 0 healthy, 1 degraded, 2 unhealthy.");
-    m.family("meridian_region_latency_ms", "gauge", "Recent probe latency of a region.");
-    m.family("meridian_region_success_ratio", "gauge", "Probe success rate of a region over its window.");
-    m.family("meridian_region_override", "gauge", "Operator override of a region: 0 none, 1 up, 2 down, 3 drain.");
-    m.family("meridian_probe_latency_ms", "histogram", "Latency of successful probes.");
-    std::string steered, regions, states, latencies, successes, overrides, histograms;
-    for (const auto& zone : snapshot.zones.zones()) {
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        const steer::Policy& policy = zone.zone().policy();
-        for (std::size_t n = 0; n < policy.names.size(); ++n) {
-            const std::string name = dns::name_to_text(policy.names[n].owner);
-            for (std::size_t r = 0; r <= policy.names[n].routes.size(); ++r) {
-                const bool is_fail = r == policy.names[n].routes.size();
-                m.sample("meridian_steered_answers_total", {{"zone", origin}, {"name", name}, {"route", is_fail ? "fail" : std::to_string(r + 1)}},
-                         static_cast<double>(zone.runtime->steering().route_answers(n, is_fail ? -1 : static_cast<int>(r))));
-            }
-        }
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            const std::vector<std::pair<std::string, std::string>> labels{{"zone", origin}, {"region", policy.regions[i].name}};
-            const health::RegionHealth h = zone.runtime->health().read(i);
-            m.sample("meridian_region_answers_total", labels, static_cast<double>(zone.runtime->steering().region_answers(i)));
-            m.sample("meridian_region_state", labels, static_cast<double>(static_cast<int>(h.state)));
-            m.sample("meridian_region_latency_ms", labels, h.latency_ms);
-            m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
-            m.sample("meridian_region_override", labels, static_cast<double>(static_cast<int>(h.override)));
-            const auto it = monitored.find(origin + "/" + policy.regions[i].name);
-            if (it == monitored.end() || !it->second.is_probed) continue;
-            const probes::LatencyHistogram& hist = it->second.probe_latency;
-            for (std::size_t b = 0; b < probes::kLatencyBucketsMs.size(); ++b) {
-                auto with_le = labels;
-                with_le.emplace_back("le", std::to_string(probes::kLatencyBucketsMs[b]));
-                m.sample("meridian_probe_latency_ms_bucket", with_le, static_cast<double>(hist.buckets[b]));
-            }
-            auto inf = labels;
-            inf.emplace_back("le", "+Inf");
-            m.sample("meridian_probe_latency_ms_bucket", inf, static_cast<double>(hist.count));
-            m.sample("meridian_probe_latency_ms_sum", labels, hist.sum_ms);
-            m.sample("meridian_probe_latency_ms_count", labels, static_cast<double>(hist.count));
-        }
-    }
-    m.family("meridian_health_transitions_total", "counter", "Region health state changes.");
-    m.sample("meridian_health_transitions_total", {}, static_cast<double>(health_->transitions()));
-    m.family("meridian_reloads_total", "counter", "Configuration reloads, by result.");
-    m.sample("meridian_reloads_total", {{"result", "success"}}, static_cast<double>(reloads_ok_));
-    m.sample("meridian_reloads_total", {{"result", "failure"}}, static_cast<double>(reloads_failed_));
-    m.family("meridian_alerts", "gauge", "Active alerts by rule and severity.");
-    for (const char* rule : {"region_latency", "region_success", "healthy_regions"}) {
-        for (const char* severity : {"warning", "critical"}) {
-            const auto n = std::count_if(alerts_.begin(), alerts_.end(),
-                                         [&](const Alert& a) { return a.rule == rule && a.severity == severity; });
-            m.sample("meridian_alerts", {{"rule", rule}, {"severity", severity}}, static_cast<double>(n));
-        }
-    }
-    return {200, m.take(), "text/plain; version=0.0.4; charset=utf-8"};
+    return json_reply(200, ops::override_cleared_reply(key));
 }
 
-void Operations::apply_overrides() {
-    const answer::Snapshot* snapshot = publisher_->current();
-    for (auto it = overrides_.begin(); it != overrides_.end();) {
-        bool is_found = false;
-        for (const auto& zone : snapshot->zones.zones()) {
-            const steer::Policy& policy = zone.zone().policy();
-            const std::string origin = dns::name_to_text(zone.zone().origin());
-            for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-                if (it->first != origin + "/" + policy.regions[i].name) continue;
-                health::RegionHealth h = zone.runtime->health().read(i);
-                h.override = it->second.action;
-                zone.runtime->health().write(i, h);
-                is_found = true;
-            }
-        }
-        if (is_found) {
-            ++it;
-        } else {
-            log::info("override of " + it->first + " dropped: the region is gone after the reload");
-            it = overrides_.erase(it);
-        }
-    }
-}
-
-admin::Reply Operations::set_override(const std::string& zone_text, const std::string& region, const json& request) {
-    const std::string zone = normalise_zone_name(zone_text);
-    const std::string key = zone + "/" + region;
-    std::size_t index = 0;
-    const zone::ServedZone* served = find_region(zone, region, &index);
-    if (served == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
-    const json action = request.value("action", json());
-    Override o;
-    if (action == "up") o.action = health::Override::force_up;
-    else if (action == "down") o.action = health::Override::force_down;
-    else if (action == "drain") o.action = health::Override::drain;
-    else return admin::error_reply(400, "\"action\" must be \"up\", \"down\" or \"drain\"");
-    o.set_at = SystemClock::now();
-    if (request.contains("expires_in")) {
-        const json& seconds = request["expires_in"];
-        if (!seconds.is_number_integer() || seconds.get<int64_t>() <= 0 || seconds.get<int64_t>() > 366 * 86400) {
-            return admin::error_reply(400, "\"expires_in\" is a number of seconds from 1 to 31622400");
-        }
-        o.expires = o.set_at + std::chrono::seconds(seconds.get<int64_t>());
-    }
-    if (request.contains("reason")) {
-        if (!request["reason"].is_string() || request["reason"].get<std::string>().size() > 500) {
-            return admin::error_reply(400, "\"reason\" is a string of at most 500 characters");
-        }
-        o.reason = request["reason"].get<std::string>();
-    }
-    for (const auto& [k, v] : request.items()) {
-        if (k != "action" && k != "expires_in" && k != "reason") return admin::error_reply(400, "unknown field \"" + k + "\"");
-    }
-    overrides_[key] = o;
-    health::RegionHealth h = served->runtime->health().read(index);
-    h.override = o.action;
-    served->runtime->health().write(index, h);
-    log::warning("override: " + key + " set to " + override_name(o.action) + (o.reason.empty() ? "" : " (" + o.reason + ")"));
-    const json body = {{"zone", zone},
-                       {"region", region},
-                       {"action", override_name(o.action)},
-                       {"reason", o.reason},
-                       {"expires_at", o.expires == SystemClock::time_point{} ? json(nullptr) : json(epoch_seconds(o.expires))}};
-    return {200, body.dump(2) + "\n", "application/json"};
-}
-
-admin::Reply Operations::clear_override(const std::string& zone_text, const std::string& region) {
-    const std::string zone = normalise_zone_name(zone_text);
-    const std::string key = zone + "/" + region;
-    std::size_t index = 0;
-    const zone::ServedZone* served = find_region(zone, region, &index);
-    if (served != nullptr) {
-        health::RegionHealth h = served->runtime->health().read(index);
-        h.override = health::Override::none;
-        served->runtime->health().write(index, h);
-    }
-    if (served == nullptr) return admin::error_reply(404, "no region " + region + " in zone " + zone);
-    if (overrides_.erase(key) == 0) return admin::error_reply(404, "region " + key + " has no override");
-    log::info("override: " + key + " cleared");
-    return {200, json{{"zone", zone}, {"region", region}, {"action", "none"}}.dump(2) + "\n", "application/json"};
-}
-
+// explain::explain answers trace lines, or a line starting with "error:" for a request it
+// cannot run (a bad client address, type or name): that is the client's mistake, a 400.
 admin::Reply Operations::explain(const std::string& name, const std::string& client, const std::string& type,
                                  const std::vector<std::string>& down) const {
-    explain::Request request{name, type, client, down};
-    const std::vector<std::string> lines = explain::explain(*publisher_->current(), request);
-    const bool is_error = !lines.empty() && lines.front().rfind("error:", 0) == 0;
-    return {is_error ? 400 : 200, json{{"lines", lines}}.dump(2) + "\n", "application/json"};
+    const std::vector<std::string> lines = explain::explain(*publisher_->current(), explain::Request{name, type, client, down});
+    const std::string prefix = "error:";
+    for (const std::string& line : lines) {
+        if (line.rfind(prefix, 0) != 0) continue;
+        std::string message = line.substr(prefix.size());
+        if (!message.empty() && message.front() == ' ') message.erase(0, 1);
+        return admin::error_reply(400, message);
+    }
+    return json_reply(200, json{{"lines", lines}});
 }
 
 admin::Reply Operations::check() const {
@@ -442,121 +105,19 @@ admin::Reply Operations::check() const {
     auto config = config::load_server_config(config_.path, &diagnostics);
     std::unique_ptr<answer::Snapshot> snapshot;
     if (config) snapshot = config::load_snapshot(*config, &diagnostics);
-    std::vector<std::string> errors;
-    for (const auto& d : diagnostics.items()) errors.push_back(d.format());
-    const json body = {{"ok", snapshot != nullptr}, {"zones", snapshot ? snapshot->zones.zones().size() : 0}, {"errors", errors}};
-    return {snapshot ? 200 : 422, body.dump(2) + "\n", "application/json"};
+    ReloadResult result{snapshot != nullptr, snapshot ? snapshot->zones.zones().size() : 0, {}};
+    for (const auto& d : diagnostics.items()) result.errors.push_back(d.format());
+    return json_reply(result.is_ok ? 200 : 422, ops::reload_reply(result));
 }
 
-void Operations::count_reload(const ReloadResult& result) {
-    if (result.is_ok) {
-        ++reloads_ok_;
-        last_reload_errors_.clear();
-    } else {
-        ++reloads_failed_;
-        last_reload_errors_ = result.errors;
-    }
-}
+void Operations::count_reload(const ReloadResult& result) { reloads_.count(result); }
 
 void Operations::tick() {
-    const auto now = std::chrono::steady_clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_tick_).count();
-    last_tick_ = now;
-    for (auto it = overrides_.begin(); it != overrides_.end();) {
-        if (it->second.expires != SystemClock::time_point{} && SystemClock::now() >= it->second.expires) {
-            const auto slash = it->first.find('/');
-            const std::string zone = it->first.substr(0, slash), region = it->first.substr(slash + 1);
-            ++it;
-            clear_override(zone, region);
-            log::info("override: " + zone + "/" + region + " expired");
-        } else {
-            ++it;
-        }
-    }
-    evaluate_alerts();
-    if (seconds > 0) update_trends(seconds);
+    const answer::Snapshot& snapshot = *publisher_->current();
+    overrides_.expire(snapshot, std::chrono::system_clock::now());
+    analytics_.tick(snapshot, ops::index_monitored(health_->status()));
 }
 
-void Operations::evaluate_alerts() {
-    const config::AnalyticsConfig& rules = config_.analytics;
-    std::map<std::string, probes::RegionStatus> monitored;
-    for (const auto& s : health_->status()) monitored[s.zone + "/" + s.region] = s;
-    std::vector<Alert> now;
-    for (const auto& zone : publisher_->current()->zones.zones()) {
-        const steer::Policy& policy = zone.zone().policy();
-        if (policy.regions.empty()) continue;
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        std::size_t healthy = 0;
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            const std::string& name = policy.regions[i].name;
-            const health::RegionHealth h = zone.runtime->health().read(i);
-            const bool is_down = h.override == health::Override::force_down || h.override == health::Override::drain;
-            if (h.state == health::State::healthy && !is_down) ++healthy;
-            const auto it = monitored.find(origin + "/" + name);
-            if (it == monitored.end() || !it->second.is_probed || it->second.probe_latency.count == 0) continue;
-            if (it->second.latency_ms > rules.latency_warning_ms) {
-                now.push_back({"region_latency", "warning", origin, name,
-                               "region " + name + " of " + origin + " responds in " + std::to_string(it->second.latency_ms) +
-                                   " ms (over " + std::to_string(rules.latency_warning_ms) + " ms)"});
-            }
-            if (it->second.success_rate < rules.success_critical) {
-                now.push_back({"region_success", "critical", origin, name,
-                               "region " + name + " of " + origin + " succeeds " +
-                                   std::to_string(static_cast<int>(it->second.success_rate * 100 + 0.5)) + " % of probes (under " +
-                                   std::to_string(static_cast<int>(rules.success_critical * 100 + 0.5)) + " %)"});
-            }
-        }
-        const double fraction = static_cast<double>(healthy) / static_cast<double>(policy.regions.size());
-        if (fraction < rules.healthy_fraction_warning) {
-            now.push_back({"healthy_regions", "warning", origin, "",
-                           std::to_string(healthy) + " of " + std::to_string(policy.regions.size()) + " regions of " + origin +
-                               " are healthy (under " + std::to_string(static_cast<int>(rules.healthy_fraction_warning * 100 + 0.5)) +
-                               " %)"});
-        }
-    }
-    // Raised and cleared alerts go to the log and the webhook; standing ones only to /status.
-    auto key = [](const Alert& a) { return a.rule + "|" + a.zone + "|" + a.region; };
-    std::set<std::string> before, after;
-    for (const Alert& a : alerts_) before.insert(key(a));
-    for (const Alert& a : now) after.insert(key(a));
-    for (const Alert& a : now) {
-        if (before.count(key(a)) != 0) continue;
-        log::warning("alert " + a.severity + ": " + a.message);
-        health_->post_webhook(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "raised"}, {"zone", a.zone},
-                                   {"region", a.region}, {"message", a.message}}.dump());
-    }
-    for (const Alert& a : alerts_) {
-        if (after.count(key(a)) != 0) continue;
-        log::info("alert cleared: " + a.message);
-        health_->post_webhook(json{{"alert", a.rule}, {"severity", a.severity}, {"state", "cleared"}, {"zone", a.zone},
-                                   {"region", a.region}, {"message", a.message}}.dump());
-    }
-    alerts_ = std::move(now);
-}
-
-void Operations::update_trends(double interval_seconds) {
-    constexpr double kLevelWeight = 0.5;  // Holt's α: how fast the average follows the rate
-    constexpr double kTrendWeight = 0.3;  // Holt's β: how fast the trend follows the average
-    for (const auto& zone : publisher_->current()->zones.zones()) {
-        const steer::Policy& policy = zone.zone().policy();
-        const std::string origin = dns::name_to_text(zone.zone().origin());
-        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            Trend& t = trends_[origin + "/" + policy.regions[i].name];
-            const uint64_t count = zone.runtime->steering().region_answers(i);
-            // Counters restart with a reloaded zone; a drop is a restart, not negative traffic.
-            const double rate = !t.has_sample || count < t.last_count ? 0.0
-                                                                       : static_cast<double>(count - t.last_count) / interval_seconds;
-            if (!t.has_sample) {
-                t.has_sample = true;
-                t.level = 0;
-            } else {
-                const double previous = t.level;
-                t.level = kLevelWeight * rate + (1 - kLevelWeight) * (t.level + t.slope);
-                t.slope = kTrendWeight * (t.level - previous) + (1 - kTrendWeight) * t.slope;
-            }
-            t.last_count = count;
-        }
-    }
-}
+void Operations::stop() { analytics_.stop(); }
 
 }  // namespace meridian::server

@@ -1,11 +1,10 @@
-// What operators see and change while the server runs, on the control thread: the /status
-// document, Prometheus metrics, region overrides (force up/down, drain, with expiry), the
-// analytics (alert rules on health data, query-rate trends), and reload bookkeeping.
+// The admin API's handlers wired to the operations parts (src/ops/): the override store, the
+// analytics, the reload counts and the read-only views, plus explain and the config check. Runs
+// on the control thread; owns the parts, but the work is theirs.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,21 +13,22 @@
 
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
+#include "ops/analytics.hpp"
+#include "ops/override_store.hpp"
+#include "ops/readings.hpp"
+#include "ops/reload_counts.hpp"
 #include "probes/health_monitor.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/worker.hpp"
 
 namespace meridian::server {
 
-struct ReloadResult {
-    bool is_ok = false;
-    std::size_t zones = 0;
-    std::vector<std::string> errors;  // file:line:column: message
-};
+using ops::ReloadResult;
 
 class Operations {
 public:
-    Operations(const config::ServerConfig& config, SnapshotPublisher* publisher,
+    // `loop`: where the analytics' webhook runs.
+    Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health);
 
     // The admin API's handlers; `reload` is the server's own reload.
@@ -39,6 +39,8 @@ public:
     void count_reload(const ReloadResult& result);
     // Every analytics interval: expire overrides, evaluate alert rules, update trends.
     void tick();
+    // Before the loop closes its handles: the analytics' webhook lets go of its transfers.
+    void stop();
 
     admin::Reply status() const;
     admin::Reply metrics() const;
@@ -48,53 +50,17 @@ public:
                          const std::vector<std::string>& down) const;
     admin::Reply check() const;
 
-    struct Alert {
-        std::string rule;      // region_latency | region_success | healthy_regions
-        std::string severity;  // warning | critical
-        std::string zone;
-        std::string region;    // empty for zone-wide rules
-        std::string message;
-    };
-    const std::vector<Alert>& alerts() const noexcept { return alerts_; }
-
 private:
-    struct Override {
-        health::Override action = health::Override::none;
-        std::chrono::system_clock::time_point expires;  // epoch: never
-        std::string reason;
-        std::chrono::system_clock::time_point set_at;
-    };
-    // Holt's linear trend on a region's answer rate: the moving average is the level, the
-    // forecast is level + trend (one interval ahead).
-    struct Trend {
-        uint64_t last_count = 0;
-        bool has_sample = false;
-        double level = 0;
-        double slope = 0;
-    };
-
-    void evaluate_alerts();
-    void update_trends(double interval_seconds);
-    // The served zone named `zone` (text) holding region `region`, with the region's index; null when either is unknown.
-    const zone::ServedZone* find_region(const std::string& zone, const std::string& region, std::size_t* index) const;
-    nlohmann::json region_json(const std::string& zone, const zone::ServedZone& served, std::size_t region,
-                               const std::map<std::string, probes::RegionStatus>& monitored) const;
+    ops::Readings readings() const;
 
     const config::ServerConfig& config_;
     SnapshotPublisher* publisher_;
     const std::vector<std::unique_ptr<Worker>>* workers_;
     probes::HealthMonitor* health_;
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
-    std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
-    std::map<std::string, Override> overrides_;  // "zone/region"
-    std::map<std::string, Trend> trends_;        // "zone/region"
-    std::vector<Alert> alerts_;
-    uint64_t reloads_ok_ = 0;
-    uint64_t reloads_failed_ = 0;
-    std::vector<std::string> last_reload_errors_;
+    ops::OverrideStore overrides_;
+    ops::Analytics analytics_;
+    ops::ReloadCounts reloads_;
 };
-
-// "geo.example.com" or "GEO.example.com." → "geo.example.com."
-std::string normalise_zone_name(const std::string& text);
 
 }  // namespace meridian::server

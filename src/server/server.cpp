@@ -244,6 +244,7 @@ void Control::reload_geo() {
 int Control::abandon_start() {
     if (admin_) admin_->stop();
     if (health_) health_->stop();
+    if (operations_) operations_->stop();
     if (bridge_) bridge_->close();
     workers_.clear();
     uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
@@ -312,10 +313,10 @@ int Control::run() {
 
     watch_geo_databases();
     watch_config_files();
-    health_ = std::make_unique<probes::HealthMonitor>(&loop_, probes::AlertSettings{config_.alerts.webhook_url,
-                                                                                    config_.alerts.webhook_timeout_ms});
+    health_ = std::make_unique<probes::HealthMonitor>(&loop_, probes::WebhookSettings{config_.alerts.webhook_url,
+                                                                                      config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
-    operations_ = std::make_unique<Operations>(config_, &publisher_, &workers_, health_.get());
+    operations_ = std::make_unique<Operations>(config_, &loop_, &publisher_, &workers_, health_.get());
     if (!start_admin()) return abandon_start();
     // Every socket is bound: root is no longer needed (and not kept unless allowed).
     std::string privilege_error;
@@ -344,6 +345,7 @@ int Control::run() {
     bridge_->close();
     for (auto& worker : workers_) worker->stop();
     health_->stop();
+    operations_->stop();
     workers_.clear();
     uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);

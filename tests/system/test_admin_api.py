@@ -170,6 +170,24 @@ def test_explain_bad_input_is_400(api, query):
     assert ("error" in body) or body["lines"][0].startswith("error:"), body
 
 
+@pytest.mark.parametrize(
+    "query, says",
+    [
+        (f"name={APP}&client=not-an-address", "not-an-address"),
+        (f"name={APP}&client=192.0.2.999", "192.0.2.999"),
+        (f"name={APP}&client=127.0.0.2&type=NOPE", "NOPE"),
+        (f"name={APP}&client=127.0.0.2/99", "127.0.0.2/99"),
+    ],
+    ids=["client-not-an-address", "client-bad-octet", "unknown-qtype", "prefix-too-long"],
+)
+def test_explain_that_cannot_run_is_a_4xx_json_error_with_its_message(api, query, says):
+    """explain's own error (its single "error: …" line) is the client's mistake: a 4xx with the
+    admin API's error document, the message without the "error:" prefix, and no trace lines."""
+    reply = admin_request(api, "GET", "/explain?" + query)
+    assert_json_error(reply, 400, says)
+    assert not reply.json()["error"].startswith("error"), reply.json()
+
+
 def test_unknown_path_is_404(api):
     assert_json_error(admin_request(api, "GET", "/nope"), 404)
     assert_json_error(admin_request(api, "GET", "/regions/geo.example.com/eu-west-1"), 404)

@@ -146,6 +146,13 @@ def test_explain_bad_client_is_exit_1(srv):
     assert p.returncode == 1
 
 
+def test_explain_bad_client_says_why_on_stderr(srv):
+    p = ctl("explain", APP, "not-an-address", admin=srv)
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert p.stderr.startswith("meridianctl: ") and "not-an-address" in p.stderr and "(HTTP 400)" in p.stderr, p.stderr
+
+
 def test_drain_and_undrain(srv):
     assert app_answer(srv) == ([EU_WEST], 30)
     p = ctl("drain", ZONE, "eu-west-1", "--reason", "kernel upgrade", admin=srv)

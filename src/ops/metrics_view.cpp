@@ -1,0 +1,192 @@
+#include "ops/metrics_view.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <utility>
+
+#include "dns/name.hpp"
+
+namespace meridian::ops {
+
+namespace {
+
+// Prometheus text format: label values escape backslash, quote and newline.
+std::string label(const std::string& value) {
+    std::string out;
+    for (const char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+// Prometheus text exposition: each family's HELP/TYPE once, then all its samples together,
+// families in the order they were declared, whatever order samples arrive in.
+class MetricsText {
+public:
+    void family(const std::string& name, const char* type, const char* help) {
+        order_.push_back(name);
+        families_[name] = "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void sample(const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels, double value) {
+        std::string line = name;
+        if (!labels.empty()) {
+            line += '{';
+            for (std::size_t i = 0; i < labels.size(); ++i) {
+                line += (i ? "," : "") + labels[i].first + "=\"" + label(labels[i].second) + "\"";
+            }
+            line += '}';
+        }
+        char number[64];
+        std::snprintf(number, sizeof number, " %.17g\n", value);
+        line += number;
+        families_[family_of(name)] += line;
+    }
+    std::string take() {
+        std::string out;
+        for (const std::string& name : order_) out += families_[name];
+        return out;
+    }
+
+private:
+    // Histogram samples (_bucket, _sum, _count) belong to their family.
+    std::string family_of(const std::string& name) const {
+        if (families_.count(name) != 0) return name;
+        for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+            const std::string s(suffix);
+            if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+                const std::string base = name.substr(0, name.size() - s.size());
+                if (families_.count(base) != 0) return base;
+            }
+        }
+        return name;
+    }
+
+    std::vector<std::string> order_;
+    std::map<std::string, std::string> families_;
+};
+
+}  // namespace
+
+std::string metrics_text(const Readings& readings) {
+    MetricsText m;
+    const auto sum = [&readings](auto pick) {
+        uint64_t total = 0;
+        for (const stats::WorkerStats* worker : readings.workers) total += pick(*worker).get();
+        return total;
+    };
+    m.family("meridian_queries_total", "counter", "DNS queries received, by transport.");
+    m.sample("meridian_queries_total", {{"transport", "udp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[0]; })));
+    m.sample("meridian_queries_total", {{"transport", "tcp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[1]; })));
+    m.family("meridian_responses_total", "counter", "Responses sent, by transport and rcode.");
+    for (std::size_t t = 0; t < 2; ++t) {
+        for (std::size_t r = 0; r < stats::kRcodes; ++r) {
+            m.sample("meridian_responses_total",
+                     {{"transport", t == 0 ? "udp" : "tcp"}, {"rcode", std::string(stats::name_of(static_cast<stats::RcodeBucket>(r)))}},
+                     static_cast<double>(sum([t, r](auto& s) -> auto& { return s.rcodes[t][r]; })));
+        }
+    }
+    m.family("meridian_dropped_total", "counter", "Packets not answered at all (shorter than a header, or QR=1).");
+    m.sample("meridian_dropped_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.dropped; })));
+    m.family("meridian_malformed_total", "counter", "Malformed queries (answered FORMERR).");
+    m.sample("meridian_malformed_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.malformed; })));
+    m.family("meridian_truncated_total", "counter", "Responses sent with TC=1.");
+    m.sample("meridian_truncated_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.truncated; })));
+    m.family("meridian_send_failures_total", "counter", "UDP replies the socket did not take.");
+    m.sample("meridian_send_failures_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.send_failed; })));
+    m.family("meridian_rrl_total", "counter", "UDP responses held back by response rate limiting, by action.");
+    m.sample("meridian_rrl_total", {{"action", "dropped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
+    m.sample("meridian_rrl_total", {{"action", "slipped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
+    m.family("meridian_udp_overloads_total", "counter",
+             "Times a UDP receive queue stayed non-empty for udp_overload_interval_ms and was cut to the kernel's default size.");
+    m.sample("meridian_udp_overloads_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.udp_overloads; })));
+    m.family("meridian_udp_overloaded", "gauge", "UDP sockets whose receive queue is cut down for overload right now.");
+    m.sample("meridian_udp_overloaded", {}, static_cast<double>(readings.overloaded_udp_sockets));
+    m.family("meridian_tcp_refused_total", "counter", "TCP connections closed at once for being over a connection cap.");
+    m.sample("meridian_tcp_refused_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
+    m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
+    m.sample("meridian_client_address_total", {{"source", "ecs"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));
+    m.sample("meridian_client_address_total", {{"source", "packet"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));
+
+    const answer::Snapshot& snapshot = readings.snapshot;
+    m.family("meridian_zone_queries_total", "counter", "Queries answered from a zone, by qtype.");
+    for (const auto& zone : snapshot.zones.zones()) {
+        const std::string origin = dns::name_to_text(zone.zone().origin());
+        for (std::size_t b = 0; b < stats::kQtypes; ++b) {
+            const auto bucket = static_cast<stats::QtypeBucket>(b);
+            m.sample("meridian_zone_queries_total", {{"zone", origin}, {"qtype", std::string(stats::name_of(bucket))}},
+                     static_cast<double>(zone.runtime->queries().qtype_total(bucket)));
+        }
+    }
+    m.family("meridian_zone_responses_total", "counter", "Responses from a zone, by rcode.");
+    for (const auto& zone : snapshot.zones.zones()) {
+        const std::string origin = dns::name_to_text(zone.zone().origin());
+        for (std::size_t b = 0; b < stats::kRcodes; ++b) {
+            const auto bucket = static_cast<stats::RcodeBucket>(b);
+            m.sample("meridian_zone_responses_total", {{"zone", origin}, {"rcode", std::string(stats::name_of(bucket))}},
+                     static_cast<double>(zone.runtime->queries().rcode_total(bucket)));
+        }
+    }
+    m.family("meridian_steered_answers_total", "counter", "Steered answers by name and the route that answered (route=\"fail\": the fail policy).");
+    m.family("meridian_region_answers_total", "counter", "Steered answers that included a region.");
+    m.family("meridian_region_state", "gauge", "Region health: 0 healthy, 1 degraded, 2 unhealthy.");
+    m.family("meridian_region_latency_ms", "gauge", "Recent probe latency of a region.");
+    m.family("meridian_region_success_ratio", "gauge", "Probe success rate of a region over its window.");
+    m.family("meridian_region_override", "gauge", "Operator override of a region: 0 none, 1 up, 2 down, 3 drain.");
+    m.family("meridian_probe_latency_ms", "histogram", "Latency of successful probes.");
+    for (const auto& zone : snapshot.zones.zones()) {
+        const std::string origin = dns::name_to_text(zone.zone().origin());
+        const steer::Policy& policy = zone.zone().policy();
+        for (std::size_t n = 0; n < policy.names.size(); ++n) {
+            const std::string name = dns::name_to_text(policy.names[n].owner);
+            for (std::size_t r = 0; r <= policy.names[n].routes.size(); ++r) {
+                const bool is_fail = r == policy.names[n].routes.size();
+                m.sample("meridian_steered_answers_total", {{"zone", origin}, {"name", name}, {"route", is_fail ? "fail" : std::to_string(r + 1)}},
+                         static_cast<double>(zone.runtime->steering().route_answers(n, is_fail ? -1 : static_cast<int>(r))));
+            }
+        }
+        for (std::size_t i = 0; i < policy.regions.size(); ++i) {
+            const std::vector<std::pair<std::string, std::string>> labels{{"zone", origin}, {"region", policy.regions[i].name}};
+            const health::RegionHealth h = zone.runtime->health().read(i);
+            m.sample("meridian_region_answers_total", labels, static_cast<double>(zone.runtime->steering().region_answers(i)));
+            m.sample("meridian_region_state", labels, static_cast<double>(static_cast<int>(h.state)));
+            m.sample("meridian_region_latency_ms", labels, h.latency_ms);
+            m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
+            m.sample("meridian_region_override", labels, static_cast<double>(static_cast<int>(h.override)));
+            const auto it = readings.monitored.find(RegionKey{origin, policy.regions[i].name});
+            if (it == readings.monitored.end() || !it->second.is_probed) continue;
+            const probes::LatencyHistogram& hist = it->second.probe_latency;
+            for (std::size_t b = 0; b < probes::kLatencyBucketsMs.size(); ++b) {
+                auto with_le = labels;
+                with_le.emplace_back("le", std::to_string(probes::kLatencyBucketsMs[b]));
+                m.sample("meridian_probe_latency_ms_bucket", with_le, static_cast<double>(hist.buckets[b]));
+            }
+            auto inf = labels;
+            inf.emplace_back("le", "+Inf");
+            m.sample("meridian_probe_latency_ms_bucket", inf, static_cast<double>(hist.count));
+            m.sample("meridian_probe_latency_ms_sum", labels, hist.sum_ms);
+            m.sample("meridian_probe_latency_ms_count", labels, static_cast<double>(hist.count));
+        }
+    }
+    m.family("meridian_health_transitions_total", "counter", "Region health state changes.");
+    m.sample("meridian_health_transitions_total", {}, static_cast<double>(readings.health_transitions));
+    m.family("meridian_reloads_total", "counter", "Configuration reloads, by result.");
+    m.sample("meridian_reloads_total", {{"result", "success"}}, static_cast<double>(readings.reloads.succeeded()));
+    m.sample("meridian_reloads_total", {{"result", "failure"}}, static_cast<double>(readings.reloads.failed()));
+    m.family("meridian_alerts", "gauge", "Active alerts by rule and severity.");
+    for (const char* rule : {"region_latency", "region_success", "healthy_regions"}) {
+        for (const char* severity : {"warning", "critical"}) {
+            const auto n = std::count_if(readings.alerts.begin(), readings.alerts.end(),
+                                         [&](const Alert& a) { return a.rule == rule && a.severity == severity; });
+            m.sample("meridian_alerts", {{"rule", rule}, {"severity", severity}}, static_cast<double>(n));
+        }
+    }
+    return m.take();
+}
+
+}  // namespace meridian::ops

@@ -1,0 +1,33 @@
+// Everything the read-only views (/status, /metrics) show, gathered on the control thread for
+// one request. The views only read it; the parts it points to outlive the request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "answer/snapshot.hpp"
+#include "ops/alert_rules.hpp"
+#include "ops/monitored_regions.hpp"
+#include "ops/override_store.hpp"
+#include "ops/query_trends.hpp"
+#include "ops/reload_counts.hpp"
+#include "stats/counters.hpp"
+
+namespace meridian::ops {
+
+struct Readings {
+    const answer::Snapshot& snapshot;
+    std::vector<const stats::WorkerStats*> workers;  // one per worker thread
+    unsigned overloaded_udp_sockets = 0;             // cut down for overload right now
+    MonitoredRegions monitored;
+    uint64_t health_transitions = 0;
+    const OverrideStore& overrides;
+    const std::vector<Alert>& alerts;
+    const QueryTrends& trends;
+    const ReloadCounts& reloads;
+    std::string node;  // the server's id ([identity] id_server)
+    int64_t uptime_seconds = 0;
+};
+
+}  // namespace meridian::ops

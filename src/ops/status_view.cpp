@@ -1,0 +1,97 @@
+#include "ops/status_view.hpp"
+
+#include <chrono>
+
+#include "dns/name.hpp"
+
+namespace meridian::ops {
+
+namespace {
+
+using nlohmann::json;
+
+SystemClock::time_point to_system(health::Clock::time_point t) {
+    return SystemClock::now() - std::chrono::duration_cast<SystemClock::duration>(health::Clock::now() - t);
+}
+
+json region_json(const Readings& readings, const zone::ServedZone& served, const RegionKey& key, std::size_t i) {
+    const health::CheckSpec* check = served.zone().checks().check_of(i);
+    const health::RegionHealth board = served.runtime->health().read(i);
+    json r = {{"name", key.region},
+              {"state", health::to_string(board.state)},
+              {"latency_ms", board.latency_ms},
+              {"success_rate", board.success_permille / 1000.0},
+              {"check", check != nullptr ? check->name : "none"},
+              {"answers", served.runtime->steering().region_answers(i)},
+              {"reason", ""},
+              {"last_change", nullptr},
+              {"override", nullptr}};
+    if (const auto it = readings.monitored.find(key); it != readings.monitored.end()) {
+        r["reason"] = it->second.reason;
+        r["last_change"] = epoch_seconds(to_system(it->second.last_change));
+    }
+    if (const Override* o = readings.overrides.find(key)) {
+        r["override"] = {{"action", action_name(o->action)},
+                         {"reason", o->reason},
+                         {"set_at", epoch_seconds(o->set_at)},
+                         {"expires_at", o->is_expiring() ? json(epoch_seconds(o->expires)) : json(nullptr)}};
+    }
+    const Trend* trend = readings.trends.find(key);
+    r["query_rate"] = {{"moving_average", trend != nullptr ? trend->moving_average() : 0.0},
+                       {"forecast", trend != nullptr ? trend->forecast() : 0.0}};
+    return r;
+}
+
+json zone_json(const Readings& readings, const zone::ServedZone& served) {
+    const std::string origin = dns::name_to_text(served.zone().origin());
+    const steer::Policy& policy = served.zone().policy();
+    const stats::SteerStats& steering = served.runtime->steering();
+    uint64_t queries = 0;
+    for (std::size_t b = 0; b < stats::kQtypes; ++b) queries += served.runtime->queries().qtype_total(static_cast<stats::QtypeBucket>(b));
+    json regions = json::array();
+    for (std::size_t i = 0; i < policy.regions.size(); ++i) {
+        regions.push_back(region_json(readings, served, RegionKey{origin, policy.regions[i].name}, i));
+    }
+    json names = json::array();
+    for (std::size_t n = 0; n < policy.names.size(); ++n) {
+        const steer::SteeredName& name = policy.names[n];
+        json routes = json::array();
+        for (std::size_t r = 0; r < name.routes.size(); ++r) {
+            routes.push_back({{"route", r + 1},
+                              {"line", name.routes[r].where.line},
+                              {"strategy", steer::to_string(name.routes[r].strategy)},
+                              {"answers", steering.route_answers(n, static_cast<int>(r))}});
+        }
+        names.push_back({{"name", dns::name_to_text(name.owner)}, {"routes", routes}, {"fail_answers", steering.route_answers(n, -1)}});
+    }
+    return {{"origin", origin}, {"serial", served.zone().serial()}, {"queries", queries}, {"regions", regions}, {"names", names}};
+}
+
+}  // namespace
+
+json status_document(const Readings& readings) {
+    json zones = json::array();
+    for (const zone::ServedZone& served : readings.snapshot.zones.zones()) zones.push_back(zone_json(readings, served));
+    json alerts = json::array();
+    for (const Alert& a : readings.alerts) {
+        alerts.push_back({{"rule", a.rule}, {"severity", a.severity}, {"zone", a.zone}, {"region", a.region}, {"message", a.message}});
+    }
+    uint64_t udp = 0, tcp = 0;
+    for (const stats::WorkerStats* worker : readings.workers) {
+        udp += worker->queries[0].get();
+        tcp += worker->queries[1].get();
+    }
+    return {{"node", readings.node},
+            {"uptime_seconds", readings.uptime_seconds},
+            {"workers", readings.workers.size()},
+            {"queries", {{"udp", udp}, {"tcp", tcp}}},
+            {"zones", zones},
+            {"alerts", alerts},
+            {"health_transitions", readings.health_transitions},
+            {"reloads",
+             {{"succeeded", readings.reloads.succeeded()},
+              {"failed", readings.reloads.failed()},
+              {"last_errors", readings.reloads.last_errors()}}}};
+}
+
+}  // namespace meridian::ops
