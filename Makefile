@@ -41,10 +41,11 @@ package: build
 lint: build
 	./tools/lint.sh $(BUILD)
 
-# The whole suite twice: the optimised build, then the ASan+UBSan build. tests/system/test_package.py
-# installs the package built from the optimised build (in that pass only). `make lint` is not part
-# of it yet: src/ still has clang-tidy and clang-format findings (issue 11, item 8).
+# Lint first (a finding fails the run), then the whole suite twice: the optimised build, then the
+# ASan+UBSan build. tests/system/test_package.py installs the package built from the optimised build
+# (in that pass only).
 test: build build-asan geoip package
+	./tools/lint.sh $(BUILD)
 	cd $(BUILD) && ctest --output-on-failure
 	cd $(BUILD_ASAN) && ctest --output-on-failure
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make lint (and the last step of make test): clang-format (.clang-format) and clang-tidy (.clang-tidy)
+# make lint (and the first step of make test): clang-format (.clang-format) and clang-tidy (.clang-tidy)
 # over the sources in src/ and tools/. Prints every finding and exits 1 if there is any; changes no file.
 #
 # Usage: tools/lint.sh [BUILD_DIR [PATH...]]

@@ -65,7 +65,8 @@ void AdminServer::route() {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
-        if (settings_.token.empty() || (req.method == "GET" && req.path == "/")) return httplib::Server::HandlerResponse::Unhandled;
+        if (settings_.token.empty() || (req.method == "GET" && req.path == "/"))
+            return httplib::Server::HandlerResponse::Unhandled;
         const std::string header = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
         if (header.rfind(prefix, 0) != 0) {
@@ -89,7 +90,8 @@ void AdminServer::route() {
         res.set_content(std::string(dashboard_html()), "text/html; charset=utf-8");
     });
     s.Get("/status", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.status); });
-    s.Get("/metrics", [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.metrics); });
+    s.Get("/metrics",
+          [=, this](const httplib::Request&, httplib::Response& res) { on_control(res, handlers_.metrics); });
     s.Post("/reload", [=, this](const httplib::Request& req, httplib::Response& res) {
         if (req.body.size() > settings_.max_body_bytes) return send(res, error_reply(413, "request body too large"));
         on_control(res, handlers_.reload);
@@ -101,7 +103,8 @@ void AdminServer::route() {
             return;
         }
         std::vector<std::string> down;
-        for (std::size_t i = 0; i < req.get_param_value_count("down"); ++i) down.push_back(req.get_param_value("down", i));
+        for (std::size_t i = 0; i < req.get_param_value_count("down"); ++i)
+            down.push_back(req.get_param_value("down", i));
         const std::string name = req.get_param_value("name");
         const std::string client = req.get_param_value("client");
         const std::string type = req.has_param("type") ? req.get_param_value("type") : "A";
@@ -113,7 +116,9 @@ void AdminServer::route() {
         if (req.body.size() > settings_.max_body_bytes) return send(res, error_reply(413, "request body too large"));
         const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
         if (body.is_discarded() || !body.is_object()) {
-            send(res, error_reply(400, "the body must be a JSON object: {\"action\": \"up|down|drain\", \"expires_in\": SECONDS, \"reason\": TEXT}"));
+            send(res, error_reply(400,
+                                  "the body must be a JSON object: {\"action\": \"up|down|drain\", \"expires_in\": "
+                                  "SECONDS, \"reason\": TEXT}"));
             return;
         }
         const std::string zone = req.matches[1];
@@ -131,10 +136,11 @@ void AdminServer::route() {
         if (res.status == 404) send(res, error_reply(404, "no such endpoint"));
         else if (res.status == 413) send(res, error_reply(413, "request body too large"));
         else if (res.status == 405) send(res, error_reply(405, "method not allowed"));
-        else if (res.status == 400) send(res, error_reply(400, "bad request (a POST or PUT needs a Content-Length, e.g. curl -d '')"));
+        else if (res.status == 400)
+            send(res, error_reply(400, "bad request (a POST or PUT needs a Content-Length, e.g. curl -d '')"));
         else send(res, error_reply(res.status, "request failed"));
     });
-    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
         send(res, error_reply(500, "internal error"));
     });
 }

@@ -32,17 +32,19 @@ struct Handlers {
     std::function<Reply()> metrics;
     std::function<Reply()> reload;
     std::function<Reply()> check;
-    std::function<Reply(const std::string& zone, const std::string& region, const nlohmann::json& request)> set_override;
+    std::function<Reply(const std::string& zone, const std::string& region, const nlohmann::json& request)>
+        set_override;
     std::function<Reply(const std::string& zone, const std::string& region)> clear_override;
     std::function<Reply(const std::string& name, const std::string& client, const std::string& type,
-                        const std::vector<std::string>& down)> explain;
+                        const std::vector<std::string>& down)>
+        explain;
 };
 
 struct Settings {
     std::string address = "127.0.0.1";
     uint16_t port = 8019;
     std::string token;  // empty: no authentication (loopback only)
-    std::size_t max_body_bytes = 64 * 1024;
+    std::size_t max_body_bytes = std::size_t{64} * 1024;
 };
 
 class AdminServer {

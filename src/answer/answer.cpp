@@ -172,7 +172,8 @@ uint16_t Responder::refer(const zone::Zone& zone, const zone::Node& cut) noexcep
     is_authoritative_ = false;
     const zone::RRset* ns = zone.find_rrset(cut, rrtype::NS);
     const std::string_view name = zone.name_of(cut);
-    add_rrset(Section::authority, zone, reinterpret_cast<const uint8_t*>(name.data()), name.size(), *ns, Need::required);
+    add_rrset(Section::authority, zone, reinterpret_cast<const uint8_t*>(name.data()), name.size(), *ns,
+              Need::required);
     for (const zone::Rdata& rdata : zone.rdatas(*ns)) {
         if (rdata.target_node != zone::kNoNode) add_addresses_of(zone, zone.node(rdata.target_node), Need::glue);
     }
@@ -304,10 +305,11 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
 uint16_t Responder::respond_chaos() noexcept {
     const AnswerSettings& settings = snapshot_.settings;
     if (!settings.is_chaos_enabled) return rcode::REFUSED;
-    static constexpr std::string_view kVersionBind{"\7version\4bind", 14};
-    static constexpr std::string_view kVersionServer{"\7version\6server", 16};
-    static constexpr std::string_view kHostnameBind{"\10hostname\4bind", 15};
-    static constexpr std::string_view kIdServer{"\2id\6server", 11};
+    using namespace std::string_view_literals;
+    static constexpr std::string_view kVersionBind = "\7version\4bind\0"sv;
+    static constexpr std::string_view kVersionServer = "\7version\6server\0"sv;
+    static constexpr std::string_view kHostnameBind = "\10hostname\4bind\0"sv;
+    static constexpr std::string_view kIdServer = "\2id\6server\0"sv;
     const std::string_view name = query_.qname_lower.view();
     const std::vector<uint8_t>* txt = nullptr;
     if (name == kVersionBind || name == kVersionServer) txt = &settings.version_txt;
@@ -367,8 +369,9 @@ uint16_t Responder::respond() noexcept {
 // opcode we do not implement gets neither RD nor CD back: nothing was looked up, which is what
 // BIND answers and compliance testers expect.
 uint16_t header_flags(const Query& query, dns::QueryStatus status) noexcept {
-    const uint16_t copied =
-        status == dns::QueryStatus::notimp ? 0 : static_cast<uint16_t>(query.flags & (dns::flag::RD | dns::flag::CD));
+    const uint16_t copied = status == dns::QueryStatus::notimp
+                                ? 0
+                                : static_cast<uint16_t>(query.flags & (dns::flag::RD | dns::flag::CD));
     return static_cast<uint16_t>(dns::flag::QR | (query.opcode << 11) | copied);
 }
 
@@ -383,8 +386,8 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
         client.outcome->qtype = query.qtype;
         client.outcome->is_dropped = status == dns::QueryStatus::drop;
         client.outcome->is_malformed = status == dns::QueryStatus::formerr;
-        client.outcome->rcode = status == dns::QueryStatus::formerr  ? rcode::FORMERR
-                                : status == dns::QueryStatus::notimp ? rcode::NOTIMP
+        client.outcome->rcode = status == dns::QueryStatus::formerr   ? rcode::FORMERR
+                                : status == dns::QueryStatus::notimp  ? rcode::NOTIMP
                                 : status == dns::QueryStatus::badvers ? rcode::BADVERS
                                                                       : rcode::NOERROR;
     }
@@ -403,10 +406,12 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
     MessageWriter w(response);
     w.set_limit(limit);
     w.write_header(query.id, header_flags(query, status));
-    if (query.has_question) w.write_question(packet.data() + dns::kHeaderSize, query.qname_size, query.qtype, query.qclass);
+    if (query.has_question)
+        w.write_question(packet.data() + dns::kHeaderSize, query.qname_size, query.qtype, query.qclass);
 
     if (status == dns::QueryStatus::formerr || status == dns::QueryStatus::notimp) {
-        w.set_flags(static_cast<uint16_t>(w.flags() | (status == dns::QueryStatus::formerr ? rcode::FORMERR : rcode::NOTIMP)));
+        w.set_flags(
+            static_cast<uint16_t>(w.flags() | (status == dns::QueryStatus::formerr ? rcode::FORMERR : rcode::NOTIMP)));
         return w.finish();
     }
     if (status == dns::QueryStatus::badvers) {
@@ -426,7 +431,7 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
     Responder responder(snapshot, client, query, packet.data());
     const uint16_t rc = responder.respond();
     const bool is_truncated = responder.sections().encode(&w);
-    uint16_t flags = static_cast<uint16_t>(w.flags() | (rc & 0xF));
+    auto flags = static_cast<uint16_t>(w.flags() | (rc & 0xF));
     if (responder.is_authoritative()) flags |= dns::flag::AA;
     if (is_truncated) flags |= dns::flag::TC;
     w.set_flags(flags);

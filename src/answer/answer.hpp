@@ -34,7 +34,7 @@ inline constexpr uint64_t kFixedSeed = 0x5eed;
 
 // Writes the response into `response` (which must hold at least 65535 bytes for TCP and the
 // configured UDP cap for UDP) and returns its size, or 0 when the query gets no answer.
-std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client,
-                         std::span<const uint8_t> query, std::span<uint8_t> response) noexcept;
+std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std::span<const uint8_t> query,
+                         std::span<uint8_t> response) noexcept;
 
 }  // namespace meridian::answer

@@ -17,10 +17,10 @@ struct Outcome {
     bool is_dropped = false;    // nothing was sent: a runt or a response (QR=1)
     bool is_malformed = false;  // answered FORMERR
     bool is_truncated = false;
-    bool is_explain_request = false;  // "_explain.NAME TXT" for a served NAME, not yet explained
+    bool is_explain_request = false;         // "_explain.NAME TXT" for a served NAME, not yet explained
     const zone::ServedZone* zone = nullptr;  // the zone that answered; null: none (REFUSED, CHAOS …)
     uint16_t qtype = 0;
-    uint16_t rcode = 0;         // the full rcode, BADVERS included
+    uint16_t rcode = 0;  // the full rcode, BADVERS included
     // Steered answers only.
     int32_t steered_name = -1;  // into zone->zone().policy().names
     int32_t route = -1;         // the route that answered; -1: fail policy or no route

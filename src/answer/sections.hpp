@@ -62,6 +62,7 @@ private:
     // Left uninitialised: entries past count_ are never read, and constructing all of them for
     // every query would cost more than the response itself.
     union Room {
+        // NOLINTNEXTLINE(modernize-use-equals-default): = default would be deleted (Entry is not trivial)
         Room() noexcept {}
         std::array<Entry, kCapacity> slots;
     };

@@ -2,7 +2,7 @@
 // came first, which breaks C++ headers included after it. Also RAII owners for its objects.
 #pragma once
 
-#include <stdbool.h>  // must precede ldns.h, see above
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers): must precede ldns.h, see above
 
 #include <ldns/ldns.h>
 

@@ -10,7 +10,8 @@ namespace meridian {
 class TokenBucket {
 public:
     TokenBucket() = default;
-    TokenBucket(double rate_per_second, double burst) noexcept : rate_(rate_per_second), burst_(burst), tokens_(burst) {}
+    TokenBucket(double rate_per_second, double burst) noexcept
+        : rate_(rate_per_second), burst_(burst), tokens_(burst) {}
 
     // Takes one token if there is one at `now_ms`.
     bool take(uint64_t now_ms) noexcept {
@@ -20,7 +21,8 @@ public:
         return true;
     }
     void refill(uint64_t now_ms) noexcept {
-        if (now_ms > last_ms_) tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_ms - last_ms_) * rate_ / 1000.0);
+        if (now_ms > last_ms_)
+            tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_ms - last_ms_) * rate_ / 1000.0);
         last_ms_ = std::max(last_ms_, now_ms);
     }
 

@@ -72,7 +72,8 @@ uint32_t PolicyReader::find_region(const std::string& name) const {
     return index < 0 ? kNotFound : static_cast<uint32_t>(index);
 }
 
-std::vector<std::pair<std::string, SourceLocation>> PolicyReader::strings(const toml::node& node, const std::string& what) {
+std::vector<std::pair<std::string, SourceLocation>> PolicyReader::strings(const toml::node& node,
+                                                                          const std::string& what) {
     std::vector<std::pair<std::string, SourceLocation>> out;
     if (const auto* s = node.as_string()) {
         out.emplace_back(s->get(), where(node));
@@ -88,7 +89,9 @@ std::vector<std::pair<std::string, SourceLocation>> PolicyReader::strings(const 
 }
 
 bool PolicyReader::read_code(const std::string& text, const SourceLocation& at, std::size_t size, const char* what) {
-    const bool ok = text.size() == size && std::all_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    const bool ok = text.size() == size && std::all_of(text.begin(), text.end(), [](char c) {
+                        return std::isalpha(static_cast<unsigned char>(c));
+                    });
     if (!ok) error(at, "\"" + text + "\" is not " + what);
     return ok;
 }
@@ -106,10 +109,11 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     if (check.timeout_ms > check.interval_ms) {
         const toml::node* at = reader.node("timeout");
         error(at != nullptr ? where(*at) : check.where, "timeout (" + std::to_string(check.timeout_ms) +
-                                                           " ms) is longer than the interval (" +
-                                                           std::to_string(check.interval_ms) + " ms)");
+                                                            " ms) is longer than the interval (" +
+                                                            std::to_string(check.interval_ms) + " ms)");
     }
-    if (check.jitter_ms * 2 > check.interval_ms) reader.error(*reader.node("jitter"), "jitter must be at most half the interval");
+    if (check.jitter_ms * 2 > check.interval_ms)
+        reader.error(*reader.node("jitter"), "jitter must be at most half the interval");
     health::Thresholds& t = check.thresholds;
     reader.read(check_setting("rise"), &t.rise);
     reader.read(check_setting("fall"), &t.fall);
@@ -119,11 +123,11 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     reader.read(check_setting("healthy_success"), &t.healthy_success);
     reader.read(check_setting("degraded_success"), &t.degraded_success);
     if (t.degraded_below_ms < t.healthy_below_ms) {
-        error(check.where, "degraded_below (" + std::to_string(t.degraded_below_ms) + " ms) must not be below healthy_below (" +
-                               std::to_string(t.healthy_below_ms) + " ms)");
+        error(check.where, "degraded_below (" + std::to_string(t.degraded_below_ms) +
+                               " ms) must not be below healthy_below (" + std::to_string(t.healthy_below_ms) + " ms)");
     }
     if (std::string initial; reader.read(check_setting("initial"), &initial)) {
-        check.initial = initial == "down" ? health::InitialState::down
+        check.initial = initial == "down"   ? health::InitialState::down
                         : initial == "wait" ? health::InitialState::wait
                                             : health::InitialState::up;
     }
@@ -132,15 +136,18 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
         reader.error(*reader.node("address"), "\"" + check.address + "\" is not an IP address");
     }
     if (!reader.read(check_setting("port"), &check.port)) {
-        check.port = check.kind == health::CheckKind::http ? 80 : check.kind == health::CheckKind::https ? 443
-                     : check.kind == health::CheckKind::dns ? 53 : 0;
+        check.port = check.kind == health::CheckKind::http    ? 80
+                     : check.kind == health::CheckKind::https ? 443
+                     : check.kind == health::CheckKind::dns   ? 53
+                                                              : 0;
     }
     reader.read(check_setting("url"), &check.url);
     std::string path;
     const bool has_path = reader.read(check_setting("path"), &path);
     reader.read(check_setting("host"), &check.host);
     reader.read(check_setting("body_contains"), &check.body_contains);
-    if (std::string field; reader.read(check_setting("load_field"), &field)) check.load_field = geo::FieldPaths::parse(field);
+    if (std::string field; reader.read(check_setting("load_field"), &field))
+        check.load_field = geo::FieldPaths::parse(field);
     reader.read(check_setting("verify_tls"), &check.verify_tls);
     constexpr const Setting& expect_status = check_setting("expect_status");
     if (const toml::node* status = reader.node(expect_status)) {
@@ -170,7 +177,8 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     switch (check.kind) {
     case health::CheckKind::http:
     case health::CheckKind::https:
-        if (check.url.empty() && !has_path) error(check.where, "an " + std::string(health::to_string(check.kind)) + " check needs \"url\" or \"path\"");
+        if (check.url.empty() && !has_path)
+            error(check.where, "an " + std::string(health::to_string(check.kind)) + " check needs \"url\" or \"path\"");
         if (has_path) check.path = path;
         break;
     case health::CheckKind::tcp:
@@ -241,11 +249,13 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
         for (std::size_t i = 0; i < checks_.checks.size(); ++i) {
             if (checks_.checks[i].name == check) probe.check = static_cast<int32_t>(i);
         }
-        if (probe.check < 0) reader.error(*reader.node("check"), "unknown check \"" + check + "\" (define it under [checks])");
+        if (probe.check < 0)
+            reader.error(*reader.node("check"), "unknown check \"" + check + "\" (define it under [checks])");
     }
     std::string check_address;
     if (std::string address; reader.read(region_setting("check_address"), &address)) {
-        if (!geo::parse_address(address)) reader.error(*reader.node("check_address"), "\"" + address + "\" is not an IP address");
+        if (!geo::parse_address(address))
+            reader.error(*reader.node("check_address"), "\"" + address + "\" is not an IP address");
         else check_address = address;
     }
     if (probe.check >= 0) {
@@ -348,7 +358,8 @@ void PolicyReader::read_condition_part(const std::string& key, const toml::node&
         auto add = [&](const toml::node& v) {
             const auto number = v.value<int64_t>();
             if (!v.is_integer() || !number || *number < asn.min || *number > asn.max) {
-                error(where(v), "an ASN must be an integer from " + std::to_string(asn.min) + " to " + std::to_string(asn.max));
+                error(where(v),
+                      "an ASN must be an integer from " + std::to_string(asn.min) + " to " + std::to_string(asn.max));
                 return;
             }
             c->asns.push_back(static_cast<uint32_t>(*number));
@@ -363,7 +374,8 @@ void PolicyReader::read_condition_part(const std::string& key, const toml::node&
         for (const auto& [text, at] : strings(*n, "cidr")) {
             if (text.find('/') != std::string::npos || geo::parse_address(text)) {
                 const auto network = geo::parse_network(text, /*is_strict=*/true);
-                if (!network) error(at, "\"" + text + "\" is not a network (ADDRESS/LENGTH with no bits set past LENGTH)");
+                if (!network)
+                    error(at, "\"" + text + "\" is not a network (ADDRESS/LENGTH with no bits set past LENGTH)");
                 else inline_set.networks.push_back(*network);
                 continue;
             }
@@ -378,7 +390,8 @@ void PolicyReader::read_condition_part(const std::string& key, const toml::node&
     } else if (key == "location") {
         for (const auto& [text, at] : strings(*n, "location")) {
             const auto it = location_set_index_.find(text);
-            if (it == location_set_index_.end()) error(at, "unknown location set \"" + text + "\" (define it under [locations])");
+            if (it == location_set_index_.end())
+                error(at, "unknown location set \"" + text + "\" (define it under [locations])");
             else c->location_sets.push_back(it->second);
         }
     }
@@ -398,7 +411,8 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
     steer::Route route;
     route.where = reader.where();
     route.strategy = default_strategy;
-    if (const toml::table* when = reader.table(std::string(route_setting("when").key))) read_condition(*when, &route.when);
+    if (const toml::table* when = reader.table(std::string(route_setting("when").key)))
+        read_condition(*when, &route.when);
     std::map<std::string, uint32_t> weights;
     constexpr const Setting& weight = route_setting("weights");
     static_assert(weight.min == region_setting("weight").min && weight.max == region_setting("weight").max);
@@ -409,7 +423,8 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
             if (find_region(region) == kNotFound) {
                 error(location_of(root_.file(), key.source()), "unknown region \"" + region + "\" in weights");
             } else if (!value.is_integer() || !v || *v < weight.min || *v > weight.max) {
-                error(where(value), "a weight is an integer from " + std::to_string(weight.min) + " to " + std::to_string(weight.max));
+                error(where(value), "a weight is an integer from " + std::to_string(weight.min) + " to " +
+                                        std::to_string(weight.max));
             } else {
                 weights[region] = static_cast<uint32_t>(*v);
             }
@@ -432,7 +447,8 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
             route.targets.push_back({region, w != weights.end() ? w->second : policy_.regions[region].weight});
         }
         if (names.size() > static_cast<std::size_t>(to_row.max)) {
-            error(names[static_cast<std::size_t>(to_row.max)].second, too_many + ", not " + std::to_string(names.size()));
+            error(names[static_cast<std::size_t>(to_row.max)].second,
+                  too_many + ", not " + std::to_string(names.size()));
         }
     } else {
         // No "to": every region of the zone, in the order they are defined.
@@ -444,16 +460,20 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
     for (const auto& entry : weights) {
         // (A named variable, not a structured binding: clang before 16 cannot capture those.)
         const std::string& region = entry.first;
-        const bool is_target = std::any_of(route.targets.begin(), route.targets.end(),
-                                           [&](const steer::Target& t) { return policy_.regions[t.region].name == region; });
-        if (!is_target) error(reader.where(*reader.node("weights")), "weights name region \"" + region + "\", which is not in \"to\"");
+        const bool is_target = std::any_of(route.targets.begin(), route.targets.end(), [&](const steer::Target& t) {
+            return policy_.regions[t.region].name == region;
+        });
+        if (!is_target)
+            error(reader.where(*reader.node("weights")),
+                  "weights name region \"" + region + "\", which is not in \"to\"");
     }
     if (reader.node(to_row) == nullptr && route.targets.size() > static_cast<std::size_t>(to_row.max)) {
-        error(route.where, too_many + ": this one has no \"to\", so it names all " + std::to_string(route.targets.size()) +
-                               " regions of the zone");
+        error(route.where, too_many + ": this one has no \"to\", so it names all " +
+                               std::to_string(route.targets.size()) + " regions of the zone");
     }
     reader.read(route_setting("max_latency"), &route.max_latency_ms);
-    if (std::string strategy; reader.read(route_setting("strategy"), &strategy)) steer::parse_strategy(strategy, &route.strategy);
+    if (std::string strategy; reader.read(route_setting("strategy"), &strategy))
+        steer::parse_strategy(strategy, &route.strategy);
     reader.finish();
     name->routes.push_back(std::move(route));
 }
@@ -467,7 +487,8 @@ void PolicyReader::read_name(const std::string& key, const toml::table& table, c
     reader.read(name_setting("ttl"), &name.ttl);
     static_assert(name_setting("answers").max == steer::kMaxAnswers);
     reader.read(name_setting("answers"), &name.answers);
-    if (!reader.read(name_setting("pruned_ttl"), &name.pruned_ttl)) name.pruned_ttl = std::min(name.pruned_ttl, name.ttl);
+    if (!reader.read(name_setting("pruned_ttl"), &name.pruned_ttl))
+        name.pruned_ttl = std::min(name.pruned_ttl, name.ttl);
     if (const toml::node* fail = reader.node(name_setting("fail"))) {
         const auto* text = fail->as_string();
         const auto* choice = fail->as_table();
@@ -475,12 +496,14 @@ void PolicyReader::read_name(const std::string& key, const toml::table& table, c
             name.fail = steer::FailPolicy::open;
         } else if (text != nullptr && text->get() == "closed") {
             name.fail = steer::FailPolicy::closed;
-        } else if (choice != nullptr && choice->size() == 1 && choice->get("region") != nullptr && choice->get("region")->is_string()) {
+        } else if (choice != nullptr && choice->size() == 1 && choice->get("region") != nullptr &&
+                   choice->get("region")->is_string()) {
             const std::string region = choice->get("region")->value<std::string>().value_or("");
             name.fail = steer::FailPolicy::region;
             name.fail_region = find_region(region);
             if (name.fail_region == kNotFound) error(where(*fail), "unknown region \"" + region + "\" in fail");
-        } else if (choice != nullptr && choice->size() == 1 && choice->get("cname") != nullptr && choice->get("cname")->is_string()) {
+        } else if (choice != nullptr && choice->size() == 1 && choice->get("cname") != nullptr &&
+                   choice->get("cname")->is_string()) {
             const std::string target = choice->get("cname")->value<std::string>().value_or("");
             name.fail = steer::FailPolicy::cname;
             if (const auto wire = resolve_(target)) name.fail_cname = *wire;

@@ -10,8 +10,8 @@
 namespace meridian::config {
 
 struct RecordText {
-    std::string text;    // one line; starts with a blank when the owner is omitted
-    uint32_t line = 0;   // where the record's first character is
+    std::string text;   // one line; starts with a blank when the owner is omitted
+    uint32_t line = 0;  // where the record's first character is
     uint32_t column = 0;
 };
 

@@ -88,7 +88,8 @@ std::string range_text(const Setting& s) {
     switch (s.type) {
     case ValueType::integer: return std::to_string(s.min) + " – " + std::to_string(s.max);
     case ValueType::duration:
-        return format_duration_ms(static_cast<uint64_t>(s.min)) + " – " + format_duration_ms(static_cast<uint64_t>(s.max));
+        return format_duration_ms(static_cast<uint64_t>(s.min)) + " – " +
+               format_duration_ms(static_cast<uint64_t>(s.max));
     case ValueType::fraction: return "0 – 1";
     case ValueType::string: return s.max > 0 ? "at most " + std::to_string(s.max) + " bytes" : "";
     case ValueType::choice: return code_list(s.choices);

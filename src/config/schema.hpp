@@ -20,8 +20,8 @@ namespace meridian::config {
 enum class Document : uint8_t { server_config, zone_file };
 
 enum class ValueType : uint8_t {
-    integer,    // a TOML integer from min to max, in `unit`
-    duration,   // "250ms", "5s", "2m", "1h", held in milliseconds; min and max in milliseconds
+    integer,   // a TOML integer from min to max, in `unit`
+    duration,  // "250ms", "5s", "2m", "1h", held in milliseconds; min and max in milliseconds
     boolean,
     fraction,   // a number from 0 to 1
     string,     // at most max bytes when max > 0
@@ -37,17 +37,17 @@ struct Setting {
     ValueType type = ValueType::string;
     int64_t min = 0;
     int64_t max = 0;
-    int64_t number = 0;            // default of integer, duration (milliseconds) and boolean rows
-    double fraction = 0;           // default of fraction rows
+    int64_t number = 0;              // default of integer, duration (milliseconds) and boolean rows
+    double fraction = 0;             // default of fraction rows
     std::string_view text{};         // default of string and choice rows
     std::string_view default_doc{};  // the default in words, when it is computed or conditional
     bool is_required = false;
-    std::string_view unit{};         // integer rows: "bytes", "seconds" …
-    std::string_view alias{};        // the old spelling of a duration: an integer of milliseconds
-    std::string_view choices{};      // choice rows: "up, down, wait"
-    std::string_view noun{};         // choice rows: unknown <noun> "x"
-    std::string_view limit{};        // the runtime constant the range protects, and why
-    std::string_view shape{};        // the type as documented, when not the type's own name
+    std::string_view unit{};     // integer rows: "bytes", "seconds" …
+    std::string_view alias{};    // the old spelling of a duration: an integer of milliseconds
+    std::string_view choices{};  // choice rows: "up, down, wait"
+    std::string_view noun{};     // choice rows: unknown <noun> "x"
+    std::string_view limit{};    // the runtime constant the range protects, and why
+    std::string_view shape{};    // the type as documented, when not the type's own name
     std::string_view doc{};
 };
 
@@ -72,6 +72,8 @@ namespace schema_rows {
 using enum Document;
 using enum ValueType;
 
+// One row per setting, as the rows are read best: packed, not one field per line.
+// clang-format off
 inline constexpr Setting kRows[] = {
     // ---- server config: top level ------------------------------------------------------------
     {.document = server_config, .table = "", .key = "zones", .type = strings, .is_required = true,
@@ -111,7 +113,7 @@ inline constexpr Setting kRows[] = {
      .min = 1, .max = 1 << 20, .number = 512, .unit = "connections",
      .doc = "Further connections to a worker are accepted and closed at once"},
     {.document = server_config, .table = "[server]", .key = "tcp_max_pending_output_bytes", .type = integer,
-     .min = kMinPendingOutput, .max = 64 << 20, .number = 256 * 1024, .unit = "bytes",
+     .min = kMinPendingOutput, .max = int64_t{64} << 20, .number = int64_t{256} * 1024, .unit = "bytes",
      .limit = "dns::kMaxMessageSize + 2: a whole reply with its length prefix must fit",
      .doc = "Per connection: stop reading queries while more than this waits to be sent"},
     {.document = server_config, .table = "[server]", .key = "tcp_max_connections", .type = integer, .min = 1,
@@ -379,6 +381,7 @@ inline constexpr Setting kRows[] = {
     {.document = zone_file, .table = "[[names.NAME.route]] when", .key = "location", .type = structure,
      .default_doc = "any", .shape = "name or list", .doc = "`[locations.NAME]` names"},
 };
+// clang-format on
 
 }  // namespace schema_rows
 

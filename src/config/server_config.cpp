@@ -62,8 +62,8 @@ void read_listen(TableReader& reader, const Setting& row, std::vector<ListenAddr
     for (const auto& [text, where] : reader.string_list(row)) {
         ListenAddress address;
         if (!parse_listen_address(text, &address)) {
-            reader.diagnostics()->error(where, "listen address \"" + text +
-                                                   "\" is not ADDRESS:PORT or [IPv6-ADDRESS]:PORT");
+            reader.diagnostics()->error(where,
+                                        "listen address \"" + text + "\" is not ADDRESS:PORT or [IPv6-ADDRESS]:PORT");
             continue;
         }
         out->push_back(address);
@@ -102,7 +102,8 @@ void read_geoip(const toml::table& table, const std::filesystem::path& base, con
             if (const auto* one = n->as_string()) {
                 if (!one->get().empty()) target->push_back(geo::FieldPaths::parse(one->get()));
             } else if (n->is_array()) {
-                for (const auto& [dotted, where] : f.string_list(key)) target->push_back(geo::FieldPaths::parse(dotted));
+                for (const auto& [dotted, where] : f.string_list(key))
+                    target->push_back(geo::FieldPaths::parse(dotted));
             } else {
                 f.error(*n, "field \"" + key + "\" must be a dotted path or a list of them");
             }
@@ -123,7 +124,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
     } catch (const toml::parse_error& e) {
         const auto& source = e.source();
         // toml++ reports an unreadable file with no position.
-        if (source.begin.line == 0) diagnostics->error({path, 0, 0}, "cannot read config: " + std::string(e.description()));
+        if (source.begin.line == 0)
+            diagnostics->error({path, 0, 0}, "cannot read config: " + std::string(e.description()));
         else diagnostics->error(location_of(path, source), std::string(e.description()));
         return std::nullopt;
     }
@@ -174,10 +176,12 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         reader.read(server_setting("[server]", "udp_receive_buffer"), &config.udp_receive_buffer);
         reader.read(server_setting("[server]", "udp_overload_interval"), &config.udp_overload_interval_ms);
         reader.read(server_setting("[server]", "tcp_idle_timeout"), &config.tcp_idle_timeout_ms);
-        reader.read(server_setting("[server]", "tcp_max_connections_per_worker"), &config.tcp_max_connections_per_worker);
+        reader.read(server_setting("[server]", "tcp_max_connections_per_worker"),
+                    &config.tcp_max_connections_per_worker);
         reader.read(server_setting("[server]", "tcp_max_pending_output_bytes"), &config.tcp_max_pending_output_bytes);
         reader.read(server_setting("[server]", "tcp_max_connections"), &config.tcp_max_connections);
-        reader.read(server_setting("[server]", "tcp_max_connections_per_source"), &config.tcp_max_connections_per_source);
+        reader.read(server_setting("[server]", "tcp_max_connections_per_source"),
+                    &config.tcp_max_connections_per_source);
         reader.read(server_setting("[server]", "tcp_query_timeout"), &config.tcp_query_timeout_ms);
         reader.read(server_setting("[server]", "user"), &config.user);
         reader.read(server_setting("[server]", "group"), &config.group);
@@ -219,7 +223,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         }
         reader.finish();
         if (!config.admin.listen.empty() && !parse_listen_address(config.admin.listen, &config.admin.address)) {
-            reader.error(*reader.node("listen"), "admin listen address \"" + config.admin.listen + "\" is not ADDRESS:PORT");
+            reader.error(*reader.node("listen"),
+                         "admin listen address \"" + config.admin.listen + "\" is not ADDRESS:PORT");
         }
     } else {
         parse_listen_address(config.admin.listen, &config.admin.address);
@@ -230,7 +235,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         const bool is_loopback = (a.family == 4 && a.bytes[0] == 127) ||
                                  (a.family == 6 && *geo::parse_address("::1") == a);
         if (!is_loopback) {
-            diagnostics->error(root.where(), "[admin] listens on " + config.admin.listen + ", off loopback, so it needs a token");
+            diagnostics->error(root.where(),
+                               "[admin] listens on " + config.admin.listen + ", off loopback, so it needs a token");
         }
     }
     if (const toml::table* rrl = root.table("rrl")) {

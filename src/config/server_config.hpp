@@ -87,12 +87,12 @@ struct ServerConfig {
     // A queue that has not emptied for this long is overload: the buffer drops to the kernel's
     // default until it empties again (server/receive_queue.hpp); 0 = never.
     uint32_t udp_overload_interval_ms = 50;
-    uint32_t tcp_idle_timeout_ms = 10000;            // RFC 7766 §6.2.3 suggests seconds, not minutes
+    uint32_t tcp_idle_timeout_ms = 10000;  // RFC 7766 §6.2.3 suggests seconds, not minutes
     uint32_t tcp_max_connections_per_worker = 512;
     uint32_t tcp_max_pending_output_bytes = 256 * 1024;  // per connection; reading pauses above it
-    uint32_t tcp_max_connections = 4096;             // in total, all workers
-    uint32_t tcp_max_connections_per_source = 64;    // per client address (IPv6: per /64)
-    uint32_t tcp_query_timeout_ms = 5000;            // a query must arrive whole this soon after it begins
+    uint32_t tcp_max_connections = 4096;                 // in total, all workers
+    uint32_t tcp_max_connections_per_source = 64;        // per client address (IPv6: per /64)
+    uint32_t tcp_query_timeout_ms = 5000;                // a query must arrive whole this soon after it begins
     std::string user;         // started as root: switch to this user once the sockets are bound
     std::string group;        // … and this group (default: the user's)
     bool allow_root = false;  // stay root when no user is given (otherwise refuse to run)

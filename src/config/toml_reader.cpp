@@ -8,8 +8,7 @@ SourceLocation location_of(const std::string& file, const toml::source_region& r
     return {file, region.begin.line, region.begin.column};
 }
 
-TableReader::TableReader(const toml::table& table, std::string context, std::string file,
-                         Diagnostics* diagnostics)
+TableReader::TableReader(const toml::table& table, std::string context, std::string file, Diagnostics* diagnostics)
     : table_(table), context_(std::move(context)), file_(std::move(file)), diagnostics_(diagnostics) {}
 
 const toml::node* TableReader::node(const std::string& key) {
@@ -120,7 +119,8 @@ bool TableReader::read_duration(const Setting& row, int64_t* out) {
         for (const auto& [k, v] : table_) {
             if (k.str() == alias) at = location_of(file_, k.source());
         }
-        diagnostics_->error(at, "\"" + alias + "\" is the old spelling of \"" + key + "\" in " + context_ + ": give only one of them");
+        diagnostics_->error(at, "\"" + alias + "\" is the old spelling of \"" + key + "\" in " + context_ +
+                                    ": give only one of them");
         return false;
     }
     if (old != nullptr) {
@@ -132,9 +132,10 @@ bool TableReader::read_duration(const Setting& row, int64_t* out) {
     const auto* text = given->as_string();
     const auto ms = text != nullptr ? parse_duration_ms(text->get()) : std::nullopt;
     if (!ms) {
-        std::string message = "\"" + key + "\" in " + context_ + " must be a duration such as \"250ms\", \"5s\" or \"2m\", not " +
-                              as_written(*given);
-        if (given->is_integer() && !alias.empty()) message += " (or milliseconds as " + alias + " = " + as_written(*given) + ")";
+        std::string message = "\"" + key + "\" in " + context_ +
+                              " must be a duration such as \"250ms\", \"5s\" or \"2m\", not " + as_written(*given);
+        if (given->is_integer() && !alias.empty())
+            message += " (or milliseconds as " + alias + " = " + as_written(*given) + ")";
         error(*given, message);
         return false;
     }
@@ -184,7 +185,8 @@ bool TableReader::read(const Setting& row, std::string* out) {
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
         }
         if (!is_known) {
-            error(*node(key), "unknown " + std::string(row.noun) + " \"" + *value + "\" (" + std::string(row.choices) + ")");
+            error(*node(key),
+                  "unknown " + std::string(row.noun) + " \"" + *value + "\" (" + std::string(row.choices) + ")");
             return false;
         }
     }

@@ -30,8 +30,7 @@ public:
     // milliseconds, the old `*_ms` spelling too) read into integers, fraction rows into double,
     // string and choice rows into std::string.
     template <std::integral T>
-        requires(!std::same_as<T, bool>)
-    bool read(const Setting& row, T* out) {
+    requires(!std::same_as<T, bool>) bool read(const Setting& row, T* out) {
         assert(row.min >= static_cast<int64_t>(std::numeric_limits<T>::min()));
         assert(static_cast<uint64_t>(row.max) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
         int64_t value = 0;

@@ -31,7 +31,8 @@ const char* unsupported_type_reason(uint16_t type) {
     case LDNS_RR_TYPE_RRSIG:
     case LDNS_RR_TYPE_NSEC:
     case LDNS_RR_TYPE_NSEC3:
-    case LDNS_RR_TYPE_NSEC3PARAM: return "DNSSEC signatures and denial records are not supported (Meridian does not sign)";
+    case LDNS_RR_TYPE_NSEC3PARAM:
+        return "DNSSEC signatures and denial records are not supported (Meridian does not sign)";
     case LDNS_RR_TYPE_OPT:
     case LDNS_RR_TYPE_TSIG:
     case LDNS_RR_TYPE_TKEY: return "meta-types cannot be zone data";
@@ -119,8 +120,9 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
         if (const toml::node* records = root.node(zone_setting("", "records"))) read_records(*records, default_ttl);
         auto policy = std::make_shared<steer::Policy>();
         auto checks = std::make_shared<health::CheckPlan>();
-        read_policy(root, [this](const std::string& text) { return resolve_name(text); },
-                    path_.parent_path().string(), policy.get(), checks.get());
+        read_policy(
+            root, [this](const std::string& text) { return resolve_name(text); }, path_.parent_path().string(),
+            policy.get(), checks.get());
         builder_->set_policy(std::move(policy));
         builder_->set_checks(std::move(checks));
     } else {
@@ -193,8 +195,8 @@ void ZoneFileReader::read_soa_table(TableReader& root, uint32_t default_ttl) {
         if (contact.back() != '.') contact += '.';
     }
     const std::string text = "@ " + std::to_string(ttl) + " IN SOA " + primary + " " + contact + " " +
-                             std::to_string(serial) + " " + std::to_string(refresh) + " " +
-                             std::to_string(retry) + " " + std::to_string(expire) + " " + std::to_string(minimum);
+                             std::to_string(serial) + " " + std::to_string(refresh) + " " + std::to_string(retry) +
+                             " " + std::to_string(expire) + " " + std::to_string(minimum);
     parse_record(text, reader.where(), default_ttl);
 }
 
@@ -253,7 +255,9 @@ const char* bad_ttl_token(const std::string& text) {
             for (std::size_t i = pos; i < end; ++i) {
                 const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
                 const bool is_unit = c == 's' || c == 'm' || c == 'h' || c == 'd' || c == 'w';
-                if (!std::isdigit(static_cast<unsigned char>(c)) && !(is_unit && std::isdigit(static_cast<unsigned char>(text[i - 1])))) ok = false;
+                if (!std::isdigit(static_cast<unsigned char>(c)) &&
+                    !(is_unit && std::isdigit(static_cast<unsigned char>(text[i - 1]))))
+                    ok = false;
             }
             if (!ok) return text.c_str() + pos;
         }

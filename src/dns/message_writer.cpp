@@ -113,8 +113,7 @@ bool MessageWriter::write_rdata(const uint8_t* rdata, std::size_t rdata_size, Rd
     switch (form) {
     case RdataForm::opaque: return write_bytes(rdata, rdata_size);
     case RdataForm::name: return write_name(rdata, rdata_size, true);
-    case RdataForm::preference_name:
-        return write_bytes(rdata, 2) && write_name(rdata + 2, rdata_size - 2, true);
+    case RdataForm::preference_name: return write_bytes(rdata, 2) && write_name(rdata + 2, rdata_size - 2, true);
     case RdataForm::soa: {
         const std::size_t mname = name_size_at(0);
         const std::size_t rname = name_size_at(mname);
@@ -125,9 +124,9 @@ bool MessageWriter::write_rdata(const uint8_t* rdata, std::size_t rdata_size, Rd
     return false;
 }
 
-bool MessageWriter::add_record(Section section, const uint8_t* owner, std::size_t owner_size,
-                               uint16_t type, uint16_t rrclass, uint32_t ttl, const uint8_t* rdata,
-                               std::size_t rdata_size, RdataForm form) noexcept {
+bool MessageWriter::add_record(Section section, const uint8_t* owner, std::size_t owner_size, uint16_t type,
+                               uint16_t rrclass, uint32_t ttl, const uint8_t* rdata, std::size_t rdata_size,
+                               RdataForm form) noexcept {
     const Mark before = mark();
     uint8_t fixed[8];
     write_u16(fixed, type);

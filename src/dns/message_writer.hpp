@@ -42,12 +42,10 @@ public:
 
     // Copies the question as the client sent it, so the qname's case is echoed (and every
     // later pointer to it keeps that case).
-    bool write_question(const uint8_t* qname, std::size_t qname_size, uint16_t qtype,
-                        uint16_t qclass) noexcept;
+    bool write_question(const uint8_t* qname, std::size_t qname_size, uint16_t qtype, uint16_t qclass) noexcept;
 
-    bool add_record(Section section, const uint8_t* owner, std::size_t owner_size, uint16_t type,
-                    uint16_t rrclass, uint32_t ttl, const uint8_t* rdata, std::size_t rdata_size,
-                    RdataForm form) noexcept;
+    bool add_record(Section section, const uint8_t* owner, std::size_t owner_size, uint16_t type, uint16_t rrclass,
+                    uint32_t ttl, const uint8_t* rdata, std::size_t rdata_size, RdataForm form) noexcept;
 
     // Appends an OPT record past the limit: callers reserve its size before adding records.
     bool add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool dnssec_ok,

@@ -18,8 +18,7 @@ const char* describe(NameError error) noexcept {
 namespace {
 
 // Shared walk for read_name and skip_name. `out` may be null.
-NameError walk_name(const uint8_t* packet, std::size_t packet_size, std::size_t* offset,
-                    NameBuffer* out) noexcept {
+NameError walk_name(const uint8_t* packet, std::size_t packet_size, std::size_t* offset, NameBuffer* out) noexcept {
     std::size_t pos = *offset;
     std::size_t end_in_packet = 0;  // where the caller resumes; set at the first pointer
     std::size_t name_length = 0;
@@ -58,8 +57,7 @@ NameError walk_name(const uint8_t* packet, std::size_t packet_size, std::size_t*
 
 }  // namespace
 
-NameError read_name(const uint8_t* packet, std::size_t packet_size, std::size_t* offset,
-                    NameBuffer* out) noexcept {
+NameError read_name(const uint8_t* packet, std::size_t packet_size, std::size_t* offset, NameBuffer* out) noexcept {
     return walk_name(packet, packet_size, offset, out);
 }
 
@@ -76,8 +74,7 @@ void lowercase_name(uint8_t* name, std::size_t length) noexcept {
     }
 }
 
-std::size_t label_offsets(const uint8_t* name, std::size_t length,
-                          std::array<uint8_t, kMaxLabels>* offsets) noexcept {
+std::size_t label_offsets(const uint8_t* name, std::size_t length, std::array<uint8_t, kMaxLabels>* offsets) noexcept {
     std::size_t count = 0;
     std::size_t pos = 0;
     while (pos < length && count < kMaxLabels) {
@@ -144,7 +141,8 @@ std::string name_to_text(std::string_view wire) {
 
 std::optional<std::string> lower_wire_from_text(std::string_view text) {
     if (text == ".") return std::string(1, '\0');
-    if (!text.empty() && text.back() == '.' && (text.size() < 2 || text[text.size() - 2] != '\\')) text.remove_suffix(1);
+    if (!text.empty() && text.back() == '.' && (text.size() < 2 || text[text.size() - 2] != '\\'))
+        text.remove_suffix(1);
     std::string wire;
     std::string label;
     auto end_label = [&]() {
@@ -165,7 +163,8 @@ std::optional<std::string> lower_wire_from_text(std::string_view text) {
             if (std::isdigit(static_cast<unsigned char>(text[i + 1])) != 0) {
                 unsigned value = 0;
                 for (std::size_t k = 1; k <= 3; ++k) {
-                    if (i + k >= text.size() || std::isdigit(static_cast<unsigned char>(text[i + k])) == 0) return std::nullopt;
+                    if (i + k >= text.size() || std::isdigit(static_cast<unsigned char>(text[i + k])) == 0)
+                        return std::nullopt;
                     value = value * 10 + static_cast<unsigned>(text[i + k] - '0');
                 }
                 if (value > 255) return std::nullopt;

@@ -14,25 +14,25 @@ namespace meridian::dns {
 // Outcome of reading a query, in the order the checks are made.
 enum class QueryStatus : uint8_t {
     ok,
-    drop,      // not worth an answer: shorter than a header, or QR=1 (RFC 1035 §4.1.1)
-    formerr,   // malformed (RFC 1035 §4.1.1, RFC 6891 §6.1.1)
-    notimp,    // an opcode we do not implement (RFC 1035 §4.1.1)
-    badvers,   // EDNS version above ours (RFC 6891 §6.1.3)
+    drop,     // not worth an answer: shorter than a header, or QR=1 (RFC 1035 §4.1.1)
+    formerr,  // malformed (RFC 1035 §4.1.1, RFC 6891 §6.1.1)
+    notimp,   // an opcode we do not implement (RFC 1035 §4.1.1)
+    badvers,  // EDNS version above ours (RFC 6891 §6.1.3)
 };
 
 // EDNS Client Subnet as sent (RFC 7871 §6). Validated by read_query: a malformed option is
 // FORMERR, so a present one is always well formed.
 struct ClientSubnet {
     bool is_present = false;
-    uint16_t family = 0;          // 1 = IPv4, 2 = IPv6 (IANA address family numbers)
+    uint16_t family = 0;  // 1 = IPv4, 2 = IPv6 (IANA address family numbers)
     uint8_t source_prefix = 0;
     std::array<uint8_t, 16> address{};  // zero past source_prefix
-    uint8_t address_size = 0;     // bytes as sent: ceil(source_prefix / 8)
+    uint8_t address_size = 0;           // bytes as sent: ceil(source_prefix / 8)
 };
 
 struct Edns {
     bool is_present = false;
-    uint16_t udp_payload = 0;   // as sent by the client
+    uint16_t udp_payload = 0;  // as sent by the client
     uint8_t version = 0;
     bool is_dnssec_ok = false;  // DO bit, copied to the answer (RFC 3225 §3)
     bool wants_nsid = false;    // an NSID option was present (RFC 5001 §2.1)
@@ -42,14 +42,14 @@ struct Edns {
 struct Query {
     uint16_t id = 0;
     uint8_t opcode = 0;
-    uint16_t flags = 0;             // the header's second word as received
-    bool has_question = false;      // the question parsed and may be echoed
+    uint16_t flags = 0;         // the header's second word as received
+    bool has_question = false;  // the question parsed and may be echoed
     // The question name exactly as sent, at offset 12 (it can hold no valid pointer there).
     std::size_t qname_size = 0;
-    NameBuffer qname_lower;         // lower-cased copy used for lookups
+    NameBuffer qname_lower;  // lower-cased copy used for lookups
     uint16_t qtype = 0;
     uint16_t qclass = 0;
-    std::size_t question_end = 0;   // offset just past the question section
+    std::size_t question_end = 0;  // offset just past the question section
     Edns edns;
 
     bool has_flag(uint16_t bit) const noexcept { return (flags & bit) != 0; }

@@ -47,13 +47,14 @@ std::vector<uint8_t> build_query(std::span<const uint8_t> name, uint16_t type, c
         dns::write_u16(p + 4, ecs->address.family == 4 ? 1 : 2);
         p[6] = ecs->prefix_length;
         p[7] = 0;
-        std::copy(ecs->address.bytes.begin(), ecs->address.bytes.begin() + static_cast<std::ptrdiff_t>(address_bytes), p + 8);
+        std::copy(ecs->address.bytes.begin(), ecs->address.bytes.begin() + static_cast<std::ptrdiff_t>(address_bytes),
+                  p + 8);
     }
     return query;
 }
 
 struct Traced {
-    std::vector<uint8_t> response;  // resized to the answer
+    std::vector<uint8_t> response;   // resized to the answer
     std::vector<std::string> lines;  // the steering trace: empty unless the name is steered
     answer::Outcome outcome;
 };
@@ -88,7 +89,8 @@ std::vector<std::string> explain(const answer::Snapshot& snapshot, const Request
     ldns_rdf* qname_raw = nullptr;
     std::string qname = request.qname;
     if (qname.empty() || qname.back() != '.') qname += '.';
-    if (ldns_str2rdf_dname(&qname_raw, qname.c_str()) != LDNS_STATUS_OK) return {"error: \"" + request.qname + "\" is not a name"};
+    if (ldns_str2rdf_dname(&qname_raw, qname.c_str()) != LDNS_STATUS_OK)
+        return {"error: \"" + request.qname + "\" is not a name"};
     ldns::RdfPtr name(qname_raw);
     const std::vector<uint8_t> query = build_query({ldns_rdf_data(name.get()), ldns_rdf_size(name.get())},
                                                    static_cast<uint16_t>(type), is_subnet ? &*network : nullptr);
@@ -101,17 +103,19 @@ std::vector<std::string> explain(const answer::Snapshot& snapshot, const Request
 
     Traced traced = trace_query(snapshot, query, reinterpret_cast<const sockaddr*>(&source), request.assume_down);
     ldns_pkt* raw = nullptr;
-    if (traced.response.empty() || ldns_wire2pkt(&raw, traced.response.data(), traced.response.size()) != LDNS_STATUS_OK) {
+    if (traced.response.empty() ||
+        ldns_wire2pkt(&raw, traced.response.data(), traced.response.size()) != LDNS_STATUS_OK) {
         return {"error: no answer could be decoded"};
     }
     ldns::PacketPtr packet(raw);
     std::vector<std::string> lines = std::move(traced.lines);
-    if (lines.empty()) lines.push_back("not a steered name: the answer does not depend on the client");
+    if (lines.empty()) lines.emplace_back("not a steered name: the answer does not depend on the client");
     char* rcode = ldns_pkt_rcode2str(ldns_pkt_get_rcode(packet.get()));
     lines.push_back(std::string("rcode ") + (rcode != nullptr ? rcode : "?"));
     free(rcode);
     const ldns_rr_list* answers = ldns_pkt_answer(packet.get());
-    for (size_t i = 0; i < ldns_rr_list_rr_count(answers); ++i) lines.push_back("answer " + rr_text(ldns_rr_list_rr(answers, i)));
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answers); ++i)
+        lines.push_back("answer " + rr_text(ldns_rr_list_rr(answers, i)));
     if (is_subnet) {
         // The scope is the third byte of the ECS option we echo; find it in the raw OPT.
         ldns_rdf* edns = ldns_pkt_edns_data(packet.get());
@@ -156,7 +160,8 @@ std::optional<std::vector<uint8_t>> explain_txt(const answer::Snapshot& snapshot
     Traced traced = trace_query(snapshot, query, source, {});
     if (traced.outcome.zone == nullptr) return std::nullopt;
     std::vector<std::string> lines = std::move(traced.lines);
-    if (lines.empty()) lines.push_back(dns::name_to_text(target) + " is not a steered name: its answers do not depend on the client");
+    if (lines.empty())
+        lines.push_back(dns::name_to_text(target) + " is not a steered name: its answers do not depend on the client");
     std::vector<uint8_t> rdata;
     for (const std::string& line : lines) {
         const std::size_t n = std::min<std::size_t>(line.size(), 255);  // one <character-string> each

@@ -17,9 +17,9 @@
 namespace meridian::explain {
 
 struct Request {
-    std::string qname;      // absolute or relative to nothing: "app.geo.example.com"
+    std::string qname;  // absolute or relative to nothing: "app.geo.example.com"
     std::string qtype = "A";
-    std::string client;     // "192.0.2.1" (packet source) or "192.0.2.0/24" (sent as ECS)
+    std::string client;                    // "192.0.2.1" (packet source) or "192.0.2.0/24" (sent as ECS)
     std::vector<std::string> assume_down;  // what-if: regions to treat as down
 };
 

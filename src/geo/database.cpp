@@ -31,7 +31,7 @@ Database::Paths Database::compile(const FieldPaths::Paths& alternatives) {
     return paths;
 }
 
-std::unique_ptr<Database> Database::open(const std::string& path, FieldPaths fields, std::string* error) {
+std::unique_ptr<Database> Database::open(const std::string& path, const FieldPaths& fields, std::string* error) {
     std::unique_ptr<Database> db(new Database());
     db->path_ = path;
     const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb_);
@@ -49,7 +49,8 @@ std::unique_ptr<Database> Database::open(const std::string& path, FieldPaths fie
     db->longitude_ = compile(fields.longitude);
     std::string table_error;
     const Database& self = *db;
-    if (!db->table_.build(db->mmdb_, [&self](MMDB_entry_s* entry) { return self.read_record(entry); }, &table_error)) {
+    if (!db->table_.build(
+            db->mmdb_, [&self](MMDB_entry_s* entry) { return self.read_record(entry); }, &table_error)) {
         *error = path + ": " + table_error;
         return nullptr;
     }
@@ -115,7 +116,8 @@ Facts Database::read_record(MMDB_entry_s* entry) const {
         facts.longitude = longitude;
     }
     // Databases with only a country still route by continent (the checked-in ISO table).
-    if (facts.continent.empty() && !facts.country.empty()) facts.continent.assign(continent_of_country(facts.country.view()));
+    if (facts.continent.empty() && !facts.country.empty())
+        facts.continent.assign(continent_of_country(facts.country.view()));
     return facts;
 }
 

@@ -34,7 +34,7 @@ struct FieldPaths {
 class Database {
 public:
     // Null with *error set ("path: reason") when the file cannot be opened or is not a MaxMind DB.
-    static std::unique_ptr<Database> open(const std::string& path, FieldPaths fields, std::string* error);
+    static std::unique_ptr<Database> open(const std::string& path, const FieldPaths& fields, std::string* error);
     ~Database();
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;

@@ -24,10 +24,7 @@ uint64_t load64(const uint8_t* p) noexcept { return uint64_t{load32(p)} << 32 | 
 class NetworkTable::Builder {
 public:
     Builder(const MMDB_s& mmdb, const RecordReader& read_record, NetworkTable* table, std::string* error)
-        : mmdb_(mmdb),
-          read_record_(read_record),
-          table_(table),
-          error_(error),
+        : mmdb_(mmdb), read_record_(read_record), table_(table), error_(error),
           visit_limit_(4 * uint64_t{mmdb.metadata.node_count} + 64) {}
 
     bool run() {
@@ -43,7 +40,8 @@ public:
         for (; depth < kIpv4InIpv6; ++depth) {
             if (!read(node, &search)) return false;
             if (search.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE) {
-                if (!leaf_value(search.left_record_type, search.left_record_entry, 0, &table_->v4_.emplace_back().value)) {
+                if (!leaf_value(search.left_record_type, search.left_record_entry, 0,
+                                &table_->v4_.emplace_back().value)) {
                     return false;
                 }
                 table_->v4_.back().start = 0;
@@ -111,14 +109,14 @@ private:
     }
 
     Range6& emit6(Bits start) {
-        return table_->v6_.emplace_back(
-            Range6{static_cast<uint64_t>(start >> 64), static_cast<uint64_t>(start), 0, 0});
+        return table_->v6_.emplace_back(Range6{static_cast<uint64_t>(start >> 64), static_cast<uint64_t>(start), 0, 0});
     }
 
     bool leaf_value(uint8_t type, const MMDB_entry_s& entry, unsigned prefix_length, uint32_t* value) {
         uint32_t record = kNoRecord;
         if (type == MMDB_RECORD_TYPE_DATA) {
-            const auto [it, is_new] = by_offset_.try_emplace(entry.offset, static_cast<uint32_t>(table_->records_.size()));
+            const auto [it, is_new] = by_offset_.try_emplace(entry.offset,
+                                                             static_cast<uint32_t>(table_->records_.size()));
             if (is_new) {
                 if (table_->records_.size() >= kNoRecord) return fail("more than 16M distinct records");
                 MMDB_entry_s copy = entry;
@@ -138,7 +136,7 @@ private:
     std::string* error_;
     uint64_t visits_ = 0;
     const uint64_t visit_limit_;
-    uint32_t ipv4_start_ = UINT32_MAX;  // no alias unless the IPv4 tree is a real node
+    uint32_t ipv4_start_ = UINT32_MAX;                  // no alias unless the IPv4 tree is a real node
     std::unordered_map<uint32_t, uint32_t> by_offset_;  // data offset → index in records_
 };
 

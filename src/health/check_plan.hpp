@@ -12,8 +12,8 @@
 namespace meridian::health {
 
 struct RegionCheck {
-    std::string region;   // the region's name, for logs and status
-    int32_t check = -1;   // into CheckPlan::checks; -1: never probed, always healthy
+    std::string region;  // the region's name, for logs and status
+    int32_t check = -1;  // into CheckPlan::checks; -1: never probed, always healthy
     // Where its probes go: the check's address, else the region's check_address, else the
     // region's first address; "" when the check needs none (an absolute URL, a file, none).
     std::string address;

@@ -18,13 +18,13 @@ const char* to_string(CheckKind kind) noexcept;
 enum class InitialState : uint8_t { up, down, wait };
 
 struct Thresholds {
-    uint32_t healthy_below_ms = 100;   // the source document's defaults
+    uint32_t healthy_below_ms = 100;  // the source document's defaults
     uint32_t degraded_below_ms = 200;
-    double healthy_success = 0.99;     // at least this success rate …
+    double healthy_success = 0.99;  // at least this success rate …
     double degraded_success = 0.95;
-    uint32_t window = 20;              // results the rates and latency are computed over
-    uint32_t rise = 2;                 // consecutive evaluations before a state improves
-    uint32_t fall = 3;                 // … or worsens
+    uint32_t window = 20;  // results the rates and latency are computed over
+    uint32_t rise = 2;     // consecutive evaluations before a state improves
+    uint32_t fall = 3;     // … or worsens
 };
 
 struct CheckSpec {
@@ -32,7 +32,7 @@ struct CheckSpec {
     CheckKind kind = CheckKind::none;
     uint32_t interval_ms = 5000;
     uint32_t timeout_ms = 1000;
-    uint32_t jitter_ms = 0;   // each run starts up to this much early or late
+    uint32_t jitter_ms = 0;  // each run starts up to this much early or late
     Thresholds thresholds;
     InitialState initial = InitialState::up;
 
@@ -41,9 +41,9 @@ struct CheckSpec {
     std::string address;
     uint16_t port = 0;
     // http / https
-    std::string url;          // absolute: overrides address, port and path
+    std::string url;  // absolute: overrides address, port and path
     std::string path = "/";
-    std::string host;         // Host header (and TLS name) when probing by address
+    std::string host;  // Host header (and TLS name) when probing by address
     uint16_t status_min = 200;
     uint16_t status_max = 399;
     std::string body_contains;
@@ -54,7 +54,7 @@ struct CheckSpec {
     uint16_t query_type = 1;
     uint16_t expect_rcode = 0;
     // file
-    std::string file_path;    // resolved against the zone file's directory
+    std::string file_path;  // resolved against the zone file's directory
 
     SourceLocation where;
 };

@@ -16,11 +16,11 @@ enum class Override : uint8_t { none = 0, force_up = 1, force_down = 2, drain = 
 
 struct RegionHealth {
     State state = State::healthy;
-    bool has_measurement = false;   // latency and success come from real probes
-    uint32_t latency_ms = 0;        // mean over the window, successful probes only
+    bool has_measurement = false;  // latency and success come from real probes
+    uint32_t latency_ms = 0;       // mean over the window, successful probes only
     uint16_t success_permille = 1000;
     bool has_load = false;
-    uint32_t load_centi = 0;        // reported load × 100 (least_loaded)
+    uint32_t load_centi = 0;  // reported load × 100 (least_loaded)
     Override override = Override::none;
 };
 

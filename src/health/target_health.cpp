@@ -1,6 +1,7 @@
 #include "health/target_health.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace meridian::health {
 
@@ -17,10 +18,8 @@ const char* to_string(CheckKind kind) noexcept {
 }
 
 TargetHealth::TargetHealth(Thresholds thresholds, InitialState initial, Clock::time_point now)
-    : thresholds_(thresholds),
-      state_(initial == InitialState::down ? State::unhealthy : State::healthy),
-      is_waiting_(initial == InitialState::wait),
-      last_change_(now),
+    : thresholds_(thresholds), state_(initial == InitialState::down ? State::unhealthy : State::healthy),
+      is_waiting_(initial == InitialState::wait), last_change_(now),
       last_reason_(initial == InitialState::down ? "assumed down until probed" : "assumed up until probed") {}
 
 double TargetHealth::success_rate() const noexcept {
@@ -53,8 +52,10 @@ State TargetHealth::evaluate() const noexcept {
     if (!has_success) return State::unhealthy;
     const uint32_t latency = latency_ms();
     constexpr double kEpsilon = 1e-9;  // 19 of 20 is 95 %, not a rounding error below it
-    if (success + kEpsilon >= thresholds_.healthy_success && latency < thresholds_.healthy_below_ms) return State::healthy;
-    if (success + kEpsilon >= thresholds_.degraded_success && latency < thresholds_.degraded_below_ms) return State::degraded;
+    if (success + kEpsilon >= thresholds_.healthy_success && latency < thresholds_.healthy_below_ms)
+        return State::healthy;
+    if (success + kEpsilon >= thresholds_.degraded_success && latency < thresholds_.degraded_below_ms)
+        return State::degraded;
     return State::unhealthy;
 }
 
@@ -83,20 +84,22 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
         good_streak_ = is_good ? good_streak_ + 1 : 0;
         const State wanted = evaluate();
         if (good_streak_ >= thresholds_.rise && wanted != State::unhealthy) {
-            transition = assign(wanted, "latency " + std::to_string(latency_ms()) + " ms, success " +
-                                            std::to_string(static_cast<int>(success_rate() * 100 + 0.5)) + " %",
+            transition = assign(wanted,
+                                "latency " + std::to_string(latency_ms()) + " ms, success " +
+                                    std::to_string(std::lround(success_rate() * 100)) + " %",
                                 now);
         }
     } else {
         const State wanted = evaluate();
-        const int direction = wanted == state_ ? 0 : (static_cast<uint8_t>(wanted) > static_cast<uint8_t>(state_) ? 1 : -1);
+        const int direction = wanted == state_ ? 0
+                                               : (static_cast<uint8_t>(wanted) > static_cast<uint8_t>(state_) ? 1 : -1);
         if (direction == 0 || direction != pending_direction_) pending_count_ = 0;
         pending_direction_ = direction;
         if (direction != 0 && ++pending_count_ >= (direction > 0 ? thresholds_.fall : thresholds_.rise)) {
             std::string reason = result.reason;
             if (reason.empty() || result.is_ok) {
                 reason = "latency " + std::to_string(latency_ms()) + " ms, success " +
-                         std::to_string(static_cast<int>(success_rate() * 100 + 0.5)) + " %";
+                         std::to_string(std::lround(success_rate() * 100)) + " %";
             }
             transition = assign(wanted, reason, now);
         }
@@ -122,7 +125,7 @@ RegionHealth TargetHealth::snapshot() const noexcept {
     h.state = state_;
     h.has_measurement = !window_.empty();
     h.latency_ms = latency_ms();
-    h.success_permille = static_cast<uint16_t>(success_rate() * 1000 + 0.5);
+    h.success_permille = static_cast<uint16_t>(std::lround(success_rate() * 1000));
     if (load_) {
         h.has_load = true;
         const double centi = *load_ * 100.0;

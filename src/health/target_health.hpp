@@ -19,8 +19,8 @@ using Clock = std::chrono::steady_clock;
 struct ProbeResult {
     bool is_ok = false;
     uint32_t latency_ms = 0;
-    std::string reason;           // "HTTP 503", "timeout after 1000 ms", "connection refused" …
-    std::optional<double> load;   // reported by an http check's JSON body
+    std::string reason;          // "HTTP 503", "timeout after 1000 ms", "connection refused" …
+    std::optional<double> load;  // reported by an http check's JSON body
 };
 
 struct Transition {
@@ -54,11 +54,11 @@ private:
     State state_;
     bool is_waiting_;
     std::deque<ProbeResult> window_;
-    int pending_direction_ = 0;      // +1: evaluations point at a worse state, −1: better
-    uint32_t pending_count_ = 0;     // consecutive evaluations in that direction
+    int pending_direction_ = 0;   // +1: evaluations point at a worse state, −1: better
+    uint32_t pending_count_ = 0;  // consecutive evaluations in that direction
     uint32_t consecutive_failures_ = 0;
-    bool was_last_bad_ = false;      // the previous result failed or was slower than degraded
-    uint32_t good_streak_ = 0;       // good results in a row while unhealthy
+    bool was_last_bad_ = false;  // the previous result failed or was slower than degraded
+    uint32_t good_streak_ = 0;   // good results in a row while unhealthy
     Clock::time_point last_change_;
     std::string last_reason_;
     std::optional<double> load_;

@@ -1,5 +1,6 @@
 #include "ops/alert_rules.hpp"
 
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -9,7 +10,7 @@ namespace meridian::ops {
 
 namespace {
 
-std::string percent(double fraction) { return std::to_string(static_cast<int>(fraction * 100 + 0.5)); }
+std::string percent(double fraction) { return std::to_string(std::lround(fraction * 100)); }
 
 }  // namespace
 
@@ -31,8 +32,9 @@ std::vector<Alert> evaluate_alert_rules(const answer::Snapshot& snapshot, const 
             const probes::RegionStatus& status = it->second;
             if (status.latency_ms > rules.latency_warning_ms) {
                 alerts.push_back({"region_latency", "warning", origin, name,
-                                  "region " + name + " of " + origin + " responds in " + std::to_string(status.latency_ms) +
-                                      " ms (over " + std::to_string(rules.latency_warning_ms) + " ms)"});
+                                  "region " + name + " of " + origin + " responds in " +
+                                      std::to_string(status.latency_ms) + " ms (over " +
+                                      std::to_string(rules.latency_warning_ms) + " ms)"});
             }
             if (status.success_rate < rules.success_critical) {
                 alerts.push_back({"region_success", "critical", origin, name,
@@ -43,8 +45,9 @@ std::vector<Alert> evaluate_alert_rules(const answer::Snapshot& snapshot, const 
         const double fraction = static_cast<double>(healthy) / static_cast<double>(policy.regions.size());
         if (fraction < rules.healthy_fraction_warning) {
             alerts.push_back({"healthy_regions", "warning", origin, "",
-                              std::to_string(healthy) + " of " + std::to_string(policy.regions.size()) + " regions of " +
-                                  origin + " are healthy (under " + percent(rules.healthy_fraction_warning) + " %)"});
+                              std::to_string(healthy) + " of " + std::to_string(policy.regions.size()) +
+                                  " regions of " + origin + " are healthy (under " +
+                                  percent(rules.healthy_fraction_warning) + " %)"});
         }
     }
     return alerts;

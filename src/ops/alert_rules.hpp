@@ -16,7 +16,7 @@ struct Alert {
     std::string rule;      // region_latency | region_success | healthy_regions
     std::string severity;  // warning | critical
     std::string zone;
-    std::string region;    // empty for zone-wide rules
+    std::string region;  // empty for zone-wide rules
     std::string message;
 };
 

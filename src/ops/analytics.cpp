@@ -29,8 +29,12 @@ void Analytics::tick(const answer::Snapshot& snapshot, const MonitoredRegions& m
 }
 
 void Analytics::report(const Alert& a, const char* state) {
-    webhook_.post(nlohmann::json{{"alert", a.rule}, {"severity", a.severity}, {"state", state}, {"zone", a.zone},
-                                 {"region", a.region}, {"message", a.message}}
+    webhook_.post(nlohmann::json{{"alert", a.rule},
+                                 {"severity", a.severity},
+                                 {"state", state},
+                                 {"zone", a.zone},
+                                 {"region", a.region},
+                                 {"message", a.message}}
                       .dump());
 }
 

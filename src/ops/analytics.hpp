@@ -26,7 +26,8 @@ public:
               Clock::time_point started = Clock::now());
 
     // One interval ending at `now`: alerts evaluated (changes logged and posted), trends sampled.
-    void tick(const answer::Snapshot& snapshot, const MonitoredRegions& monitored, Clock::time_point now = Clock::now());
+    void tick(const answer::Snapshot& snapshot, const MonitoredRegions& monitored,
+              Clock::time_point now = Clock::now());
     // Stops posting (the webhook's transfers are cancelled).
     void stop();
 

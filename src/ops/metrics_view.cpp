@@ -60,7 +60,7 @@ private:
         for (const char* suffix : {"_bucket", "_sum", "_count"}) {
             const std::string s(suffix);
             if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-                const std::string base = name.substr(0, name.size() - s.size());
+                std::string base = name.substr(0, name.size() - s.size());
                 if (families_.count(base) != 0) return base;
             }
         }
@@ -81,14 +81,17 @@ std::string metrics_text(const Readings& readings) {
         return total;
     };
     m.family("meridian_queries_total", "counter", "DNS queries received, by transport.");
-    m.sample("meridian_queries_total", {{"transport", "udp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[0]; })));
-    m.sample("meridian_queries_total", {{"transport", "tcp"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.queries[1]; })));
+    m.sample("meridian_queries_total", {{"transport", "udp"}},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.queries[0]; })));
+    m.sample("meridian_queries_total", {{"transport", "tcp"}},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.queries[1]; })));
     m.family("meridian_responses_total", "counter", "Responses sent, by transport and rcode.");
     for (std::size_t t = 0; t < 2; ++t) {
         for (std::size_t r = 0; r < stats::kRcodes; ++r) {
             m.sample("meridian_responses_total",
-                     {{"transport", t == 0 ? "udp" : "tcp"}, {"rcode", std::string(stats::name_of(static_cast<stats::RcodeBucket>(r)))}},
-                     static_cast<double>(sum([t, r](auto& s) -> auto& { return s.rcodes[t][r]; })));
+                     {{"transport", t == 0 ? "udp" : "tcp"},
+                      {"rcode", std::string(stats::name_of(static_cast<stats::RcodeBucket>(r)))}},
+                     static_cast<double>(sum([ t, r ](auto& s) -> auto& { return s.rcodes[t][r]; })));
         }
     }
     m.family("meridian_dropped_total", "counter", "Packets not answered at all (shorter than a header, or QR=1).");
@@ -98,20 +101,29 @@ std::string metrics_text(const Readings& readings) {
     m.family("meridian_truncated_total", "counter", "Responses sent with TC=1.");
     m.sample("meridian_truncated_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.truncated; })));
     m.family("meridian_send_failures_total", "counter", "UDP replies the socket did not take.");
-    m.sample("meridian_send_failures_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.send_failed; })));
+    m.sample("meridian_send_failures_total", {},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.send_failed; })));
     m.family("meridian_rrl_total", "counter", "UDP responses held back by response rate limiting, by action.");
-    m.sample("meridian_rrl_total", {{"action", "dropped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
-    m.sample("meridian_rrl_total", {{"action", "slipped"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
+    m.sample("meridian_rrl_total", {{"action", "dropped"}},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_dropped; })));
+    m.sample("meridian_rrl_total", {{"action", "slipped"}},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.rrl_slipped; })));
     m.family("meridian_udp_overloads_total", "counter",
-             "Times a UDP receive queue stayed non-empty for udp_overload_interval_ms and was cut to the kernel's default size.");
-    m.sample("meridian_udp_overloads_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.udp_overloads; })));
+             "Times a UDP receive queue stayed non-empty for udp_overload_interval_ms and was cut to the kernel's "
+             "default size.");
+    m.sample("meridian_udp_overloads_total", {},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.udp_overloads; })));
     m.family("meridian_udp_overloaded", "gauge", "UDP sockets whose receive queue is cut down for overload right now.");
     m.sample("meridian_udp_overloaded", {}, static_cast<double>(readings.overloaded_udp_sockets));
-    m.family("meridian_tcp_refused_total", "counter", "TCP connections closed at once for being over a connection cap.");
-    m.sample("meridian_tcp_refused_total", {}, static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
+    m.family("meridian_tcp_refused_total", "counter",
+             "TCP connections closed at once for being over a connection cap.");
+    m.sample("meridian_tcp_refused_total", {},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
     m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
-    m.sample("meridian_client_address_total", {{"source", "ecs"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));
-    m.sample("meridian_client_address_total", {{"source", "packet"}}, static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));
+    m.sample("meridian_client_address_total", {{"source", "ecs"}},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));
+    m.sample("meridian_client_address_total", {{"source", "packet"}},
+             static_cast<double>(sum([](auto& s) -> auto& { return s.source; })));
 
     const answer::Snapshot& snapshot = readings.snapshot;
     m.family("meridian_zone_queries_total", "counter", "Queries answered from a zone, by qtype.");
@@ -128,11 +140,13 @@ std::string metrics_text(const Readings& readings) {
         const std::string origin = dns::name_to_text(zone.zone().origin());
         for (std::size_t b = 0; b < stats::kRcodes; ++b) {
             const auto bucket = static_cast<stats::RcodeBucket>(b);
-            m.sample("meridian_zone_responses_total", {{"zone", origin}, {"rcode", std::string(stats::name_of(bucket))}},
+            m.sample("meridian_zone_responses_total",
+                     {{"zone", origin}, {"rcode", std::string(stats::name_of(bucket))}},
                      static_cast<double>(zone.runtime->queries().rcode_total(bucket)));
         }
     }
-    m.family("meridian_steered_answers_total", "counter", "Steered answers by name and the route that answered (route=\"fail\": the fail policy).");
+    m.family("meridian_steered_answers_total", "counter",
+             "Steered answers by name and the route that answered (route=\"fail\": the fail policy).");
     m.family("meridian_region_answers_total", "counter", "Steered answers that included a region.");
     m.family("meridian_region_state", "gauge", "Region health: 0 healthy, 1 degraded, 2 unhealthy.");
     m.family("meridian_region_latency_ms", "gauge", "Recent probe latency of a region.");
@@ -146,14 +160,18 @@ std::string metrics_text(const Readings& readings) {
             const std::string name = dns::name_to_text(policy.names[n].owner);
             for (std::size_t r = 0; r <= policy.names[n].routes.size(); ++r) {
                 const bool is_fail = r == policy.names[n].routes.size();
-                m.sample("meridian_steered_answers_total", {{"zone", origin}, {"name", name}, {"route", is_fail ? "fail" : std::to_string(r + 1)}},
-                         static_cast<double>(zone.runtime->steering().route_answers(n, is_fail ? -1 : static_cast<int>(r))));
+                m.sample("meridian_steered_answers_total",
+                         {{"zone", origin}, {"name", name}, {"route", is_fail ? "fail" : std::to_string(r + 1)}},
+                         static_cast<double>(
+                             zone.runtime->steering().route_answers(n, is_fail ? -1 : static_cast<int>(r))));
             }
         }
         for (std::size_t i = 0; i < policy.regions.size(); ++i) {
-            const std::vector<std::pair<std::string, std::string>> labels{{"zone", origin}, {"region", policy.regions[i].name}};
+            const std::vector<std::pair<std::string, std::string>> labels{{"zone", origin},
+                                                                          {"region", policy.regions[i].name}};
             const health::RegionHealth h = zone.runtime->health().read(i);
-            m.sample("meridian_region_answers_total", labels, static_cast<double>(zone.runtime->steering().region_answers(i)));
+            m.sample("meridian_region_answers_total", labels,
+                     static_cast<double>(zone.runtime->steering().region_answers(i)));
             m.sample("meridian_region_state", labels, static_cast<double>(static_cast<int>(h.state)));
             m.sample("meridian_region_latency_ms", labels, h.latency_ms);
             m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);

@@ -6,7 +6,7 @@ namespace meridian::ops {
 
 namespace {
 
-constexpr int64_t kMaxExpirySeconds = 366 * 86400;
+constexpr int64_t kMaxExpirySeconds = int64_t{366} * 86400;
 constexpr std::size_t kMaxReasonBytes = 500;
 
 std::optional<Override> refuse(std::string* error, std::string message) {
@@ -28,13 +28,15 @@ std::optional<Override> read_override_request(const nlohmann::json& request, Sys
     if (request.contains("expires_in")) {
         const nlohmann::json& seconds = request["expires_in"];
         if (!seconds.is_number_integer() || seconds.get<int64_t>() <= 0 || seconds.get<int64_t>() > kMaxExpirySeconds) {
-            return refuse(error, "\"expires_in\" is a number of seconds from 1 to " + std::to_string(kMaxExpirySeconds));
+            return refuse(error,
+                          "\"expires_in\" is a number of seconds from 1 to " + std::to_string(kMaxExpirySeconds));
         }
         o.expires = o.set_at + std::chrono::seconds(seconds.get<int64_t>());
     }
     if (request.contains("reason")) {
         if (!request["reason"].is_string() || request["reason"].get<std::string>().size() > kMaxReasonBytes) {
-            return refuse(error, "\"reason\" is a string of at most " + std::to_string(kMaxReasonBytes) + " characters");
+            return refuse(error,
+                          "\"reason\" is a string of at most " + std::to_string(kMaxReasonBytes) + " characters");
         }
         o.reason = request["reason"].get<std::string>();
     }

@@ -7,7 +7,9 @@
 namespace meridian::ops {
 
 void Trend::add(uint64_t count, double interval_seconds) noexcept {
-    const double rate = !has_sample_ || count < last_count_ ? 0.0 : static_cast<double>(count - last_count_) / interval_seconds;
+    const double rate = !has_sample_ || count < last_count_
+                            ? 0.0
+                            : static_cast<double>(count - last_count_) / interval_seconds;
     if (!has_sample_) {
         has_sample_ = true;
         level_ = 0;
@@ -26,7 +28,8 @@ void QueryTrends::update(const answer::Snapshot& snapshot, double interval_secon
         const std::string origin = dns::name_to_text(served.zone().origin());
         const std::vector<steer::Region>& regions = served.zone().policy().regions;
         for (std::size_t i = 0; i < regions.size(); ++i) {
-            trends_[RegionKey{origin, regions[i].name}].add(served.runtime->steering().region_answers(i), interval_seconds);
+            trends_[RegionKey{origin, regions[i].name}].add(served.runtime->steering().region_answers(i),
+                                                            interval_seconds);
         }
     }
 }

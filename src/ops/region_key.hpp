@@ -23,6 +23,7 @@ struct RegionKey {
     // "geo.example.com./eu-west-1"
     std::string to_string() const;
 
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted comparison
     auto operator<=>(const RegionKey&) const = default;
 };
 

@@ -47,7 +47,8 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
     const steer::Policy& policy = served.zone().policy();
     const stats::SteerStats& steering = served.runtime->steering();
     uint64_t queries = 0;
-    for (std::size_t b = 0; b < stats::kQtypes; ++b) queries += served.runtime->queries().qtype_total(static_cast<stats::QtypeBucket>(b));
+    for (std::size_t b = 0; b < stats::kQtypes; ++b)
+        queries += served.runtime->queries().qtype_total(static_cast<stats::QtypeBucket>(b));
     json regions = json::array();
     for (std::size_t i = 0; i < policy.regions.size(); ++i) {
         regions.push_back(region_json(readings, served, RegionKey{origin, policy.regions[i].name}, i));
@@ -62,9 +63,15 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
                               {"strategy", steer::to_string(name.routes[r].strategy)},
                               {"answers", steering.route_answers(n, static_cast<int>(r))}});
         }
-        names.push_back({{"name", dns::name_to_text(name.owner)}, {"routes", routes}, {"fail_answers", steering.route_answers(n, -1)}});
+        names.push_back({{"name", dns::name_to_text(name.owner)},
+                         {"routes", routes},
+                         {"fail_answers", steering.route_answers(n, -1)}});
     }
-    return {{"origin", origin}, {"serial", served.zone().serial()}, {"queries", queries}, {"regions", regions}, {"names", names}};
+    return {{"origin", origin},
+            {"serial", served.zone().serial()},
+            {"queries", queries},
+            {"regions", regions},
+            {"names", names}};
 }
 
 }  // namespace
@@ -74,7 +81,11 @@ json status_document(const Readings& readings) {
     for (const zone::ServedZone& served : readings.snapshot.zones.zones()) zones.push_back(zone_json(readings, served));
     json alerts = json::array();
     for (const Alert& a : readings.alerts) {
-        alerts.push_back({{"rule", a.rule}, {"severity", a.severity}, {"zone", a.zone}, {"region", a.region}, {"message", a.message}});
+        alerts.push_back({{"rule", a.rule},
+                          {"severity", a.severity},
+                          {"zone", a.zone},
+                          {"region", a.region},
+                          {"message", a.message}});
     }
     uint64_t udp = 0, tcp = 0;
     for (const stats::WorkerStats* worker : readings.workers) {

@@ -26,7 +26,8 @@ struct CurlDriver::Socket {
 std::size_t CurlDriver::on_body(char* data, std::size_t size, std::size_t count, void* transfer_ptr) {
     auto* transfer = static_cast<Transfer*>(transfer_ptr);
     const std::size_t n = size * count;
-    const std::size_t room = transfer->max_body > transfer->body.size() ? transfer->max_body - transfer->body.size() : 0;
+    const std::size_t room = transfer->max_body > transfer->body.size() ? transfer->max_body - transfer->body.size()
+                                                                        : 0;
     transfer->body.append(data, std::min(n, room));
     return n;  // keep reading past the cap; only the first max_body bytes are kept
 }
@@ -103,7 +104,8 @@ int CurlDriver::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* driv
     if (what == CURL_POLL_REMOVE) {
         if (socket != nullptr) {
             uv_poll_stop(&socket->poll);
-            uv_close(reinterpret_cast<uv_handle_t*>(&socket->poll), [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
+            uv_close(reinterpret_cast<uv_handle_t*>(&socket->poll),
+                     [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
             curl_multi_assign(driver->multi_, fd, nullptr);
         }
         return 0;
@@ -162,9 +164,9 @@ void CurlDriver::finish_transfers() {
         std::unique_ptr<Transfer> transfer = std::move(it->second);
         transfers_.erase(it);
         HttpResponse response;
-        response.elapsed_ms = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                        std::chrono::steady_clock::now() - transfer->started)
-                                                        .count());
+        response.elapsed_ms = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - transfer->started)
+                .count());
         response.is_transport_ok = code == CURLE_OK;
         if (response.is_transport_ok) {
             curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);

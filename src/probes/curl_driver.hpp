@@ -17,19 +17,19 @@ namespace meridian::probes {
 struct HttpRequest {
     std::string url;
     std::string method = "GET";
-    std::string body;                    // for POST
-    std::vector<std::string> headers;    // "Name: value"
-    std::string resolve;                 // CURLOPT_RESOLVE entry "host:port:address", or ""
+    std::string body;                  // for POST
+    std::vector<std::string> headers;  // "Name: value"
+    std::string resolve;               // CURLOPT_RESOLVE entry "host:port:address", or ""
     long timeout_ms = 1000;
     bool verify_tls = true;
-    std::size_t max_body = 64 * 1024;    // bytes kept of the response body
+    std::size_t max_body = std::size_t{64} * 1024;  // bytes kept of the response body
 };
 
 struct HttpResponse {
     bool is_transport_ok = false;  // a response arrived (any status)
     long status = 0;
     std::string body;
-    std::string error;             // curl's words when !is_transport_ok
+    std::string error;  // curl's words when !is_transport_ok
     uint32_t elapsed_ms = 0;
 };
 

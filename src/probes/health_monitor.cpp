@@ -50,10 +50,10 @@ std::string probe_key(const ProbeTarget& t) {
     const health::CheckSpec& s = t.spec;
     // An absolute URL says where to go; the region's address then plays no part.
     const std::string target = s.url.empty() ? geo::to_string(t.address) : std::string("-");
-    std::string key = std::string(health::to_string(s.kind)) + "|" + target + "|" +
-                      std::to_string(s.port) + "|" + s.url + "|" + s.path + "|" + s.host + "|" +
-                      std::to_string(s.status_min) + "-" + std::to_string(s.status_max) + "|" + s.body_contains + "|" +
-                      s.query_name + "|" + std::to_string(s.query_type) + "|" + std::to_string(s.expect_rcode) + "|" +
+    std::string key = std::string(health::to_string(s.kind)) + "|" + target + "|" + std::to_string(s.port) + "|" +
+                      s.url + "|" + s.path + "|" + s.host + "|" + std::to_string(s.status_min) + "-" +
+                      std::to_string(s.status_max) + "|" + s.body_contains + "|" + s.query_name + "|" +
+                      std::to_string(s.query_type) + "|" + std::to_string(s.expect_rcode) + "|" +
                       std::to_string(s.interval_ms) + "|" + std::to_string(s.timeout_ms) + "|" +
                       std::to_string(s.jitter_ms) + "|" + std::to_string(static_cast<int>(s.initial)) + "|" +
                       std::to_string(s.verify_tls);
@@ -78,16 +78,20 @@ HealthMonitor::HealthMonitor(uv_loop_t* loop, WebhookSettings webhook)
 
 HealthMonitor::~HealthMonitor() { stop(); }
 
+void HealthMonitor::close_state_file(std::unique_ptr<StateFile> file) {
+    StateFile* closing = file.release();  // owned by the close callback from here
+    uv_fs_poll_stop(&closing->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&closing->poll),
+             [](uv_handle_t* h) { delete static_cast<StateFile*>(h->data); });
+}
+
 void HealthMonitor::stop() {
     if (is_stopped_) return;
     is_stopped_ = true;
     for (auto& [key, target] : targets_) retire(target);
     targets_.clear();
     for (auto& [path, file] : state_files_) {
-        uv_fs_poll_stop(&file->poll);
-        uv_close(reinterpret_cast<uv_handle_t*>(&file->poll),
-                 [](uv_handle_t* h) { delete static_cast<StateFile*>(h->data); });
-        file.release();
+        close_state_file(std::move(file));
     }
     state_files_.clear();
     webhook_.close();
@@ -137,16 +141,18 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
                         file->is_waiting = spec.initial == health::InitialState::wait;
                         uv_fs_poll_init(loop_, &file->poll);
                         file->poll.data = file.get();
-                        uv_fs_poll_start(&file->poll,
-                                         [](uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
-                                             auto* f = static_cast<StateFile*>(handle->data);
-                                             f->monitor->reload_state_file(*f);
-                                         },
-                                         file->path.c_str(), std::min<uint32_t>(spec.interval_ms, 1000));
+                        uv_fs_poll_start(
+                            &file->poll,
+                            [](uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
+                                auto* f = static_cast<StateFile*>(handle->data);
+                                f->monitor->reload_state_file(*f);
+                            },
+                            file->path.c_str(), std::min<uint32_t>(spec.interval_ms, 1000));
                     }
                 }
                 if (file->regions.find(region.region) == file->regions.end()) {
-                    file->regions[region.region] = std::make_unique<health::TargetHealth>(spec.thresholds, spec.initial, now);
+                    file->regions[region.region] = std::make_unique<health::TargetHealth>(spec.thresholds, spec.initial,
+                                                                                          now);
                 }
                 file->subscribers.push_back(who);
                 continue;
@@ -179,9 +185,7 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
     targets_ = std::move(kept);
     for (auto& [key, target] : targets_) publish(*target);
     for (auto& [path, file] : state_files_) {
-        uv_fs_poll_stop(&file->poll);
-        uv_close(reinterpret_cast<uv_handle_t*>(&file->poll), [](uv_handle_t* h) { delete static_cast<StateFile*>(h->data); });
-        file.release();
+        close_state_file(std::move(file));
     }
     state_files_ = std::move(files);
     for (auto& [path, file] : state_files_) reload_state_file(*file);
@@ -198,12 +202,13 @@ bool HealthMonitor::is_waiting() const {
 }
 
 void HealthMonitor::schedule(const std::shared_ptr<Target>& target, uint32_t delay_ms) {
-    uv_timer_start(&target->timer,
-                   [](uv_timer_t* timer) {
-                       auto* t = static_cast<Target*>(timer->data);
-                       t->monitor->run_probe(t->monitor->targets_.at(t->key));
-                   },
-                   delay_ms, 0);
+    uv_timer_start(
+        &target->timer,
+        [](uv_timer_t* timer) {
+            auto* t = static_cast<Target*>(timer->data);
+            t->monitor->run_probe(t->monitor->targets_.at(t->key));
+        },
+        delay_ms, 0);
 }
 
 void HealthMonitor::run_probe(const std::shared_ptr<Target>& target) {
@@ -245,9 +250,11 @@ void HealthMonitor::reload_state_file(StateFile& file) {
         auto& region = file.regions[who.region];
         if (is_readable) {
             const auto it = entries.find(who.region);
-            const StateFileEntry entry =
-                it != entries.end() ? it->second : StateFileEntry{health::State::healthy, "not in the state file"};
-            if (const auto transition = region->assign(entry.state, entry.reason, now)) alert(who, file.check, *transition);
+            const StateFileEntry entry = it != entries.end()
+                                             ? it->second
+                                             : StateFileEntry{health::State::healthy, "not in the state file"};
+            if (const auto transition = region->assign(entry.state, entry.reason, now))
+                alert(who, file.check, *transition);
         }
         health::RegionHealth h;
         h.state = region->state();
@@ -257,15 +264,19 @@ void HealthMonitor::reload_state_file(StateFile& file) {
 
 void HealthMonitor::alert(const Subscriber& who, const std::string& check, const health::Transition& t) {
     ++transitions_;
-    const std::string line = "health: " + who.zone + " region " + who.region + " (check " + check + "): " +
-                             health::to_string(t.from) + " → " + health::to_string(t.to) + ": " + t.reason;
+    const std::string line = "health: " + who.zone + " region " + who.region + " (check " + check +
+                             "): " + health::to_string(t.from) + " → " + health::to_string(t.to) + ": " + t.reason;
     if (t.to == health::State::healthy) log::info(line);
     else log::warning(line);
-    const nlohmann::json body = {{"zone", who.zone},   {"region", who.region},         {"check", check},
-                                 {"from", health::to_string(t.from)}, {"to", health::to_string(t.to)},
+    const nlohmann::json body = {{"zone", who.zone},
+                                 {"region", who.region},
+                                 {"check", check},
+                                 {"from", health::to_string(t.from)},
+                                 {"to", health::to_string(t.to)},
                                  {"reason", t.reason},
                                  {"time", std::chrono::duration_cast<std::chrono::seconds>(
-                                              std::chrono::system_clock::now().time_since_epoch()).count()}};
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()}};
     webhook_.post(body.dump());
 }
 
@@ -281,7 +292,8 @@ std::vector<RegionStatus> HealthMonitor::status() const {
     for (const auto& [path, file] : state_files_) {
         for (const Subscriber& who : file->subscribers) {
             const auto& h = file->regions.at(who.region);
-            out.push_back({who.zone, who.region, file->check, h->state(), 0, 1, h->last_reason(), h->last_change(), {}, false});
+            out.push_back(
+                {who.zone, who.region, file->check, h->state(), 0, 1, h->last_reason(), h->last_change(), {}, false});
         }
     }
     return out;

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "answer/snapshot.hpp"
+#include "common/random.hpp"
 #include "health/target_health.hpp"
 #include "probes/curl_driver.hpp"
 #include "probes/prober.hpp"
 #include "probes/state_file.hpp"
 #include "probes/webhook.hpp"
-#include "common/random.hpp"
 
 namespace meridian::probes {
 
@@ -78,6 +78,8 @@ private:
     void run_probe(const std::shared_ptr<Target>& target);
     void publish(Target& target);
     void reload_state_file(StateFile& file);
+    // Stops watching a state file and frees it once libuv has closed its handle.
+    static void close_state_file(std::unique_ptr<StateFile> file);
     void alert(const Subscriber& who, const std::string& check, const health::Transition& t);
     void retire(const std::shared_ptr<Target>& target);
 
@@ -86,7 +88,7 @@ private:
     Webhook webhook_;
     Prober prober_;
     Random random_;
-    std::map<std::string, std::shared_ptr<Target>> targets_;       // by probe key
+    std::map<std::string, std::shared_ptr<Target>> targets_;         // by probe key
     std::map<std::string, std::unique_ptr<StateFile>> state_files_;  // by path
     uint64_t transitions_ = 0;
     bool is_stopped_ = false;

@@ -57,13 +57,14 @@ struct InFlight {
     // The probe fails with "timeout after N ms" unless it finished first.
     void arm_timeout(uv_timer_t* timer) {
         timer->data = this;
-        uv_timer_start(timer,
-                       [](uv_timer_t* t) {
-                           auto* self = static_cast<InFlight*>(t->data);
-                           self->finish(failure(timeout_reason(self->timeout_ms)));
-                           self->close();
-                       },
-                       timeout_ms, 0);
+        uv_timer_start(
+            timer,
+            [](uv_timer_t* t) {
+                auto* self = static_cast<InFlight*>(t->data);
+                self->finish(failure(timeout_reason(self->timeout_ms)));
+                self->close();
+            },
+            timeout_ms, 0);
     }
     // libuv refused to start the probe at all.
     void fail_to_start(const char* kind, int status) {
@@ -181,7 +182,8 @@ std::optional<double> json_number(const std::string& body, const std::vector<std
     for (const std::string& key : path) {
         if (node->is_object() && node->contains(key)) {
             node = &(*node)[key];
-        } else if (std::size_t index = 0; node->is_array() && !key.empty() &&
+        } else if (std::size_t index = 0;
+                   node->is_array() && !key.empty() &&
                    std::from_chars(key.data(), key.data() + key.size(), index).ec == std::errc() &&
                    key.find_first_not_of("0123456789") == std::string::npos && index < node->size()) {
             node = &(*node)[index];
@@ -202,7 +204,8 @@ void Prober::run_http(const ProbeTarget& target, ProbeDone done) {
     curl_->start(request, [spec, done = std::move(done)](const HttpResponse& response) {
         if (!response.is_transport_ok) {
             const bool is_timeout = response.error.rfind("timeout", 0) == 0;
-            done(failure(is_timeout ? timeout_reason(spec.timeout_ms) : "http: " + response.error, response.elapsed_ms));
+            done(
+                failure(is_timeout ? timeout_reason(spec.timeout_ms) : "http: " + response.error, response.elapsed_ms));
             return;
         }
         if (response.status < spec.status_min || response.status > spec.status_max) {
@@ -225,7 +228,8 @@ void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
     probe->timeout_ms = target.spec.timeout_ms;
     probe->expect_rcode = target.spec.expect_rcode;
     // The query: a random ID, RD clear, one question.
-    probe->id = static_cast<uint16_t>(static_cast<uint64_t>(Clock::now().time_since_epoch().count()) * 2654435761u >> 7);
+    probe->id = static_cast<uint16_t>(static_cast<uint64_t>(Clock::now().time_since_epoch().count()) * 2654435761u >>
+                                      7);
     dns::write_u16(probe->query, probe->id);
     dns::write_u16(probe->query + 4, 1);
     std::size_t pos = dns::kHeaderSize;
@@ -276,7 +280,8 @@ void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
                 auto* self = static_cast<DnsProbe*>(udp->data);
                 if (nread == 0 || self->is_finished) return;
                 if (nread < 0) {
-                    self->finish(failure(std::string("dns: ") + uv_strerror(static_cast<int>(nread)), elapsed_ms(self->started)));
+                    self->finish(failure(std::string("dns: ") + uv_strerror(static_cast<int>(nread)),
+                                         elapsed_ms(self->started)));
                     self->close();
                     return;
                 }
@@ -289,7 +294,9 @@ void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
                 if (rcode == self->expect_rcode) {
                     self->finish(success(ms));
                 } else {
-                    self->finish(failure("dns: rcode " + std::to_string(rcode) + ", expected " + std::to_string(self->expect_rcode), ms));
+                    self->finish(failure("dns: rcode " + std::to_string(rcode) + ", expected " +
+                                             std::to_string(self->expect_rcode),
+                                         ms));
                 }
                 self->close();
             });

@@ -39,8 +39,8 @@ bool read_state_file(const std::string& path, std::map<std::string, StateFileEnt
             as_json << toml::json_formatter{toml::parse(text, path)};
             document = nlohmann::json::parse(as_json.str());
         } catch (const toml::parse_error& e) {
-            *error = path + ":" + std::to_string(e.source().begin.line) + ":" + std::to_string(e.source().begin.column) +
-                     ": " + std::string(e.description());
+            *error = path + ":" + std::to_string(e.source().begin.line) + ":" +
+                     std::to_string(e.source().begin.column) + ": " + std::string(e.description());
             return false;
         }
     } else {
@@ -62,7 +62,8 @@ bool read_state_file(const std::string& path, std::map<std::string, StateFileEnt
             state = value.get<std::string>();
         } else if (value.is_object() && value.contains("state") && value["state"].is_string()) {
             state = value["state"].get<std::string>();
-            if (value.contains("reason") && value["reason"].is_string()) entry.reason = value["reason"].get<std::string>();
+            if (value.contains("reason") && value["reason"].is_string())
+                entry.reason = value["reason"].get<std::string>();
         } else {
             *error = path + ": region \"" + region + "\" needs a state string or {\"state\": …}";
             return false;

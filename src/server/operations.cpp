@@ -19,21 +19,24 @@ admin::Reply json_reply(int status, const json& body) { return {status, body.dum
 Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
     : config_(config), publisher_(publisher), workers_(workers), health_(health),
-      analytics_(config.analytics, loop, probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
+      analytics_(config.analytics, loop,
+                 probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
 
 admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     admin::Handlers h;
     h.status = [this] { return status(); };
     h.metrics = [this] { return metrics(); };
     h.check = [this] { return check(); };
-    h.reload = [reload] {
+    h.reload = [reload = std::move(reload)] {
         const ReloadResult result = reload();
         return json_reply(result.is_ok ? 200 : 422, ops::reload_reply(result));
     };
     h.set_override = [this](const std::string& zone, const std::string& region, const json& request) {
         return set_override(zone, region, request);
     };
-    h.clear_override = [this](const std::string& zone, const std::string& region) { return clear_override(zone, region); };
+    h.clear_override = [this](const std::string& zone, const std::string& region) {
+        return clear_override(zone, region);
+    };
     h.explain = [this](const std::string& name, const std::string& client, const std::string& type,
                        const std::vector<std::string>& down) { return explain(name, client, type, down); };
     return h;
@@ -50,7 +53,8 @@ ops::Readings Operations::readings() const {
                     .trends = analytics_.trends(),
                     .reloads = reloads_,
                     .node = config_.identity.id_server,
-                    .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) - ops::epoch_seconds(started_)};
+                    .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) -
+                                      ops::epoch_seconds(started_)};
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
@@ -67,7 +71,8 @@ void Operations::apply_overrides() { overrides_.apply(*publisher_->current()); }
 admin::Reply Operations::set_override(const std::string& zone, const std::string& region, const json& request) {
     const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
     const answer::Snapshot& snapshot = *publisher_->current();
-    if (!ops::find_region(snapshot, key)) return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+    if (!ops::find_region(snapshot, key))
+        return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
     std::string error;
     const auto o = ops::read_override_request(request, std::chrono::system_clock::now(), &error);
     if (!o) return admin::error_reply(400, error);
@@ -78,8 +83,10 @@ admin::Reply Operations::set_override(const std::string& zone, const std::string
 admin::Reply Operations::clear_override(const std::string& zone, const std::string& region) {
     const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
     switch (overrides_.clear(*publisher_->current(), key)) {
-    case ops::OverrideStore::Cleared::no_region: return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
-    case ops::OverrideStore::Cleared::no_override: return admin::error_reply(404, "region " + key.to_string() + " has no override");
+    case ops::OverrideStore::Cleared::no_region:
+        return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+    case ops::OverrideStore::Cleared::no_override:
+        return admin::error_reply(404, "region " + key.to_string() + " has no override");
     case ops::OverrideStore::Cleared::cleared: break;
     }
     return json_reply(200, ops::override_cleared_reply(key));
@@ -89,7 +96,8 @@ admin::Reply Operations::clear_override(const std::string& zone, const std::stri
 // cannot run (a bad client address, type or name): that is the client's mistake, a 400.
 admin::Reply Operations::explain(const std::string& name, const std::string& client, const std::string& type,
                                  const std::vector<std::string>& down) const {
-    const std::vector<std::string> lines = explain::explain(*publisher_->current(), explain::Request{name, type, client, down});
+    const std::vector<std::string> lines = explain::explain(*publisher_->current(),
+                                                            explain::Request{name, type, client, down});
     const std::string prefix = "error:";
     for (const std::string& line : lines) {
         if (line.rfind(prefix, 0) != 0) continue;

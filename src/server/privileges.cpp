@@ -20,7 +20,8 @@ bool drop_privileges(const PrivilegeSettings& settings, std::string* error) {
     std::vector<char> buffer(16384);
     passwd pw{};
     passwd* found_user = nullptr;
-    if (getpwnam_r(settings.user.c_str(), &pw, buffer.data(), buffer.size(), &found_user) != 0 || found_user == nullptr) {
+    if (getpwnam_r(settings.user.c_str(), &pw, buffer.data(), buffer.size(), &found_user) != 0 ||
+        found_user == nullptr) {
         *error = "user \"" + settings.user + "\" does not exist";
         return false;
     }

@@ -7,8 +7,8 @@
 namespace meridian::server {
 
 struct PrivilegeSettings {
-    std::string user;    // empty: stay who we are
-    std::string group;   // empty: the user's primary group
+    std::string user;   // empty: stay who we are
+    std::string group;  // empty: the user's primary group
     bool allow_root = false;
 };
 

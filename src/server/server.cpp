@@ -5,9 +5,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_server.hpp"
+#include "admin/control_bridge.hpp"
 #include "common/log.hpp"
 #include "common/thread_priority.hpp"
 #include "config/snapshot_loader.hpp"
-#include "admin/admin_server.hpp"
-#include "admin/control_bridge.hpp"
 #include "probes/health_monitor.hpp"
 #include "server/operations.hpp"
 #include "server/privileges.hpp"
@@ -45,7 +45,9 @@ bool is_address_free(const config::ListenAddress& address, int type, std::string
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
     }
     const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&address.address), address.address_size) == 0;
-    if (!ok) *error = std::string(type == SOCK_DGRAM ? "udp " : "tcp ") + address.text + ": cannot bind: " + std::strerror(errno);
+    if (!ok)
+        *error = std::string(type == SOCK_DGRAM ? "udp " : "tcp ") + address.text +
+                 ": cannot bind: " + std::strerror(errno);
     close(fd);
     return ok;
 }
@@ -97,11 +99,14 @@ bool Control::open_sockets() {
         if (!is_address_free(address, SOCK_STREAM, &error)) return log::error(error), false;
     }
     const config::RrlConfig& r = config_.rrl;
-    const WorkerLimits limits{config_.tcp_idle_timeout_ms, config_.tcp_max_connections_per_worker,
+    const WorkerLimits limits{config_.tcp_idle_timeout_ms,
+                              config_.tcp_max_connections_per_worker,
                               config_.tcp_max_pending_output_bytes,
                               RrlSettings{r.is_enabled, r.responses_per_second, r.burst, r.slip, r.ipv4_prefix,
                                           r.ipv6_prefix, r.exempt},
-                              config_.tcp_query_timeout_ms, &tcp_admission_, config_.admin.explain_per_second,
+                              config_.tcp_query_timeout_ms,
+                              &tcp_admission_,
+                              config_.admin.explain_per_second,
                               ReceiveQueueSizes{config_.udp_receive_buffer, kernel_default_receive_buffer(),
                                                 config_.udp_overload_interval_ms}};
     for (unsigned i = 0; i < config_.workers; ++i) {
@@ -180,7 +185,8 @@ void Control::watch_config_files() {
     // Watched anew after each reload: zone files added since are watched too.
     for (auto& old : config_watchers_) {
         uv_fs_poll_stop(old.get());
-        uv_close(reinterpret_cast<uv_handle_t*>(old.release()), [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_poll_t*>(h); });
+        uv_close(reinterpret_cast<uv_handle_t*>(old.release()),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_poll_t*>(h); });
     }
     config_watchers_.clear();
     for (const std::string& path : paths) {
@@ -191,13 +197,14 @@ void Control::watch_config_files() {
             watcher.get(),
             [](uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
                 auto* self = static_cast<Control*>(handle->data);
-                uv_timer_start(&self->reload_debounce_,
-                               [](uv_timer_t* t) {
-                                   auto* control = static_cast<Control*>(t->data);
-                                   log::info("configuration changed on disk: reloading");
-                                   control->reload();
-                               },
-                               kQuietMs, 0);
+                uv_timer_start(
+                    &self->reload_debounce_,
+                    [](uv_timer_t* t) {
+                        auto* control = static_cast<Control*>(t->data);
+                        log::info("configuration changed on disk: reloading");
+                        control->reload();
+                    },
+                    kQuietMs, 0);
             },
             path.c_str(), kPollIntervalMs);
         config_watchers_.push_back(std::move(watcher));
@@ -214,7 +221,8 @@ bool Control::start_admin() {
     std::snprintf(host, sizeof host, "%s", address.c_str());
     const uint16_t port = ntohs(reinterpret_cast<const sockaddr_in*>(&a.address)->sin_port);
     admin::Settings settings{host, port, config_.admin.token};
-    admin_ = std::make_unique<admin::AdminServer>(settings, bridge_.get(), operations_->handlers([this] { return reload(); }));
+    admin_ = std::make_unique<admin::AdminServer>(settings, bridge_.get(),
+                                                  operations_->handlers([this] { return reload(); }));
     std::string error;
     if (!admin_->start(&error)) {
         log::error(error);
@@ -247,7 +255,12 @@ int Control::abandon_start() {
     if (operations_) operations_->stop();
     if (bridge_) bridge_->close();
     workers_.clear();
-    uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) {
+            if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
     return 1;
@@ -260,7 +273,8 @@ void Control::wait_for_first_probes() {
     log::info("waiting for the first round of health probes");
     uint32_t longest_ms = 0;
     for (const auto& served : publisher_.current()->zones.zones()) {
-        for (const auto& check : served.zone().checks().checks) longest_ms = std::max(longest_ms, check.timeout_ms + check.jitter_ms);
+        for (const auto& check : served.zone().checks().checks)
+            longest_ms = std::max(longest_ms, check.timeout_ms + check.jitter_ms);
     }
     const uint64_t deadline = uv_now(&loop_) + longest_ms + 1000;
     while (health_->is_waiting() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
@@ -308,13 +322,14 @@ int Control::run() {
     uv_signal_start(&sighup_, on_signal, SIGHUP);
     uv_timer_init(&loop_, &reclaim_timer_);
     reclaim_timer_.data = this;
-    uv_timer_start(&reclaim_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->publisher_.reclaim(); },
-                   1000, 1000);
+    uv_timer_start(
+        &reclaim_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->publisher_.reclaim(); }, 1000, 1000);
 
     watch_geo_databases();
     watch_config_files();
-    health_ = std::make_unique<probes::HealthMonitor>(&loop_, probes::WebhookSettings{config_.alerts.webhook_url,
-                                                                                      config_.alerts.webhook_timeout_ms});
+    health_ = std::make_unique<probes::HealthMonitor>(&loop_,
+                                                      probes::WebhookSettings{config_.alerts.webhook_url,
+                                                                              config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
     operations_ = std::make_unique<Operations>(config_, &loop_, &publisher_, &workers_, health_.get());
     if (!start_admin()) return abandon_start();
@@ -326,8 +341,9 @@ int Control::run() {
     }
     uv_timer_init(&loop_, &tick_timer_);
     tick_timer_.data = this;
-    uv_timer_start(&tick_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->operations_->tick(); },
-                   config_.analytics.interval_ms, config_.analytics.interval_ms);
+    uv_timer_start(
+        &tick_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->operations_->tick(); },
+        config_.analytics.interval_ms, config_.analytics.interval_ms);
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
     lower_to_control_plane_priority();  // this thread reloads and probes from now on
@@ -347,7 +363,12 @@ int Control::run() {
     health_->stop();
     operations_->stop();
     workers_.clear();
-    uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) {
+            if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
     log::info("stopped");

@@ -22,7 +22,8 @@ void SnapshotPublisher::publish(std::unique_ptr<const answer::Snapshot> snapshot
 
 std::size_t SnapshotPublisher::reclaim() {
     uint64_t oldest_seen = UINT64_MAX;
-    for (unsigned i = 0; i < reader_count_; ++i) oldest_seen = std::min(oldest_seen, readers_[i].seen_generation.load());
+    for (unsigned i = 0; i < reader_count_; ++i)
+        oldest_seen = std::min(oldest_seen, readers_[i].seen_generation.load());
     std::erase_if(retired_, [&](const auto& entry) { return entry.first <= oldest_seen; });
     return retired_.size();
 }

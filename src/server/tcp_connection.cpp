@@ -59,7 +59,8 @@ void TcpConnection::close() {
 void TcpConnection::on_closed(uv_handle_t* handle) {
     auto* self = static_cast<TcpConnection*>(handle->data);
     if (--self->handles_open_ == 0) {
-        if (TcpAdmission* admission = self->worker_->limits().tcp_admission) admission->release(self->admission_ticket_);
+        if (TcpAdmission* admission = self->worker_->limits().tcp_admission)
+            admission->release(self->admission_ticket_);
         self->worker_->connection_closed(self);
         delete self;
     }

@@ -60,11 +60,8 @@ ReceiveQueueSizes adaptable(ReceiveQueueSizes sizes) noexcept {
 }  // namespace
 
 UdpEndpoint::UdpEndpoint(Worker* worker, int fd)
-    : worker_(worker),
-      fd_(fd),
-      governor_(adaptable(worker->limits().udp_receive_queue)),
-      queries_(kBatch * kQueryBufferSize),
-      responses_(kBatch * dns::kMaxMessageSize) {
+    : worker_(worker), fd_(fd), governor_(adaptable(worker->limits().udp_receive_queue)),
+      queries_(kBatch * kQueryBufferSize), responses_(kBatch * dns::kMaxMessageSize) {
     for (std::size_t i = 0; i < kBatch; ++i) {
         in_iov_[i] = {queries_.data() + i * kQueryBufferSize, kQueryBufferSize};
         out_iov_[i] = {responses_.data() + i * dns::kMaxMessageSize, 0};
@@ -159,8 +156,9 @@ bool UdpEndpoint::serve_batch() noexcept {
         const std::span<const uint8_t> query(static_cast<const uint8_t*>(h.msg_iov->iov_base),
                                              in_[static_cast<std::size_t>(i)].msg_len);
         iovec& out_iov = out_iov_[replies];
-        const std::size_t size = worker_->answer(
-            &client, query, {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize}, /*is_tcp=*/false);
+        const std::size_t size = worker_->answer(&client, query,
+                                                 {static_cast<uint8_t*>(out_iov.iov_base), dns::kMaxMessageSize},
+                                                 /*is_tcp=*/false);
         if (size == 0) continue;
         std::size_t reply_size = size;
         switch (limiter.judge(geo::from_sockaddr(client.source), now_ms)) {

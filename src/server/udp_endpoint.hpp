@@ -40,8 +40,8 @@ private:
     Worker* worker_;
     int fd_;
     ReceiveQueueGovernor governor_;
-    uv_poll_t poll_{};   // watches the socket while its queue runs dry now and then …
-    uv_idle_t busy_{};   // … and reads it on every turn of the loop while it stays full
+    uv_poll_t poll_{};  // watches the socket while its queue runs dry now and then …
+    uv_idle_t busy_{};  // … and reads it on every turn of the loop while it stays full
     int closed_handles_ = 0;
     std::vector<uint8_t> queries_;    // kBatch × kQueryBufferSize
     std::vector<uint8_t> responses_;  // kBatch × 65535

@@ -11,18 +11,14 @@
 #include "dns/wire.hpp"
 #include "explain/explain.hpp"
 #include "server/tcp_connection.hpp"
-#include "zone/zone.hpp"
 #include "server/udp_endpoint.hpp"
+#include "zone/zone.hpp"
 
 namespace meridian::server {
 
 Worker::Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher)
-    : index_(index),
-      limits_(limits),
-      publisher_(publisher),
-      tcp_response_(dns::kMaxMessageSize),
-      random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index),
-      rate_limiter_(limits_.rrl),
+    : index_(index), limits_(std::move(limits)), publisher_(publisher), tcp_response_(dns::kMaxMessageSize),
+      random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index), rate_limiter_(limits_.rrl),
       explain_budget_(limits_.explain_per_second, 2.0 * limits_.explain_per_second) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &wakeup_, on_wakeup);

@@ -15,14 +15,14 @@
 #include "answer/answer.hpp"
 #include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
-#include "stats/counters.hpp"
-#include "config/server_config.hpp"
+#include "common/random.hpp"
 #include "common/token_bucket.hpp"
+#include "config/server_config.hpp"
 #include "server/receive_queue.hpp"
 #include "server/response_rate_limiter.hpp"
-#include "server/tcp_admission.hpp"
 #include "server/snapshot_publisher.hpp"
-#include "common/random.hpp"
+#include "server/tcp_admission.hpp"
+#include "stats/counters.hpp"
 
 namespace meridian::server {
 
@@ -76,8 +76,8 @@ public:
 private:
     // Counts one query's outcome in this worker's counters (query path: no locks).
     void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
-    std::size_t answer_explain(answer::ClientInfo* client, std::span<const uint8_t> query,
-                               std::span<uint8_t> response, std::size_t refused_size) noexcept;
+    std::size_t answer_explain(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
+                               std::size_t refused_size) noexcept;
     void run();
     static void on_wakeup(uv_async_t* handle);
     static void on_tcp_connection(uv_stream_t* server, int status);

@@ -39,14 +39,14 @@ RcodeBucket rcode_bucket(uint16_t rcode) noexcept {
 }
 
 std::string_view name_of(QtypeBucket bucket) noexcept {
-    static constexpr std::string_view kNames[] = {"A",   "AAAA", "CNAME", "MX",   "TXT", "NS",  "SOA",
+    static constexpr std::string_view kNames[] = {"A",   "AAAA", "CNAME", "MX",    "TXT",  "NS",  "SOA",
                                                   "SRV", "PTR",  "CAA",   "HTTPS", "SVCB", "ANY", "other"};
     return kNames[static_cast<std::size_t>(bucket)];
 }
 
 std::string_view name_of(RcodeBucket bucket) noexcept {
-    static constexpr std::string_view kNames[] = {"NOERROR", "NXDOMAIN", "REFUSED", "FORMERR",
-                                                  "SERVFAIL", "NOTIMP",  "BADVERS", "other"};
+    static constexpr std::string_view kNames[] = {"NOERROR",  "NXDOMAIN", "REFUSED", "FORMERR",
+                                                  "SERVFAIL", "NOTIMP",   "BADVERS", "other"};
     return kNames[static_cast<std::size_t>(bucket)];
 }
 
@@ -65,8 +65,7 @@ uint64_t ZoneStats::rcode_total(RcodeBucket b) const noexcept {
     return total;
 }
 
-SteerStats::SteerStats(const std::vector<std::size_t>& routes_per_name, std::size_t regions)
-    : region_count_(regions) {
+SteerStats::SteerStats(const std::vector<std::size_t>& routes_per_name, std::size_t regions) : region_count_(regions) {
     std::size_t slots = 0;
     for (const std::size_t routes : routes_per_name) {
         first_slot_.push_back(slots);

@@ -20,7 +20,9 @@ inline constexpr std::size_t kMaxWorkers = 256;
 // A counter with one writer thread.
 class Counter {
 public:
-    void add(uint64_t n = 1) noexcept { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void add(uint64_t n = 1) noexcept {
+        value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
 
 private:
@@ -70,7 +72,9 @@ public:
 
     void count(std::size_t name, int route, const uint32_t* regions, std::size_t region_count) noexcept;
     uint64_t route_answers(std::size_t name, int route) const noexcept;  // route -1: fail policy
-    uint64_t region_answers(std::size_t region) const noexcept { return regions_[region].load(std::memory_order_relaxed); }
+    uint64_t region_answers(std::size_t region) const noexcept {
+        return regions_[region].load(std::memory_order_relaxed);
+    }
 
 private:
     std::vector<std::size_t> first_slot_;  // per name, into routes_
@@ -84,16 +88,16 @@ private:
 struct alignas(64) WorkerStats {
     std::array<Counter, 2> queries;  // by transport: 0 udp, 1 tcp
     std::array<std::array<Counter, kRcodes>, 2> rcodes;
-    Counter dropped;     // no answer at all (runts, QR=1)
-    Counter malformed;   // FORMERR
-    Counter truncated;   // TC=1 sent
-    Counter ecs;         // steered answers located by ECS …
-    Counter source;      // … or by the packet source
-    Counter send_failed; // replies the socket would not take
-    Counter rrl_dropped; // responses rate limiting withheld …
-    Counter rrl_slipped; // … or sent truncated
-    Counter tcp_refused; // connections closed at once: over a connection cap
-    Counter udp_overloads; // times a UDP receive queue stayed full long enough to be shrunk
+    Counter dropped;        // no answer at all (runts, QR=1)
+    Counter malformed;      // FORMERR
+    Counter truncated;      // TC=1 sent
+    Counter ecs;            // steered answers located by ECS …
+    Counter source;         // … or by the packet source
+    Counter send_failed;    // replies the socket would not take
+    Counter rrl_dropped;    // responses rate limiting withheld …
+    Counter rrl_slipped;    // … or sent truncated
+    Counter tcp_refused;    // connections closed at once: over a connection cap
+    Counter udp_overloads;  // times a UDP receive queue stayed full long enough to be shrunk
 };
 
 }  // namespace meridian::stats

@@ -125,6 +125,7 @@ using Candidates = std::array<Candidate, kMaxRouteTargets>;
 // Room for a decision's candidates, left uninitialised: every slot is written before it is read,
 // and kMaxRouteTargets default-constructed RegionHealth values cost more than the rest of the decision.
 union CandidateRoom {
+    // NOLINTNEXTLINE(modernize-use-equals-default): = default would be deleted (slots is not trivial)
     CandidateRoom() noexcept {}
     Candidates slots;
 };
@@ -142,7 +143,8 @@ private:
     bool matches(const Condition& when) noexcept;
     std::size_t candidates(const SteeredName& name, const Route& route, uint16_t qtype, bool apply_health,
                            Candidates* out, bool* is_pruned) noexcept;
-    void choose(const Route& route, Candidates* candidates, std::size_t n, uint8_t answers, Decision* decision) noexcept;
+    void choose(const Route& route, Candidates* candidates, std::size_t n, uint8_t answers,
+                Decision* decision) noexcept;
     health::RegionHealth health_of(uint32_t region) const noexcept {
         if (health_ == nullptr || region >= health_->size()) return {};
         return health_->read(region);
@@ -179,13 +181,15 @@ bool Decider::matches(const Condition& when) noexcept {
     if (!when.needs_geo()) return true;
     const geo::Facts& facts = locator_.facts();
     note_scope(facts.prefix_length);
-    if (!when.continents.empty() && (facts.continent.empty() || !contains(when.continents, facts.continent))) return false;
+    if (!when.continents.empty() && (facts.continent.empty() || !contains(when.continents, facts.continent)))
+        return false;
     if (!when.countries.empty() && (facts.country.empty() || !contains(when.countries, facts.country))) return false;
     if (!when.subdivisions.empty() && !subdivision_matches(when.subdivisions, facts)) return false;
     if (!when.asns.empty() && (facts.asn == 0 || !contains(when.asns, facts.asn))) return false;
     if (!when.location_sets.empty()) {
         bool any = false;
-        for (const uint32_t index : when.location_sets) any = any || location_set_matches(policy_.location_sets[index], facts);
+        for (const uint32_t index : when.location_sets)
+            any = any || location_set_matches(policy_.location_sets[index], facts);
         if (!any) return false;
     }
     return true;
@@ -219,22 +223,29 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
     for (const Target& t : route.targets) {
         const Region& region = policy_.regions[t.region];
         if (!region.answers(qtype)) {
-            say_with([&] { return "candidate " + region.name + ": no " + (qtype == dns::rrtype::AAAA ? "AAAA" : "A") + " records, skipped"; });
+            say_with([&] {
+                return "candidate " + region.name + ": no " + (qtype == dns::rrtype::AAAA ? "AAAA" : "A") +
+                       " records, skipped";
+            });
             continue;
         }
         health::RegionHealth h = health_of(t.region);
         const char* pruned_because = nullptr;
         if (h.override == health::Override::force_up) h.state = health::State::healthy;
-        if (name.degraded == DegradedUse::healthy && h.state == health::State::degraded) h.state = health::State::healthy;
-        if (name.degraded == DegradedUse::never && h.state == health::State::degraded) h.state = health::State::unhealthy;
-        const bool is_assumed_down = trace_ != nullptr && std::find(trace_->assume_down.begin(), trace_->assume_down.end(),
-                                                                    region.name) != trace_->assume_down.end();
+        if (name.degraded == DegradedUse::healthy && h.state == health::State::degraded)
+            h.state = health::State::healthy;
+        if (name.degraded == DegradedUse::never && h.state == health::State::degraded)
+            h.state = health::State::unhealthy;
+        const bool is_assumed_down = trace_ != nullptr &&
+                                     std::find(trace_->assume_down.begin(), trace_->assume_down.end(), region.name) !=
+                                         trace_->assume_down.end();
         if (is_assumed_down) pruned_because = "assumed down (what-if)";
         else if (h.override == health::Override::force_down) pruned_because = "forced down";
         else if (h.override == health::Override::drain) pruned_because = "drained";
         else if (h.override == health::Override::force_up) pruned_because = nullptr;  // the operator's word wins
         else if (h.state == health::State::unhealthy) pruned_because = "unhealthy";
-        else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms) pruned_because = "too slow";
+        else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms)
+            pruned_because = "too slow";
         if (trace_ != nullptr) {
             char line[200];
             std::snprintf(line, sizeof line, "candidate %s: %s, latency %u ms, success %.1f %%, weight %u%s%s",
@@ -269,8 +280,9 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
     std::size_t want = std::min<std::size_t>(answers, n);
     if (route.strategy == Strategy::weighted || route.strategy == Strategy::sticky) {
         // Weight 0 means "send nothing here" (a soft drain) — unless every weight is 0.
-        const auto weighted = static_cast<std::size_t>(std::count_if(
-            candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n), [](const Candidate& x) { return x.weight > 0; }));
+        const auto weighted = static_cast<std::size_t>(
+            std::count_if(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
+                          [](const Candidate& x) { return x.weight > 0; }));
         if (weighted > 0) want = std::min(want, weighted);
     }
     // Insertion sort: stable, and unlike std::stable_sort it never allocates (n ≤ 64).
@@ -285,8 +297,7 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
 
     switch (route.strategy) {
     case Strategy::failover:
-    case Strategy::all:
-        break;  // route order
+    case Strategy::all: break;  // route order
     case Strategy::weighted: {
         // Without replacement: each pick removes the winner and draws again over the rest.
         for (std::size_t i = 0; i < want; ++i) {
@@ -308,14 +319,16 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
     case Strategy::sticky: {
         const unsigned width = client_.address.width();
         const unsigned limit = client_.address.family == 4 ? kStickyPrefixV4 : kStickyPrefixV6;
-        const unsigned prefix = std::min<unsigned>({client_.source_prefix, limit, width});
+        const auto prefix = std::min<unsigned>({client_.source_prefix, limit, width});
         note_scope(prefix);
         // Weighted rendezvous: the smallest −ln(u)/weight wins; weights and health unchanged →
         // the same winner for the same prefix.
         for (std::size_t i = 0; i < n; ++i) {
-            const uint64_t h = sticky_hash(client_.address, prefix, hash_region_name(policy_.regions[candidates[i].region].name));
+            const uint64_t h = sticky_hash(client_.address, prefix,
+                                           hash_region_name(policy_.regions[candidates[i].region].name));
             const double u = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0;  // (0,1)
-            candidates[i].key = candidates[i].weight == 0 ? HUGE_VAL : -std::log(u) / static_cast<double>(candidates[i].weight);
+            candidates[i].key = candidates[i].weight == 0 ? HUGE_VAL
+                                                          : -std::log(u) / static_cast<double>(candidates[i].weight);
         }
         sort_by_key();
         break;
@@ -329,14 +342,14 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
         }
         for (std::size_t i = 0; i < n; ++i) {
             const Region& region = policy_.regions[candidates[i].region];
-            const double km = region.has_location
-                                  ? geo::great_circle_km(facts.latitude, facts.longitude, region.latitude, region.longitude)
-                                  : HUGE_VAL;
+            const double km = region.has_location ? geo::great_circle_km(facts.latitude, facts.longitude,
+                                                                         region.latitude, region.longitude)
+                                                  : HUGE_VAL;
             candidates[i].key = km * (1.0 - region.bias / 100.0);
             if (trace_ != nullptr) {
                 char line[160];
-                std::snprintf(line, sizeof line, "distance to %s: %.0f km, bias %+.0f%% → %.0f", region.name.c_str(), km,
-                              region.bias, candidates[i].key);
+                std::snprintf(line, sizeof line, "distance to %s: %.0f km, bias %+.0f%% → %.0f", region.name.c_str(),
+                              km, region.bias, candidates[i].key);
                 say(line);
             }
         }
@@ -369,8 +382,11 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
 Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
     Decision decision;
     if (trace_ != nullptr) {
-        say_with([&] { return std::string("client ") + geo::to_string(client_.address) + "/" + std::to_string(client_.source_prefix) +
-            (client_.is_from_ecs ? " from ECS" : " from the packet source"); });
+        say_with([&] {
+            return std::string("client ") + geo::to_string(client_.address) + "/" +
+                   std::to_string(client_.source_prefix) +
+                   (client_.is_from_ecs ? " from ECS" : " from the packet source");
+        });
     }
     CandidateRoom room;
     Candidates& found = room.slots;
@@ -378,11 +394,15 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
     for (std::size_t i = 0; i < name.routes.size(); ++i) {
         const Route& route = name.routes[i];
         if (!matches(route.when)) {
-            say_with([&] { return "route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): no match"; });
+            say_with([&] {
+                return "route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): no match";
+            });
             continue;
         }
-        say_with([&] { return "route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) + "): matched, strategy " +
-            to_string(route.strategy); });
+        say_with([&] {
+            return "route " + std::to_string(i + 1) + " (line " + std::to_string(route.where.line) +
+                   "): matched, strategy " + to_string(route.strategy);
+        });
         if (first_matched < 0) first_matched = static_cast<int>(i);
         const std::size_t n = candidates(name, route, qtype, /*apply_health=*/true, &found, &decision.is_pruned);
         if (n == 0) {
@@ -400,7 +420,8 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         switch (name.fail) {
         case FailPolicy::open: {
             // Every candidate is down: answering with all of them beats answering with none.
-            say_with([&] { return "every candidate is down: fail open with route " + std::to_string(first_matched + 1); });
+            say_with(
+                [&] { return "every candidate is down: fail open with route " + std::to_string(first_matched + 1); });
             const Route& route = name.routes[static_cast<std::size_t>(first_matched)];
             bool ignored = false;
             const std::size_t n = candidates(name, route, qtype, /*apply_health=*/false, &found, &ignored);
@@ -411,7 +432,9 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
         }
         case FailPolicy::closed: say("every candidate is down: fail closed (NODATA)"); break;
         case FailPolicy::region:
-            say_with([&] { return "every candidate is down: the fallback region " + policy_.regions[name.fail_region].name; });
+            say_with([&] {
+                return "every candidate is down: the fallback region " + policy_.regions[name.fail_region].name;
+            });
             if (policy_.regions[name.fail_region].answers(qtype)) decision.regions[decision.count++] = name.fail_region;
             break;
         case FailPolicy::cname:
@@ -429,7 +452,8 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
                           f.is_location_from_country ? " (the country's capital)" : "");
         }
         char line[200];
-        std::snprintf(line, sizeof line, "location continent=%s country=%s subdivision=%s asn=%u coordinates=%s prefix=/%u%s",
+        std::snprintf(line, sizeof line,
+                      "location continent=%s country=%s subdivision=%s asn=%u coordinates=%s prefix=/%u%s",
                       f.continent.empty() ? "-" : std::string(f.continent.view()).c_str(),
                       f.country.empty() ? "-" : std::string(f.country.view()).c_str(),
                       f.subdivision.empty() ? "-" : std::string(f.subdivision.view()).c_str(), f.asn, place,
@@ -439,10 +463,14 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
     decision.scope_prefix = static_cast<uint8_t>(scope_);
     if (trace_ != nullptr) {
         std::string chosen;
-        for (uint8_t i = 0; i < decision.count; ++i) chosen += (i ? ", " : "") + policy_.regions[decision.regions[i]].name;
+        for (uint8_t i = 0; i < decision.count; ++i)
+            chosen += (i ? ", " : "") + policy_.regions[decision.regions[i]].name;
         if (decision.cname != nullptr) chosen = "CNAME " + dns::name_to_text(*decision.cname);
-        say_with([&] { return "answer " + (chosen.empty() ? std::string("none (NODATA)") : chosen) + ", ttl " + std::to_string(decision.ttl) +
-            (decision.is_pruned ? " (pruned)" : "") + ", scope /" + std::to_string(decision.scope_prefix); });
+        say_with([&] {
+            return "answer " + (chosen.empty() ? std::string("none (NODATA)") : chosen) + ", ttl " +
+                   std::to_string(decision.ttl) + (decision.is_pruned ? " (pruned)" : "") + ", scope /" +
+                   std::to_string(decision.scope_prefix);
+        });
     }
     return decision;
 }
@@ -450,7 +478,8 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
 }  // namespace
 
 Decision decide(const Policy& policy, const health::HealthBoard* health, const SteeredName& name, uint16_t qtype,
-                const ClientAddress& client, const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept {
+                const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
+                Trace* trace) noexcept {
     return Decider(policy, health, client, databases, random, trace).decide(name, qtype);
 }
 

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "common/random.hpp"
 #include "geo/address.hpp"
 #include "geo/facts.hpp"
 #include "geo/geo_databases.hpp"
 #include "health/state.hpp"
 #include "steer/policy.hpp"
-#include "common/random.hpp"
 
 namespace meridian::steer {
 

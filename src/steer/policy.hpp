@@ -19,11 +19,11 @@
 namespace meridian::steer {
 
 enum class Strategy : uint8_t {
-    weighted,  // weighted random choice without replacement
-    failover,  // the route's order
-    nearest,   // great-circle distance from the client, scaled by each region's bias
-    all,       // every candidate (multivalue)
-    sticky,    // weighted rendezvous hash of the client's prefix: stable per client
+    weighted,      // weighted random choice without replacement
+    failover,      // the route's order
+    nearest,       // great-circle distance from the client, scaled by each region's bias
+    all,           // every candidate (multivalue)
+    sticky,        // weighted rendezvous hash of the client's prefix: stable per client
     latency,       // lowest measured probe latency
     performance,   // lowest expected time to an answer: latency + (1 − success) × retry cost
     least_loaded,  // lowest load reported by the region's http check

@@ -40,7 +40,8 @@ bool implies(const Policy& policy, const Condition& later, const Condition& earl
 
 bool targets_within(const Route& inner, const Route& outer) {
     return std::all_of(inner.targets.begin(), inner.targets.end(), [&](const Target& t) {
-        return std::any_of(outer.targets.begin(), outer.targets.end(), [&](const Target& o) { return o.region == t.region; });
+        return std::any_of(outer.targets.begin(), outer.targets.end(),
+                           [&](const Target& o) { return o.region == t.region; });
     });
 }
 
@@ -57,9 +58,9 @@ void check_policy(const Policy& policy, Diagnostics* diagnostics) {
                 // Unreachable: whoever it matches, an earlier route matches first, and even when
                 // that route has nothing healthy left this one offers no region it did not.
                 if (implies(policy, later.when, earlier.when) && targets_within(later, earlier)) {
-                    diagnostics->error(later.where, "route " + std::to_string(j + 1) +
-                                                        " can never answer: route " + std::to_string(i + 1) +
-                                                        " (line " + std::to_string(earlier.where.line) +
+                    diagnostics->error(later.where, "route " + std::to_string(j + 1) + " can never answer: route " +
+                                                        std::to_string(i + 1) + " (line " +
+                                                        std::to_string(earlier.where.line) +
                                                         ") matches all its clients first, with the same regions");
                     break;
                 }
@@ -70,8 +71,9 @@ void check_policy(const Policy& policy, Diagnostics* diagnostics) {
                             for (const geo::Network& m : policy.cidr_sets[b].networks) {
                                 if (!n.overlaps(m)) continue;
                                 diagnostics->error(later.where, "CIDR " + geo::to_string(m) + " overlaps " +
-                                                                    geo::to_string(n) + " of route " + std::to_string(i + 1) +
-                                                                    " (line " + std::to_string(earlier.where.line) +
+                                                                    geo::to_string(n) + " of route " +
+                                                                    std::to_string(i + 1) + " (line " +
+                                                                    std::to_string(earlier.where.line) +
                                                                     "), which sends to different regions");
                             }
                         }

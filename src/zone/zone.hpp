@@ -22,7 +22,7 @@ namespace meridian::zone {
 inline constexpr uint32_t kNoNode = UINT32_MAX;
 
 struct Rdata {
-    uint32_t offset = 0;          // into Zone's byte arena
+    uint32_t offset = 0;  // into Zone's byte arena
     uint16_t size = 0;
     uint32_t target_node = kNoNode;  // in-zone node named by NS/MX/SRV rdata, for glue/additional
 };
@@ -84,16 +84,16 @@ public:
 private:
     friend class ZoneBuilder;
 
-    std::vector<uint8_t> bytes_;   // names and rdata; never resized once the index is built
+    std::vector<uint8_t> bytes_;  // names and rdata; never resized once the index is built
     std::vector<Node> nodes_;
-    std::vector<RRset> rrsets_;    // grouped per node, sorted by type within a node
+    std::vector<RRset> rrsets_;  // grouped per node, sorted by type within a node
     std::vector<Rdata> rdatas_;
     std::unordered_map<std::string_view, uint32_t> index_;  // keys point into bytes_
     uint32_t apex_ = 0;
     std::size_t origin_labels_ = 0;
     uint32_t serial_ = 0;
     uint32_t negative_ttl_ = 0;
-    std::shared_ptr<const steer::Policy> policy_;       // never null; empty for a static zone
+    std::shared_ptr<const steer::Policy> policy_;      // never null; empty for a static zone
     std::shared_ptr<const health::CheckPlan> checks_;  // never null; one entry per policy region
 };
 

@@ -89,8 +89,8 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
         // RFC 2181 §5.2: all records of an RRset share one TTL.
         if (!set.records.empty() && set.records.front()->ttl != r.ttl) {
             error(r.where, "TTL " + std::to_string(r.ttl) + " differs from " +
-                               std::to_string(set.records.front()->ttl) + " of the same RRset at " +
-                               owner_text + " (RFC 2181 §5.2)");
+                               std::to_string(set.records.front()->ttl) + " of the same RRset at " + owner_text +
+                               " (RFC 2181 §5.2)");
             continue;
         }
         set.records.push_back(&r);
@@ -138,9 +138,8 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
         if (const std::string* cut = cut_above(owner)) {
             for (const auto& [type, set] : sets) {
                 if (type != dns::rrtype::A && type != dns::rrtype::AAAA) {
-                    error(set.records.front()->where,
-                          owner_text + " is below the delegation at " + name_to_text(*cut) +
-                              ": only A and AAAA glue records may be there");
+                    error(set.records.front()->where, owner_text + " is below the delegation at " + name_to_text(*cut) +
+                                                          ": only A and AAAA glue records may be there");
                 }
             }
         } else if (cuts.count(owner) != 0) {
@@ -162,11 +161,11 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
             const std::string target = lower_name_in_rdata(r->rdata, 0);
             if (!dns::is_subdomain(target, origin_)) continue;
             const auto t = tree.find(target);
-            const bool has_address = t != tree.end() && (t->second.count(dns::rrtype::A) != 0 ||
-                                                         t->second.count(dns::rrtype::AAAA) != 0);
+            const bool has_address = t != tree.end() &&
+                                     (t->second.count(dns::rrtype::A) != 0 || t->second.count(dns::rrtype::AAAA) != 0);
             if (!has_address) {
-                error(r->where, "name server " + name_to_text(target) +
-                                    " is inside the zone but has no A or AAAA record (glue)");
+                error(r->where,
+                      "name server " + name_to_text(target) + " is inside the zone but has no A or AAAA record (glue)");
             }
         }
     }
@@ -193,18 +192,23 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
         if (it == tree.end()) continue;
         for (const uint16_t type : {dns::rrtype::A, dns::rrtype::AAAA, dns::rrtype::CNAME}) {
             if (it->second.count(type) != 0) {
-                error(it->second.at(type).records.front()->where,
-                      "static " + std::string(type == dns::rrtype::CNAME ? "CNAME" : type == dns::rrtype::A ? "A" : "AAAA") +
-                          " record at steered name " + name_text + " (its answers come from [names])");
+                error(it->second.at(type).records.front()->where, "static " +
+                                                                      std::string(type == dns::rrtype::CNAME ? "CNAME"
+                                                                                  : type == dns::rrtype::A   ? "A"
+                                                                                                             : "AAAA") +
+                                                                      " record at steered name " + name_text +
+                                                                      " (its answers come from [names])");
             }
         }
         bool has_cname_region = false;
         for (const steer::Route& route : name.routes) {
-            for (const steer::Target& t : route.targets) has_cname_region = has_cname_region || !policy_->regions[t.region].cname.empty();
+            for (const steer::Target& t : route.targets)
+                has_cname_region = has_cname_region || !policy_->regions[t.region].cname.empty();
         }
         if (has_cname_region && !it->second.empty()) {
             error(it->second.begin()->second.records.front()->where,
-                  "steered name " + name_text + " can answer with a CNAME region, so it cannot hold other data (RFC 2181 §10.1)");
+                  "steered name " + name_text +
+                      " can answer with a CNAME region, so it cannot hold other data (RFC 2181 §10.1)");
         }
     }
 

@@ -16,7 +16,7 @@ namespace meridian::zone {
 
 // One served zone: the immutable model and the state that changes while it is served.
 struct ServedZone {
-    std::shared_ptr<const Zone> model;    // never null
+    std::shared_ptr<const Zone> model;     // never null
     std::shared_ptr<ZoneRuntime> runtime;  // never null
 
     const Zone& zone() const noexcept { return *model; }
