@@ -263,8 +263,8 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
     Random fallback(kFixedSeed);
     Random* random = client_.random != nullptr ? client_.random : &fallback;
     const steer::ClientAddress client = client_address(zone);
-    decision_ = steer::decide(policy, &served.runtime->health(), name, type, client, snapshot_.geo.get(), random,
-                              client_.trace);
+    decision_ = steer::decide(policy, {&served.runtime->health(), &served.runtime->feedback()}, name, type, client,
+                              snapshot_.geo.get(), random, client_.trace);
     const steer::Decision& decision = decision_;
     if (client.is_from_ecs) ecs_scope_ = decision.scope_prefix;
     if (Outcome* outcome = client_.outcome) {

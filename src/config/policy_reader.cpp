@@ -12,6 +12,50 @@ namespace meridian::config {
 
 namespace {
 
+// An adaptive route's band: a latency ("20ms", "1s") or a percentage above the best ("15%").
+bool parse_band(const std::string& text, steer::Route* route) {
+    if (!text.empty() && text.back() == '%') {
+        const std::string digits = text.substr(0, text.size() - 1);
+        if (digits.empty() || digits.size() > 4 ||
+            !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c) != 0; }))
+            return false;
+        const int percent = std::stoi(digits);
+        if (percent > 1000) return false;
+        route->band_percent = static_cast<uint32_t>(percent);
+        route->band_ms = 0;
+        return true;
+    }
+    const auto ms = parse_duration_ms(text);
+    if (!ms || *ms > 10000) return false;
+    route->band_ms = static_cast<uint32_t>(*ms);
+    route->band_percent = 0;
+    return true;
+}
+
+// shed = { low = N, high = N }: numbers in the unit of the load the region's check reports.
+void read_shed(const toml::node& node, steer::Region* region, TableReader& reader) {
+    const auto* table = node.as_table();
+    const auto number = [&](const char* key) -> std::optional<double> {
+        if (table == nullptr) return std::nullopt;
+        const toml::node* n = table->get(key);
+        if (n == nullptr || !n->is_number()) return std::nullopt;
+        return n->value<double>();
+    };
+    const auto low = number("low");
+    const auto high = number("high");
+    if (table == nullptr || table->size() != 2 || !low || !high) {
+        reader.error(node, "shed must be { low = N, high = N }: numbers, in the unit of the reported load");
+        return;
+    }
+    if (*low < 0 || *high <= *low) {
+        reader.error(node, "shed needs 0 ≤ low < high");
+        return;
+    }
+    region->has_shed = true;
+    region->shed_low = *low;
+    region->shed_high = *high;
+}
+
 class PolicyReader {
 public:
     PolicyReader(TableReader& root, const NameResolver& resolve, std::string base_dir, steer::Policy* policy,
@@ -240,6 +284,8 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
         }
     }
     reader.read(region_setting("weight"), &region.weight);
+    reader.read(region_setting("capacity"), &region.capacity);
+    if (const toml::node* shed = reader.node(region_setting("shed"))) read_shed(*shed, &region, reader);
     int32_t bias = 0;
     reader.read(region_setting("bias"), &bias);
     region.bias = bias;
@@ -272,6 +318,9 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
                                                     "\" to probe: give the region a check_address");
         }
     }
+    if (region.has_shed &&
+        (probe.check < 0 || checks_.checks[static_cast<std::size_t>(probe.check)].load_field.empty()))
+        reader.error(*reader.node("shed"), "shed needs a check that reports load (an http check with load_field)");
     reader.finish();
     policy_.region_index.emplace(name, static_cast<uint32_t>(policy_.regions.size()));  // TOML keys are unique
     policy_.regions.push_back(std::move(region));
@@ -474,6 +523,20 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
     reader.read(route_setting("max_latency"), &route.max_latency_ms);
     if (std::string strategy; reader.read(route_setting("strategy"), &strategy))
         steer::parse_strategy(strategy, &route.strategy);
+    if (std::string band; reader.read(route_setting("band"), &band) && !parse_band(band, &route)) {
+        reader.error(*reader.node("band"),
+                     "band \"" + band +
+                         "\" is neither a latency (\"20ms\", up to 10 s) nor a percentage (\"15%\", up to 1000 %)");
+    }
+    reader.read(route_setting("time_constant"), &route.time_constant_ms);
+    if (route.strategy != steer::Strategy::adaptive) {
+        for (const char* key : {"band", "time_constant"}) {
+            if (const toml::node* n = reader.node(key))
+                reader.error(*n, std::string(key) + " applies to strategy \"adaptive\" only");
+        }
+    }
+    route.first_slot = policy_.target_slots;
+    policy_.target_slots += static_cast<uint32_t>(route.targets.size());
     reader.finish();
     name->routes.push_back(std::move(route));
 }

@@ -54,6 +54,7 @@ struct Setting {
 // TTLs are 31-bit (RFC 2181 §8).
 inline constexpr int64_t kMaxTtl = INT32_MAX;
 inline constexpr int64_t kMaxWeight = 1000000;
+inline constexpr int64_t kMaxCapacity = 1000000000;
 // A whole reply of the largest size, with its two-byte length prefix (RFC 1035 §4.2.2), must fit
 // in a connection's pending output, or the connection could never send it.
 inline constexpr int64_t kMinPendingOutput = dns::kMaxMessageSize + 2;
@@ -64,7 +65,7 @@ inline constexpr int64_t minutes(int64_t n) { return n * 60 * 1000; }
 inline constexpr int64_t hours(int64_t n) { return n * 3600 * 1000; }
 
 inline constexpr std::string_view kStrategyChoices =
-    "weighted, failover, nearest, all, sticky, latency, performance, least_loaded";
+    "weighted, failover, nearest, all, sticky, latency, performance, least_loaded, adaptive";
 inline constexpr std::string_view kCheckKindChoices = "tcp, http, https, dns, file, none";
 
 namespace schema_rows {
@@ -211,6 +212,13 @@ inline constexpr Setting kRows[] = {
     {.document = server_config, .table = "[analytics]", .key = "interval", .type = duration, .min = ms(500),
      .max = hours(1), .number = seconds(5), .alias = "interval_ms", .doc = "How often the rules are evaluated"},
 
+    // ---- [adaptive] ---------------------------------------------------------------------------
+    {.document = server_config, .table = "[adaptive]", .key = "interval", .type = duration, .min = ms(250),
+     .max = minutes(1), .number = seconds(2),
+     .doc = "How often the control loop recomputes capacity and load factors and adaptive weights"},
+    {.document = server_config, .table = "[adaptive]", .key = "max_step", .type = fraction, .fraction = 0.10,
+     .doc = "The most a factor or an adaptive share may move in one step (damping)"},
+
     // ---- zone file: top level -----------------------------------------------------------------
     {.document = zone_file, .table = "", .key = "origin", .type = string, .is_required = true,
      .doc = "The zone's apex; relative names in the file are below it"},
@@ -317,6 +325,12 @@ inline constexpr Setting kRows[] = {
      .doc = "`nearest` counts distances to this region (1 − bias/100) times"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "check", .type = string,
      .doc = "A `[checks.NAME]` that probes the region"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "capacity", .type = integer, .min = 0,
+     .max = kMaxCapacity, .number = 0, .default_doc = "no limit", .unit = "answers per second",
+     .doc = "The most answers per second this server sends the region; the surplus spills to the next-best candidate"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "shed", .type = structure, .default_doc = "none",
+     .shape = "{ low = N, high = N }",
+     .doc = "Shed load: watermarks on the load its check reports (`load_field`); from low to high its share falls to 0"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "check_address", .type = string,
      .default_doc = "the first address", .doc = "Probe this address instead"},
 
@@ -366,6 +380,12 @@ inline constexpr Setting kRows[] = {
     {.document = zone_file, .table = "[[names.NAME.route]]", .key = "max_latency", .type = duration,
      .min = ms(1), .max = minutes(10), .number = 0, .default_doc = "none", .alias = "max_latency_ms",
      .doc = "Leave out candidates measured slower than this"},
+    {.document = zone_file, .table = "[[names.NAME.route]]", .key = "band", .type = string, .default_doc = "`\"50%\"`",
+     .shape = "\"20ms\" or \"15%\"",
+     .doc = "adaptive: regions whose latency EWMA is within this of the best share the traffic"},
+    {.document = zone_file, .table = "[[names.NAME.route]]", .key = "time_constant", .type = duration,
+     .min = seconds(1), .max = hours(1), .number = seconds(30),
+     .doc = "adaptive: the time constant of each region's latency EWMA"},
 
     // ---- when = { … } -------------------------------------------------------------------------
     {.document = zone_file, .table = "[[names.NAME.route]] when", .key = "continent", .type = structure,

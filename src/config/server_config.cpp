@@ -264,6 +264,12 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         reader.read(server_setting("[analytics]", "healthy_fraction_warning"), &a.healthy_fraction_warning);
         reader.finish();
     }
+    if (const toml::table* adaptive = root.table("adaptive")) {
+        TableReader reader(*adaptive, "[adaptive]", path, diagnostics);
+        reader.read(server_setting("[adaptive]", "interval"), &config.adaptive.interval_ms);
+        reader.read(server_setting("[adaptive]", "max_step"), &config.adaptive.max_step);
+        reader.finish();
+    }
 
     config.identity.hostname = machine_hostname();  // unless [identity] names one
     if (const toml::table* identity = root.table("identity")) {

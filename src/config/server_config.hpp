@@ -63,6 +63,12 @@ struct AnalyticsConfig {
     uint32_t interval_ms = 5000;
 };
 
+// The control loop that learns from what Meridian sends and measures (adapt::Controller).
+struct AdaptiveConfig {
+    uint32_t interval_ms = 2000;
+    double max_step = 0.10;
+};
+
 // Response rate limiting for UDP (see server/response_rate_limiter.hpp).
 struct RrlConfig {
     bool is_enabled = false;
@@ -100,6 +106,7 @@ struct ServerConfig {
     Alerts alerts;
     AdminConfig admin;
     AnalyticsConfig analytics;
+    AdaptiveConfig adaptive;
     RrlConfig rrl;
 };
 

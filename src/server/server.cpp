@@ -10,12 +10,14 @@
 #include <csignal>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "adapt/controller.hpp"
 #include "admin/admin_server.hpp"
 #include "admin/control_bridge.hpp"
 #include "common/log.hpp"
@@ -71,6 +73,7 @@ private:
     void wait_for_first_probes();
     int abandon_start();
     void publish(std::unique_ptr<const answer::Snapshot> snapshot);
+    void adapt_step();
     static void on_signal(uv_signal_t* handle, int signal);
 
     config::ServerConfig config_;
@@ -86,6 +89,8 @@ private:
     std::unique_ptr<admin::ControlBridge> bridge_;
     std::unique_ptr<admin::AdminServer> admin_;
     uv_timer_t tick_timer_{};
+    adapt::Controller adapt_{adapt::Settings{config_.adaptive.max_step}};
+    uv_timer_t adapt_timer_{};
     uv_timer_t reload_debounce_{};
     std::vector<std::unique_ptr<uv_fs_poll_t>> config_watchers_;
 };
@@ -160,7 +165,21 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     // are filled.
     if (health_) health_->apply(*publisher_.current());
     if (operations_) operations_->apply_overrides();
+    adapt_step();  // the new zones' feedback boards start from what was learned, not from scratch
     for (auto& worker : workers_) worker->snapshot_changed();
+}
+
+// One step of the control loop over every zone served, publishing to each zone's feedback board.
+void Control::adapt_step() {
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const answer::Snapshot& snapshot = *publisher_.current();
+    for (const zone::ServedZone& served : snapshot.zones.zones()) {
+        zone::ZoneRuntime& runtime = *served.runtime;
+        adapt_.step(served.zone().origin(), served.zone().policy(), runtime.health(), runtime.steering(),
+                    &runtime.feedback(), now);
+    }
+    constexpr double kForgetAfterSeconds = 3600;  // what was learned about a removed region
+    adapt_.forget_older_than(now - kForgetAfterSeconds);
 }
 
 // Zone files, their directories and the config are polled; a change reloads after a short
@@ -344,6 +363,11 @@ int Control::run() {
     uv_timer_start(
         &tick_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->operations_->tick(); },
         config_.analytics.interval_ms, config_.analytics.interval_ms);
+    uv_timer_init(&loop_, &adapt_timer_);
+    adapt_timer_.data = this;
+    uv_timer_start(
+        &adapt_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->adapt_step(); },
+        config_.adaptive.interval_ms, config_.adaptive.interval_ms);
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
     lower_to_control_plane_priority();  // this thread reloads and probes from now on

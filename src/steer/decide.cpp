@@ -21,13 +21,14 @@ const char* to_string(Strategy strategy) noexcept {
     case Strategy::latency: return "latency";
     case Strategy::performance: return "performance";
     case Strategy::least_loaded: return "least_loaded";
+    case Strategy::adaptive: return "adaptive";
     }
     return "?";
 }
 
 bool parse_strategy(std::string_view text, Strategy* out) noexcept {
     for (const Strategy s : {Strategy::weighted, Strategy::failover, Strategy::nearest, Strategy::all, Strategy::sticky,
-                             Strategy::latency, Strategy::performance, Strategy::least_loaded}) {
+                             Strategy::latency, Strategy::performance, Strategy::least_loaded, Strategy::adaptive}) {
         if (text == to_string(s)) {
             *out = s;
             return true;
@@ -118,7 +119,8 @@ struct Candidate {
     uint32_t region;
     uint32_t weight;
     health::RegionHealth health;
-    double key;  // the strategy's sort key, smaller first
+    double key;          // the strategy's sort key, smaller first
+    uint16_t admission;  // permille: the chance it takes an answer offered to it (capacity, load)
 };
 using Candidates = std::array<Candidate, kMaxRouteTargets>;
 
@@ -132,10 +134,10 @@ union CandidateRoom {
 
 class Decider {
 public:
-    Decider(const Policy& policy, const health::HealthBoard* health, const ClientAddress& client,
-            const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept
-        : policy_(policy), health_(health), client_(client), locator_(client, databases), random_(random),
-          trace_(trace) {}
+    Decider(const Policy& policy, Boards boards, const ClientAddress& client, const geo::GeoDatabases* databases,
+            Random* random, Trace* trace) noexcept
+        : policy_(policy), health_(boards.health), feedback_(boards.feedback), client_(client),
+          locator_(client, databases), random_(random), trace_(trace) {}
 
     Decision decide(const SteeredName& name, uint16_t qtype) noexcept;
 
@@ -145,9 +147,25 @@ private:
                            Candidates* out, bool* is_pruned) noexcept;
     void choose(const Route& route, Candidates* candidates, std::size_t n, uint8_t answers,
                 Decision* decision) noexcept;
+    std::size_t admit(Candidates* candidates, std::size_t n) noexcept;
+    void scale_weights(Candidates* candidates, std::size_t n) noexcept;
+    void explain_feedback(const Region& region, const Route& route, const RegionFeedback& learned,
+                          uint32_t weight) noexcept;
     health::RegionHealth health_of(uint32_t region) const noexcept {
         if (health_ == nullptr || region >= health_->size()) return {};
         return health_->read(region);
+    }
+    RegionFeedback feedback_of(uint32_t region) const noexcept {
+        if (feedback_ == nullptr || region >= feedback_->regions()) return {};
+        return feedback_->region(region);
+    }
+    // An adaptive route's published weight for its target `index`, or the configured one.
+    uint32_t weight_of(const Route& route, std::size_t index, uint32_t configured) const noexcept {
+        if (route.strategy != Strategy::adaptive || feedback_ == nullptr) return configured;
+        const std::size_t slot = route.first_slot + index;
+        if (slot >= feedback_->targets()) return configured;
+        const uint32_t learned = feedback_->weight(slot);
+        return learned == kNoWeight ? configured : learned;
     }
     void note_scope(unsigned prefix) noexcept { scope_ = std::max(scope_, std::min(prefix, client_.address.width())); }
     // Trace lines are built only when a trace was asked for: the query path allocates nothing.
@@ -161,6 +179,7 @@ private:
 
     const Policy& policy_;
     const health::HealthBoard* health_;  // null: every region healthy
+    const FeedbackBoard* feedback_;      // null: nothing learned
     const ClientAddress& client_;
     Locator locator_;
     Random* random_;
@@ -220,7 +239,8 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
                                 Candidates* out, bool* is_pruned) noexcept {
     std::size_t n = 0;
     std::size_t healthy = 0;
-    for (const Target& t : route.targets) {
+    for (std::size_t index = 0; index < route.targets.size(); ++index) {
+        const Target& t = route.targets[index];
         const Region& region = policy_.regions[t.region];
         if (!region.answers(qtype)) {
             say_with([&] {
@@ -246,6 +266,8 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
         else if (h.state == health::State::unhealthy) pruned_because = "unhealthy";
         else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms)
             pruned_because = "too slow";
+        const RegionFeedback learned = feedback_of(t.region);
+        const uint32_t weight = weight_of(route, index, t.weight);
         if (trace_ != nullptr) {
             char line[200];
             std::snprintf(line, sizeof line, "candidate %s: %s, latency %u ms, success %.1f %%, weight %u%s%s",
@@ -253,13 +275,14 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
                           t.weight, pruned_because != nullptr && apply_health ? ", pruned: " : "",
                           pruned_because != nullptr && apply_health ? pruned_because : "");
             say(line);
+            explain_feedback(region, route, learned, weight);
         }
         if (apply_health && pruned_because != nullptr) {
             *is_pruned = true;
             continue;
         }
         // The loader refuses routes with more targets than slots (kMaxRouteTargets).
-        (*out)[n++] = {t.region, t.weight, h, 0};
+        (*out)[n++] = {t.region, weight, h, 0, learned.admission()};
         healthy += h.state == health::State::healthy ? 1 : 0;
     }
     if (apply_health && healthy > 0 && healthy < n) {
@@ -275,10 +298,95 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
     return n;
 }
 
+void Decider::explain_feedback(const Region& region, const Route& route, const RegionFeedback& learned,
+                               uint32_t weight) noexcept {
+    const bool is_adaptive = route.strategy == Strategy::adaptive;
+    if (!is_adaptive && region.capacity == 0 && !region.has_shed) return;
+    char latency[32] = "none yet";
+    if (learned.has_latency) std::snprintf(latency, sizeof latency, "%.1f ms", learned.latency_tenths_ms / 10.0);
+    char effective[48] = "";
+    if (is_adaptive) {
+        if (feedback_ == nullptr || feedback_->weight(route.first_slot) == kNoWeight)
+            std::snprintf(effective, sizeof effective, ", effective weight %u (configured)", weight);
+        else std::snprintf(effective, sizeof effective, ", effective weight %.1f %%", weight / 10000.0);
+    }
+    char line[200];
+    std::snprintf(line, sizeof line, "  %s: latency EWMA %s, capacity factor %.2f, load factor %.2f%s",
+                  region.name.c_str(), latency, learned.capacity_factor / 1000.0, learned.load_factor / 1000.0,
+                  effective);
+    say(line);
+}
+
+// Weighted strategies: a region over capacity or shedding load has its weight scaled down by its
+// admission, so its surplus spreads over the others by their weights; when every candidate is at
+// zero the weights stay as they are (nothing better to send to).
+void Decider::scale_weights(Candidates* c, std::size_t n) noexcept {
+    Candidates& candidates = *c;
+    bool is_scaled = false;
+    uint64_t total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        is_scaled = is_scaled || candidates[i].admission < kWholeShare;
+        total += uint64_t{candidates[i].weight} * candidates[i].admission;
+    }
+    if (!is_scaled) return;
+    if (total == 0) {
+        say("every candidate is over capacity or shedding: weights as they are");
+        return;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        candidates[i].weight = static_cast<uint32_t>(uint64_t{candidates[i].weight} * candidates[i].admission /
+                                                     kWholeShare);
+    say("weights scaled by each region's capacity and load factors");
+}
+
+// Ordered strategies: going down the ranking, each candidate takes the answer with its admission's
+// chance; those that decline move behind those that take it, keeping their order. A region at 80 %
+// of what it may take therefore passes 20 % of its answers to the next-best, never all at once.
+// Returns how many took it (0: every candidate declined, and the ranking stands).
+std::size_t Decider::admit(Candidates* c, std::size_t n) noexcept {
+    Candidates& candidates = *c;
+    bool is_limited = false;
+    for (std::size_t i = 0; i < n; ++i) is_limited = is_limited || candidates[i].admission < kWholeShare;
+    if (!is_limited) return n;
+    std::array<bool, kMaxRouteTargets> takes{};
+    std::size_t taken = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const uint16_t a = candidates[i].admission;
+        takes[i] = a >= kWholeShare || (a > 0 && random_->below(kWholeShare) < a);
+        taken += takes[i] ? 1 : 0;
+    }
+    if (taken == 0) {
+        say("every candidate is over capacity or shedding: the ranking stands");
+        return 0;
+    }
+    if (taken == n) return n;
+    CandidateRoom room;
+    Candidates& declined = room.slots;
+    std::size_t kept = 0;
+    std::size_t spilled = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (takes[i]) candidates[kept++] = candidates[i];
+        else declined[spilled++] = candidates[i];
+    }
+    for (std::size_t i = 0; i < spilled; ++i) {
+        if (trace_ != nullptr) {
+            char line[160];
+            std::snprintf(line, sizeof line, "spill: %s passes this answer on (it takes %.1f %% of those offered)",
+                          policy_.regions[declined[i].region].name.c_str(), declined[i].admission / 10.0);
+            say(line);
+        }
+        candidates[kept + i] = declined[i];
+    }
+    return taken;
+}
+
 void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t answers, Decision* d) noexcept {
     Candidates& candidates = *c;
+    const bool is_weighted = route.strategy == Strategy::weighted || route.strategy == Strategy::sticky ||
+                             route.strategy == Strategy::adaptive;
+    if (is_weighted) scale_weights(c, n);
     std::size_t want = std::min<std::size_t>(answers, n);
-    if (route.strategy == Strategy::weighted || route.strategy == Strategy::sticky) {
+    if (is_weighted) {
         // Weight 0 means "send nothing here" (a soft drain) — unless every weight is 0.
         const auto weighted = static_cast<std::size_t>(
             std::count_if(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n),
@@ -298,7 +406,8 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
     switch (route.strategy) {
     case Strategy::failover:
     case Strategy::all: break;  // route order
-    case Strategy::weighted: {
+    case Strategy::weighted:
+    case Strategy::adaptive: {
         // Without replacement: each pick removes the winner and draws again over the rest.
         for (std::size_t i = 0; i < want; ++i) {
             uint64_t total = 0;
@@ -375,6 +484,10 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
         sort_by_key();
         break;
     }
+    }
+    if (!is_weighted) {
+        const std::size_t taken = admit(c, n);
+        if (route.strategy == Strategy::all && taken > 0) want = std::min(want, taken);
     }
     for (std::size_t i = 0; i < want; ++i) d->regions[d->count++] = candidates[i].region;
 }
@@ -477,10 +590,10 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
 
 }  // namespace
 
-Decision decide(const Policy& policy, const health::HealthBoard* health, const SteeredName& name, uint16_t qtype,
+Decision decide(const Policy& policy, Boards boards, const SteeredName& name, uint16_t qtype,
                 const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
                 Trace* trace) noexcept {
-    return Decider(policy, health, client, databases, random, trace).decide(name, qtype);
+    return Decider(policy, boards, client, databases, random, trace).decide(name, qtype);
 }
 
 }  // namespace meridian::steer

@@ -13,6 +13,7 @@
 #include "geo/facts.hpp"
 #include "geo/geo_databases.hpp"
 #include "health/state.hpp"
+#include "steer/feedback.hpp"
 #include "steer/policy.hpp"
 
 namespace meridian::steer {
@@ -46,9 +47,18 @@ struct Trace {
 inline constexpr uint8_t kStickyPrefixV4 = 24;
 inline constexpr uint8_t kStickyPrefixV6 = 56;
 
-// `health`: the zone's board (its runtime), one slot per region; null treats every region as
-// healthy with no measurements.
-Decision decide(const Policy& policy, const health::HealthBoard* health, const SteeredName& name, uint16_t qtype,
+// The zone's runtime boards a decision reads. A null health board treats every region as healthy
+// with no measurements; a null feedback board as having learned nothing (configured weights,
+// every region taking its whole share).
+struct Boards {
+    // Implicit: a health board alone is the common case.
+    Boards(const health::HealthBoard* health_board, const FeedbackBoard* feedback_board = nullptr) noexcept
+        : health(health_board), feedback(feedback_board) {}
+    const health::HealthBoard* health;
+    const FeedbackBoard* feedback;
+};
+
+Decision decide(const Policy& policy, Boards boards, const SteeredName& name, uint16_t qtype,
                 const ClientAddress& client, const geo::GeoDatabases* databases, Random* random, Trace* trace) noexcept;
 
 // Exposed for tests: the ECS scope a CIDR-set test depends on — the matching network's length

@@ -27,6 +27,7 @@ enum class Strategy : uint8_t {
     latency,       // lowest measured probe latency
     performance,   // lowest expected time to an answer: latency + (1 − success) × retry cost
     least_loaded,  // lowest load reported by the region's http check
+    adaptive,      // weighted, by weights the control loop derives from each region's latency EWMA
 };
 
 const char* to_string(Strategy strategy) noexcept;
@@ -50,6 +51,14 @@ struct Region {
     // clients from farther away, like Route 53's geoproximity bias. −99 … 99.
     double bias = 0;
     uint32_t weight = 1;
+    // Answers per second this server may send the region; 0: no limit. Beyond it the surplus
+    // spills to the next-best candidate (adapt::Controller, decide()).
+    uint32_t capacity = 0;
+    // Shed load: at or below `shed_low` (the check's reported load) the region keeps its share,
+    // at or above `shed_high` it gets none, linearly in between. has_shed false: load ignored.
+    bool has_shed = false;
+    double shed_low = 0;
+    double shed_high = 0;
 
     bool answers(uint16_t qtype) const noexcept;  // has records for A or AAAA (or a CNAME)
 };
@@ -103,6 +112,12 @@ struct Route {
     std::vector<Target> targets;  // in the order written: the failover order
     Strategy strategy = Strategy::weighted;
     uint32_t max_latency_ms = 0;  // 0: no limit; else candidates measured slower are pruned
+    // adaptive: regions whose latency EWMA is within `band_ms` of the best (or `band_percent` %
+    // above it) share traffic; the EWMA's time constant.
+    uint32_t band_ms = 0;
+    uint32_t band_percent = 50;
+    uint32_t time_constant_ms = 30000;
+    uint32_t first_slot = 0;  // its targets' slots in the feedback board: first_slot + target index
     SourceLocation where;
 };
 
@@ -139,7 +154,8 @@ struct Policy {
     std::vector<CidrSet> cidr_sets;
     std::vector<LocationSet> location_sets;
     std::vector<SteeredName> names;
-    bool use_ecs = true;  // false: locate clients by the packet source even when ECS is sent
+    bool use_ecs = true;        // false: locate clients by the packet source even when ECS is sent
+    uint32_t target_slots = 0;  // route targets of every name: the feedback board's weight slots
     std::unordered_map<std::string, uint32_t> region_index;  // name → index into regions
 
     // The index of the region called `name`, or -1.

@@ -1,5 +1,6 @@
 // What changes while a compiled zone is served, kept beside the immutable Zone rather than in
-// it: the health board its regions are read from, its steering counters, and its query counters.
+// it: the health board its regions are read from, what the control loop learned, its steering
+// counters, and its query counters.
 // One per zone per snapshot; a reload that keeps a zone's origin carries its query counters over
 // (config::load_snapshot). Later floors (learned weights, votes) add their state here.
 #pragma once
@@ -9,6 +10,7 @@
 
 #include "health/state.hpp"
 #include "stats/counters.hpp"
+#include "steer/feedback.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::zone {
@@ -23,6 +25,10 @@ public:
     // answers with one relaxed load.
     health::HealthBoard& health() noexcept { return health_; }
     const health::HealthBoard& health() const noexcept { return health_; }
+    // What the control loop learned (capacity and load factors, latency EWMAs, adaptive weights):
+    // written by adapt::Controller, read by answers with one relaxed load per candidate.
+    steer::FeedbackBoard& feedback() noexcept { return feedback_; }
+    const steer::FeedbackBoard& feedback() const noexcept { return feedback_; }
     stats::SteerStats& steering() noexcept { return steering_; }
     const stats::SteerStats& steering() const noexcept { return steering_; }
     stats::ZoneStats& queries() noexcept { return *queries_; }
@@ -31,6 +37,7 @@ public:
 
 private:
     health::HealthBoard health_;
+    steer::FeedbackBoard feedback_;
     stats::SteerStats steering_;
     std::shared_ptr<stats::ZoneStats> queries_;  // never null
 };

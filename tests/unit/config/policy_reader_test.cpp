@@ -416,3 +416,81 @@ TEST_CASE("a steered name may not hold static addresses or CNAMEs, nor lie outsi
         CHECK(meridian::test::text_contains(r.errors()[0].message, "is defined twice"));
     }
 }
+
+// ---- capacity, shed load, adaptive routes (docs/POLICY.md, "Steering that learns") ------------
+
+TEST_CASE("capacity, shed watermarks and adaptive route settings are read", "[config]") {
+    const LoadedZoneFile r = load_zone_text(zone_with_regions(
+        "[checks.load]\nkind = \"http\"\npath = \"/load\"\nload_field = \"load\"\n"
+        "[regions.big]\naddresses = [\"192.0.2.50\"]\ncheck = \"load\"\ncapacity = 5000\n"
+        "shed = { low = 0.6, high = 0.9 }\n"
+        "[names.app]\n"
+        "[[names.app.route]]\nwhen = { continent = \"EU\" }\nto = [\"a\", \"b\"]\nstrategy = \"adaptive\"\n"
+        "band = \"20ms\"\ntime_constant = \"1m\"\n"
+        "[[names.app.route]]\nwhen = { continent = \"NA\" }\nto = [\"a\", \"b\", \"big\"]\n"
+        "strategy = \"adaptive\"\nband = \"15%\"\n"
+        "[[names.app.route]]\nto = \"big\"\nstrategy = \"nearest\"\n"));
+    INFO(r.diagnostics.format_all());
+    REQUIRE(r.zone() != nullptr);
+    const meridian::steer::Policy& p = r.zone()->policy();
+    const auto& big = p.regions[static_cast<std::size_t>(p.find_region("big"))];
+    CHECK(big.capacity == 5000);
+    CHECK(big.has_shed);
+    CHECK(big.shed_low == 0.6);
+    CHECK(big.shed_high == 0.9);
+    CHECK(p.regions[0].capacity == 0);
+    CHECK_FALSE(p.regions[0].has_shed);
+    const auto& routes = p.names.at(0).routes;
+    CHECK(routes[0].strategy == meridian::steer::Strategy::adaptive);
+    CHECK(routes[0].band_ms == 20);
+    CHECK(routes[0].band_percent == 0);
+    CHECK(routes[0].time_constant_ms == 60000);
+    CHECK(routes[1].band_ms == 0);
+    CHECK(routes[1].band_percent == 15);
+    CHECK(routes[1].time_constant_ms == 30000);
+    // Every route target has its own slot in the feedback board, in order.
+    CHECK(routes[0].first_slot == 0);
+    CHECK(routes[1].first_slot == 2);
+    CHECK(routes[2].first_slot == 5);
+    CHECK(p.target_slots == 6);
+}
+
+TEST_CASE("capacity, shed and adaptive mistakes are reported at the value", "[config]") {
+    SECTION("shed that is not two numbers, or not low < high") {
+        for (const char* shed : {"{ low = 1 }", "{ low = \"a\", high = 2 }", "5", "{ low = 1, high = 2, x = 3 }"}) {
+            CAPTURE(shed);
+            const LoadedZoneFile r = load_zone_text(zone_with_regions(
+                std::string("[checks.load]\nkind = \"http\"\npath = \"/load\"\nload_field = \"load\"\n"
+                            "[regions.r]\naddresses = [\"192.0.2.50\"]\ncheck = \"load\"\nshed = ") + shed + "\n"));
+            check_single_error(r, 23, 8, "shed must be { low = N, high = N }: numbers, in the unit of the reported load");
+        }
+        const LoadedZoneFile r = load_zone_text(zone_with_regions(
+            "[checks.load]\nkind = \"http\"\npath = \"/load\"\nload_field = \"load\"\n"
+            "[regions.r]\naddresses = [\"192.0.2.50\"]\ncheck = \"load\"\nshed = { low = 90, high = 60 }\n"));
+        check_single_error(r, 23, 8, "shed needs 0 ≤ low < high");
+    }
+    SECTION("shed without a check that reports load") {
+        const LoadedZoneFile r = load_zone_text(zone_with_regions(
+            "[regions.r]\naddresses = [\"192.0.2.50\"]\nshed = { low = 1, high = 2 }\n"));
+        check_single_error(r, 18, 8, "shed needs a check that reports load (an http check with load_field)");
+    }
+    SECTION("a capacity out of range") {
+        const LoadedZoneFile r = load_zone_text(zone_with_regions(
+            "[regions.r]\naddresses = [\"192.0.2.50\"]\ncapacity = -1\n"));
+        CHECK(has_error(r, 18, 12, "\"capacity\" in [regions.r] must be between 0 and 1000000000"));
+    }
+    SECTION("a band that is neither a latency nor a percentage") {
+        for (const char* band : {"\"fast\"", "\"20\"", "\"11s\"", "\"1001%\"", "\"-5%\"", "\"%\""}) {
+            CAPTURE(band);
+            const LoadedZoneFile r = one_route(std::string("strategy = \"adaptive\"\nband = ") + band + "\n");
+            check_single_error(r, 18, 8,
+                               "band " + std::string(band) +
+                                   " is neither a latency (\"20ms\", up to 10 s) nor a percentage (\"15%\", up to 1000 %)");
+        }
+    }
+    SECTION("band and time_constant on a route that is not adaptive") {
+        const LoadedZoneFile r = one_route("strategy = \"weighted\"\nband = \"10%\"\ntime_constant = \"5s\"\n");
+        CHECK(has_error(r, 18, 8, "band applies to strategy \"adaptive\" only"));
+        CHECK(has_error(r, 19, 17, "time_constant applies to strategy \"adaptive\" only"));
+    }
+}

@@ -145,6 +145,8 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[analytics] healthy_fraction_warning",
          [](const ServerConfig& c) { return fraction_text(c.analytics.healthy_fraction_warning); }},
         {"[analytics] interval", [=](const ServerConfig& c) { return n(c.analytics.interval_ms); }},
+        {"[adaptive] interval", [=](const ServerConfig& c) { return n(c.adaptive.interval_ms); }},
+        {"[adaptive] max_step", [](const ServerConfig& c) { return fraction_text(c.adaptive.max_step); }},
         {"[[geoip]] path", [](const ServerConfig& c) { return c.geoip.empty() ? "" : c.geoip[0].path.string(); }},
     };
     return fields;
@@ -195,12 +197,14 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[regions.NAME] weight", [=](const ZoneParts& z) { return n(z.region.weight); }},
         {"[regions.NAME] bias", [=](const ZoneParts& z) { return n(z.region.bias); }},
         {"[regions.NAME] cname", [](const ZoneParts& z) { return z.region.cname; }},
+        {"[regions.NAME] capacity", [=](const ZoneParts& z) { return n(z.region.capacity); }},
         {"[names.NAME] ttl", [=](const ZoneParts& z) { return n(z.name.ttl); }},
         {"[names.NAME] answers", [=](const ZoneParts& z) { return n(z.name.answers); }},
         {"[names.NAME] pruned_ttl", [=](const ZoneParts& z) { return n(z.name.pruned_ttl); }},
         {"[names.NAME] degraded", [](const ZoneParts& z) { return degraded_text(z.name.degraded); }},
         {"[names.NAME] strategy", [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.route.strategy)); }},
         {"[[names.NAME.route]] max_latency", [=](const ZoneParts& z) { return n(z.route.max_latency_ms); }},
+        {"[[names.NAME.route]] time_constant", [=](const ZoneParts& z) { return n(z.route.time_constant_ms); }},
     };
     return fields;
 }
@@ -212,6 +216,7 @@ const std::set<std::string> kZoneRowsWithoutField = {
     "[soa] refresh", "[soa] retry", "[soa] expire",           "[soa] negative_ttl",     "[soa] ttl",
     "[checks.NAME] kind", "[checks.NAME] port", "[checks.NAME] load_field", "[regions.NAME] check",
     "[regions.NAME] check_address", "[[names.NAME.route]] strategy",
+    "[[names.NAME.route]] band",  // held as band_ms or band_percent
 };
 
 // `line` (1-based) and the column of the value in `key = value` on it.
@@ -292,7 +297,7 @@ TEST_CASE("the choices a row lists are exactly the values its reader knows", "[c
         strategies.emplace_back(rest.substr(0, comma));
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
     }
-    CHECK(strategies.size() == 8);  // every Strategy
+    CHECK(strategies.size() == 9);  // every Strategy
     for (const std::string& s : strategies) {
         meridian::steer::Strategy parsed;
         REQUIRE(meridian::steer::parse_strategy(s, &parsed));
@@ -607,7 +612,9 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
         }
         if (table == "[regions.NAME]") return zone_with_regions("[regions.r]\naddresses = [\"192.0.2.99\"]\n" + line);
         if (table == "[names.NAME]") return zone_with_regions("[names.app]\n" + line + "[[names.app.route]]\nto = [\"a\"]\n");
-        if (table == "[[names.NAME.route]]") return zone_with_regions("[[names.app.route]]\nto = [\"a\"]\n" + line);
+        // adaptive: every route setting applies to it (band and time_constant to it alone)
+        if (table == "[[names.NAME.route]]")
+            return zone_with_regions("[[names.app.route]]\nto = [\"a\"]\nstrategy = \"adaptive\"\n" + line);
         FAIL("no zone for " + table);
         return "";
     };
