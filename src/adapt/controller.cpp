@@ -8,10 +8,14 @@ namespace meridian::adapt {
 
 namespace {
 
-// The answer rate is smoothed over about this long, so one busy second does not spill traffic.
-constexpr double kRateTimeConstantSeconds = 5.0;
-// Below this admission the answers sent say too little about what was offered to estimate it.
-constexpr double kMinAdmissionToMeasure = 0.01;
+// The offered rate is smoothed over about this long, so one busy moment does not spill traffic.
+constexpr double kRateTimeConstantSeconds = 2.0;
+// A capacity never takes a region below this share of what it is offered: what it is sent then
+// still measures what it is offered, so the factor can recover when demand falls.
+constexpr double kMinCapacityFactor = 0.01;
+// Below this admission (the load factor near 0) the answers sent say too little about what was
+// offered; the capacity factor then stays where it is.
+constexpr double kMinAdmissionToMeasure = 0.005;
 constexpr double kDefaultTimeConstantMs = 30000;
 
 std::string key_of(std::string_view a, std::string_view b) {
@@ -95,16 +99,18 @@ void Controller::step_region(const std::string& key, const steer::Region& region
     if (region.capacity == 0) {
         s.capacity_factor = 1;
     } else if (s.last_step >= 0 && dt > 0 && sent >= s.last_sent) {
-        const double rate = static_cast<double>(sent - s.last_sent) / dt;
-        s.sent_per_second = s.sent_per_second < 0 ? rate
-                                                  : s.sent_per_second + ewma_alpha(dt, kRateTimeConstantSeconds) *
-                                                                            (rate - s.sent_per_second);
-        // What was offered to the region: it took about `admission` of it.
+        // What was offered to the region since the last step: it took about `admission` of it,
+        // the factors in effect over that time (before this step changes them).
         const double admission = s.capacity_factor * s.load_factor;
         if (admission >= kMinAdmissionToMeasure) {
-            const double offered = s.sent_per_second / admission;
-            const double target = offered <= region.capacity ? 1.0 : region.capacity / offered;
-            s.capacity_factor = move(s.capacity_factor, target);
+            const double offered = static_cast<double>(sent - s.last_sent) / dt / admission;
+            s.offered_per_second = s.offered_per_second < 0
+                                       ? offered
+                                       : s.offered_per_second + ewma_alpha(dt, kRateTimeConstantSeconds) *
+                                                                    (offered - s.offered_per_second);
+            const double target = s.offered_per_second <= region.capacity ? 1.0
+                                                                          : region.capacity / s.offered_per_second;
+            s.capacity_factor = std::max(kMinCapacityFactor, move(s.capacity_factor, target));
         }
     }
     s.last_sent = sent;  // a smaller count than before: new counters after a reload, measured from here

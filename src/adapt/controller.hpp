@@ -48,10 +48,10 @@ public:
 
     struct RegionState {
         bool has_latency = false;
-        double latency_ms = 0;        // EWMA
-        double load_factor = 1;       // 0 … 1
-        double capacity_factor = 1;   // 0 … 1
-        double sent_per_second = -1;  // smoothed; < 0: not measured yet
+        double latency_ms = 0;           // EWMA
+        double load_factor = 1;          // 0 … 1
+        double capacity_factor = 1;      // 0 … 1
+        double offered_per_second = -1;  // answers offered to it, smoothed; < 0: not measured yet
         uint64_t last_sent = 0;
         double last_step = -1;  // < 0: never stepped
     };

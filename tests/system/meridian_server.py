@@ -279,10 +279,11 @@ def start_server_with_extra_config(factory: ServerFactory, extra_config: str, **
 
 
 def start_ops_server(factory: ServerFactory, *, admin=None, analytics: Optional[dict] = None,
-                     alerts: Optional[dict] = None, **kwargs) -> MeridianServer:
+                     alerts: Optional[dict] = None, extra_config: str = "", **kwargs) -> MeridianServer:
     """factory(**kwargs) with [admin] on a free loopback port (a fresh one for each start attempt)
-    plus optional [analytics] / [alerts]. The server gets admin_host, admin_port, admin_url and
-    admin_token (None without one) attributes."""
+    plus optional [analytics] / [alerts] and `extra_config` (TOML text appended, e.g. [adaptive]).
+    The server gets admin_host, admin_port, admin_url and admin_token (None without one)
+    attributes."""
     listen = (admin or {}).get("listen", "127.0.0.1:{port}") if admin is not False else ""
     host = listen.rpartition(":")[0].strip("[]") or "127.0.0.1"
     chosen = {}
@@ -290,7 +291,8 @@ def start_ops_server(factory: ServerFactory, *, admin=None, analytics: Optional[
     def with_ops(*args, **kw) -> str:
         chosen["port"] = find_free_port(host) if admin is not False else 0
         kw["admin"] = ops_admin_table(chosen["port"], admin)
-        return render_config(*args, **kw).rstrip("\n") + "\n" + render_ops_tables(analytics, alerts)
+        text = render_config(*args, **kw).rstrip("\n") + "\n" + render_ops_tables(analytics, alerts)
+        return text.rstrip("\n") + "\n\n" + extra_config.strip("\n") + "\n" if extra_config else text
 
     srv = factory(render=with_ops, **kwargs)
     srv.admin_host = host

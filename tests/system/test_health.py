@@ -22,7 +22,6 @@ left after pruning.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -31,8 +30,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from config_toml import write_config, zone_toml
+from config_toml import write_config
 from diagnostics import line_col, parse_errors, same_file
+from health_zone import FALL, HC, INTERVAL, RISE, TIMEOUT_MS, fast_check, health_zone, region
 from healthtargets import Targets
 from meridian_server import (
     STARTUP_TIMEOUT,
@@ -43,13 +43,8 @@ from meridian_server import (
 )
 from wire import assert_negative, make_query, udp_raw
 
-HC = "hc.example."
 APP = f"app.{HC}"
 
-INTERVAL = 0.2  # seconds, as in the checks below
-TIMEOUT_MS = 150
-RISE = 2
-FALL = 2
 ALLOWANCE = 0.3  # test overhead on top of the documented bound (see the module docstring)
 EARLY = 0.05  # a probe already under way when the target switched
 
@@ -64,61 +59,9 @@ PRUNED_TTL = 10
 A, B, C = "192.0.2.1", "192.0.2.2", "192.0.2.3"
 HOST_A, HOST_B, HOST_C = "127.0.0.11", "127.0.0.12", "127.0.0.13"
 
-RECORDS = """
-@    3600 IN NS ns1
-ns1  3600 IN A  192.0.2.53
-"""
-
-
 # --------------------------------------------------------------------------------------------
 # Zone text
 # --------------------------------------------------------------------------------------------
-
-
-def tv(value) -> str:
-    """A TOML value: strings, ints, floats, bools, lists and (inline) tables."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(tv(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {tv(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot render {value!r}")
-
-
-def fast_check(kind="http", **keys) -> dict:
-    """A check with the test's timing: every 200 ms, 150 ms timeout, rise = fall = 2."""
-    check = {"kind": kind, "interval": "200ms", "timeout": f"{TIMEOUT_MS}ms", "rise": RISE, "fall": FALL}
-    if kind == "http":
-        check["path"] = "/health"
-    check.update(keys)
-    return check
-
-
-def health_zone(checks: dict, regions: dict, names: dict, origin: str = HC) -> str:
-    """A zone: checks {name: {key: value}}, regions {name: {key: value}}, names {name: {key: value,
-    "route": [route tables]}} — rendered as [checks.x], [regions.x], [names.x] + [[names.x.route]]."""
-    lines = [zone_toml(origin, RECORDS).rstrip("\n"), ""]
-    for table, entries in (("checks", checks), ("regions", regions)):
-        for name, keys in entries.items():
-            lines.append(f"[{table}.{json.dumps(name)}]")
-            lines += [f"{k} = {tv(v)}" for k, v in keys.items()]
-            lines.append("")
-    for name, keys in names.items():
-        keys = dict(keys)
-        routes = keys.pop("route")
-        lines.append(f"[names.{json.dumps(name)}]")
-        lines += [f"{k} = {tv(v)}" for k, v in keys.items()]
-        lines.append("")
-        for route in routes:
-            lines.append(f"[[names.{json.dumps(name)}.route]]")
-            lines += [f"{k} = {tv(v)}" for k, v in route.items()]
-            lines.append("")
-    return "\n".join(lines) + "\n"
 
 
 def name_all(to, ttl=TTL, pruned_ttl=PRUNED_TTL, **keys) -> dict:
@@ -128,14 +71,6 @@ def name_all(to, ttl=TTL, pruned_ttl=PRUNED_TTL, **keys) -> dict:
     if "route" not in name:
         name["route"] = [{"to": list(to)}]
     return {k: v for k, v in name.items() if v is not None}  # None: leave the key out
-
-
-def region(address, check=None, **keys) -> dict:
-    r = {"addresses": [address]}
-    if check:
-        r["check"] = check
-    r.update(keys)
-    return r
 
 
 # --------------------------------------------------------------------------------------------
