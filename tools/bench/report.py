@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Turns a bench run ($OUT/results.jsonl, meta.json, dnsperf.jsonl) into the table of
-Meridian's ratios to each peer and to the reflector, and the targets of issue 6.
+Meridian's ratios to each peer and to the reflector, and the targets of issue 6; with a
+`baseline` server in the run (BENCH_BASELINE: an older meridiand), Meridian beside it repeat
+by repeat.
 
     python3 tools/bench/report.py build/bench/<time>
 """
@@ -9,7 +11,7 @@ import os
 import statistics
 import sys
 
-ORDER = ["meridian", "reflector", "gdnsd", "knot", "nsd"]
+ORDER = ["meridian", "baseline", "reflector", "gdnsd", "knot", "nsd"]
 WORKLOADS = [("static", "static A"), ("ecs", "steered A, ECS"), ("noecs", "steered A, no ECS"),
              ("nxdomain", "NXDOMAIN"), ("tcp", "TCP pipelined")]
 
@@ -60,6 +62,7 @@ def summarise(runs, server_cpu):
         sat = e["sat"]
         cpu = [r["server_cpu_us_per_answer"] for r in sat if r["server_cpu_us_per_answer"] >= 0]
         out[key] = {
+            "sat": sat,
             "qps": median([r["answered_qps"] for r in sat]),
             "offered": median([r["sent_qps"] for r in sat]),
             "qps_all": [round(r["answered_qps"]) for r in sat],
@@ -81,10 +84,56 @@ def fmt(v, digits=0, width=9):
     return f"{v:,.{digits}f}".rjust(width)
 
 
-def ratio(a, b, width=6):
+def ratio(a, b, width=6, digits=2):
     if a is None or b is None or b == 0:
         return "—".rjust(width)
-    return f"{a / b:.2f}×".rjust(width)
+    return f"{a / b:.{digits}f}×".rjust(width)
+
+
+def per_repeat(sat, measure):
+    """rep number -> that saturation run's figure (None where the run gave none)."""
+    return {int(r["tags"]["rep"]): measure(r) for r in sat}
+
+
+def spread(values):
+    """Min and max of a server's own repeats, each ÷ their median."""
+    values = [v for v in values if v is not None]
+    mid = median(values)
+    if not values or not mid:
+        return "—"
+    return f"{min(values) / mid:.3f}–{max(values) / mid:.3f}"
+
+
+def baseline_section(s, p, repeats):
+    """Meridian against an older meridiand (BENCH_BASELINE) measured in the same run."""
+    measures = [
+        ("q/s", 0, lambda r: r["answered_qps"]),
+        ("µs/q", 3, lambda r: r["server_cpu_us_per_answer"] if r["server_cpu_us_per_answer"] >= 0 else None),
+        ("p99 µs", 0, lambda r: r["latency_us"]["p99"]),
+    ]
+    reps = list(range(1, repeats + 1))
+    p("Meridian vs baseline (same run), saturation runs: ratio = Meridian ÷ baseline, of the medians and")
+    p("of each repeat (repeats are interleaved, so rep n of both ran close together and shared that time's")
+    p("drift); spread = a server's own repeats, min and max ÷ its median: its run-to-run noise.")
+    head = (f"{'workload':<18} {'measure':<7} {'meridian':>10} {'baseline':>10} {'ratio':>7}"
+            + "".join(f" {'rep ' + str(n):>7}" for n in reps)
+            + f" {'M spread':>13} {'B spread':>13}")
+    p(head)
+    p("-" * len(head))
+    for w, title in WORKLOADS:
+        mer, base = s.get(("meridian", w)), s.get(("baseline", w))
+        if mer is None or base is None:
+            continue
+        for i, (name, digits, measure) in enumerate(measures):
+            mv, bv = per_repeat(mer["sat"], measure), per_repeat(base["sat"], measure)
+            mm, bm = median(list(mv.values())), median(list(bv.values()))
+            row = (f"{title if i == 0 else '':<18} {name:<7} {fmt(mm, digits, 10)} {fmt(bm, digits, 10)} "
+                   f"{ratio(mm, bm, 7, 3)}")
+            for n in reps:
+                row += f" {ratio(mv.get(n), bv.get(n), 7, 3)}"
+            row += f" {spread(list(mv.values())):>13} {spread(list(bv.values())):>13}"
+            p(row)
+    p("")
 
 
 def main():
@@ -112,6 +161,9 @@ def main():
     p("µs/q = server CPU (utime+stime) per answered query, usr = its utime part; cpu = the server's CPU time ÷ run time; core = how busy")
     p("the server's core was (anyone's work, softirqs included); lost counts every unanswered")
     p("query (drops = of those, counted by the server socket's own /proc/net/udp drops).")
+    if any(sv == "baseline" for sv, _ in s):
+        p(f"baseline = another meridiand: {versions.get('baseline', '?')}; same zone and configuration, "
+          f"measured in the same interleaved runs.")
     p("")
     head = (f"{'workload':<18} {'server':<10} {'q/s':>9} {'M÷x':>6} {'cpu':>5} {'core':>5} {'µs/q':>6} {'usr':>5} {'M÷x':>6} {'p99@sat':>9}")
     for rate in rates:
@@ -148,6 +200,10 @@ def main():
     p("latencies in µs. Saturation runs, answered q/s each: " + "; ".join(
         f"{sv}/{w} {v['qps_all']}" for (sv, w), v in sorted(s.items()) if v["qps_all"]))
     p("")
+
+    if any(sv == "baseline" for sv, _ in s):
+        reps = max((int(r["tags"]["rep"]) for r in runs if r["tags"]["mode"] == "sat"), default=0)
+        baseline_section(s, p, max(reps, int(settings.get("repeats", 0) or 0)))
 
     # ---- targets of issue 6 ----
     p("Targets of issue 6 (this run's own ratios):")

@@ -12,6 +12,11 @@
 #   - TCP: BENCH_TCP_CONNECTIONS connections × BENCH_TCP_INFLIGHT queries in flight.
 # Results: $BENCH_OUT/results.jsonl (one loadgen JSON line a run) and $BENCH_OUT/table.txt.
 #
+# Before and after in one run: BENCH_BASELINE=path/to/an/older/meridiand adds a server named
+# `baseline`, configured exactly like `meridian` (same zone and configuration, validated with
+# the baseline's own --check) and measured in the same interleaved loops, so report.py can set
+# Meridian beside it repeat by repeat ("Meridian vs baseline (same run)").
+#
 # Environment (defaults in brackets):
 #   BENCH_SECONDS [10]  BENCH_REPEATS [3]  BENCH_MODERATE_SECONDS [4]  BENCH_SAT_RATE [600000]
 #   BENCH_RATES ["50000 100000"]  BENCH_SERVERS ["reflector meridian gdnsd knot nsd"]
@@ -19,6 +24,10 @@
 #   BENCH_BASE_PORT [5390]  BENCH_INSTALL [1: apt-get the peers when root]  BENCH_DNSPERF [1]
 #   BENCH_TCP_CONNECTIONS [8]  BENCH_TCP_INFLIGHT [32]  BUILD [build]  BENCH_OUT [$BUILD/bench/<time>]
 #   BENCH_MERIDIAN_RCVBUF [unset: as shipped; else Meridian's [server] udp_receive_buffer]
+#   BENCH_BASELINE [unset; else another meridiand: the server `baseline`, added to the default
+#   BENCH_SERVERS (an explicit BENCH_SERVERS runs it only if it names it)]
+#   BENCH_BASELINE_VERSION [git describe of the tree the baseline was built from]
+#   BENCH_MERIDIAN_VERSION [git describe of the tree $BUILD was configured from]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,7 +39,21 @@ REPEATS=${BENCH_REPEATS:-3}
 SECONDS_MOD=${BENCH_MODERATE_SECONDS:-4}
 SAT_RATE=${BENCH_SAT_RATE:-600000}
 RATES=${BENCH_RATES:-"50000 100000"}
-SERVERS=${BENCH_SERVERS:-"reflector meridian gdnsd knot nsd"}
+BASELINE=${BENCH_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+    case "$BASELINE" in /*) ;; *) BASELINE="$ROOT/$BASELINE" ;; esac  # relative: to the repository, like BUILD
+    if [ ! -f "$BASELINE" ] || [ ! -x "$BASELINE" ]; then
+        printf 'bench: BENCH_BASELINE=%s is not an executable file\n' "$BASELINE" >&2
+        exit 2
+    fi
+fi
+if [ -n "${BENCH_SERVERS:-}" ]; then
+    SERVERS=$BENCH_SERVERS  # as listed: `baseline` runs only if named here
+elif [ -n "$BASELINE" ]; then
+    SERVERS="reflector meridian baseline gdnsd knot nsd"  # baseline right after meridian
+else
+    SERVERS="reflector meridian gdnsd knot nsd"
+fi
 WORKLOADS=${BENCH_WORKLOADS:-"static ecs noecs nxdomain tcp"}
 SERVER_CPU=${BENCH_SERVER_CPU:-1}
 LOAD_CPU=${BENCH_LOAD_CPU:-0}
@@ -71,6 +94,7 @@ trap 'exit 130' INT TERM
 skip() {  # server reason
     say "skipping $1: $2"
     printf '%s\t%s\n' "$1" "$2" >>"$OUT/skipped.txt"
+    # shellcheck disable=SC2086  # split on purpose: one server a line
     SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$1" | tr '\n' ' ')
 }
 
@@ -113,7 +137,7 @@ DEFAULT_A=198.51.100.99
 
 port_of() {  # server
     local i=0
-    for s in reflector meridian gdnsd knot nsd; do
+    for s in reflector meridian gdnsd knot nsd baseline; do
         [ "$s" = "$1" ] && { echo $((BASE_PORT + i)); return; }
         i=$((i + 1))
     done
@@ -132,8 +156,8 @@ EOF
     return 0
 }
 
-configure_meridian() {
-    local d="$WORK/meridian" port=$1
+configure_meridian() {  # directory binary port: `meridian` and `baseline` alike
+    local d=$1 bin=$2 port=$3
     mkdir -p "$d/zones"
     cp "$WORK/geo.mmdb" "$d/geo.mmdb"
     cat >"$d/meridian.toml" <<EOF
@@ -180,8 +204,18 @@ EOF
         done
         printf '\n[[names.app.route]]\nto = ["default"]\n'
     } >"$d/zones/$ZONE.toml"
-    "$BUILD/bin/meridiand" --check -c "$d/meridian.toml" >&2 || return 1
-    echo "$BUILD/bin/meridiand -c $d/meridian.toml"
+    # The binary's own --check: an older baseline must accept this configuration as it is
+    # (so it uses only keys that every meridiand measured here knows).
+    "$bin" --check -c "$d/meridian.toml" >&2 || return 1
+    echo "$bin -c $d/meridian.toml"
+}
+
+configure() {  # server port -> the command line that starts it
+    case "$1" in
+        meridian) configure_meridian "$WORK/meridian" "$BUILD/bin/meridiand" "$2" ;;
+        baseline) configure_meridian "$WORK/baseline" "$BASELINE" "$2" ;;
+        *) "configure_$1" "$2" ;;
+    esac
 }
 
 configure_gdnsd() {
@@ -321,6 +355,7 @@ installed() {  # server: its programs (and Knot's geoip module) are there
         gdnsd) command -v gdnsd >/dev/null ;;
         knot) command -v knotd >/dev/null && command -v knotc >/dev/null && dpkg -L knot-module-geoip 2>/dev/null | grep -q 'geoip.*\.so$' ;;
         nsd) command -v nsd >/dev/null ;;
+        baseline) [ -n "$BASELINE" ] ;;
         *) true ;;
     esac
 }
@@ -351,11 +386,11 @@ print("bench: %-58s answered %9.0f q/s  lost %9d  p99 %8.1f us  cpu %.2f us/q" %
 # ---- start every server ----------------------------------------------------------------------
 for s in $SERVERS; do
     if ! installed "$s"; then
-        skip "$s" "not installed"
+        if [ "$s" = baseline ]; then skip "$s" "BENCH_BASELINE is not set"; else skip "$s" "not installed"; fi
         continue
     fi
     PORT[$s]=$(port_of "$s")
-    if ! cmd=$("configure_$s" "${PORT[$s]}"); then
+    if ! cmd=$(configure "$s" "${PORT[$s]}"); then
         skip "$s" "its configuration does not load"
         continue
     fi
@@ -401,16 +436,35 @@ for s in $SERVERS; do
     done
 done
 
+# git describe of the source tree a build was configured from (its CMakeCache.txt, looked for in
+# DIR and the folders above it), else of the tree holding DIR.
+build_version() {  # dir
+    local d=$1 src=""
+    while [ -n "$d" ] && [ "$d" != / ]; do
+        if [ -f "$d/CMakeCache.txt" ]; then
+            src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$d/CMakeCache.txt")
+            break
+        fi
+        d=$(dirname "$d")
+    done
+    git -C "${src:-$1}" describe --always --dirty 2>/dev/null || echo unknown
+}
+
 {
     echo "{\"machine\": {\"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\", \"cpus\": $(nproc),"
+    # shellcheck disable=SC1091  # the machine's own file, not ours to follow
     echo " \"kernel\": \"$(uname -r)\", \"os\": \"$(. /etc/os-release && echo "$PRETTY_NAME")\"},"
     echo " \"settings\": {\"seconds\": $SECONDS_SAT, \"repeats\": $REPEATS, \"moderate_seconds\": $SECONDS_MOD,"
     echo "  \"sat_rate\": $SAT_RATE, \"rates\": \"$RATES\", \"server_cpu\": $SERVER_CPU, \"load_cpu\": $LOAD_CPU,"
     echo "  \"tcp_connections\": $TCP_CONNECTIONS, \"tcp_inflight\": $TCP_INFLIGHT},"
     echo " \"versions\": {"
-    printf '  "meridian": "%s",\n' "${BENCH_MERIDIAN_VERSION:-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)}"
+    printf '  "meridian": "%s",\n' "${BENCH_MERIDIAN_VERSION:-$(build_version "$BUILD")}"
+    if [[ " $SERVERS " == *" baseline "* ]]; then
+        printf '  "baseline": "%s",\n' "${BENCH_BASELINE_VERSION:-$(build_version "$(dirname "$BASELINE")")}"
+    fi
     for p in gdnsd knot nsd dnsperf; do printf '  "%s": "%s",\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo none)"; done
     echo '  "-": ""},'
+    printf ' "baseline_binary": "%s",\n' "$BASELINE"
     printf ' "servers": "%s", "skipped": %s}\n' "$SERVERS" \
         "$(python3 -c 'import json,sys; print(json.dumps([l.rstrip("\n") for l in open(sys.argv[1])]))' "$OUT/skipped.txt")"
 } >"$OUT/meta.json"
