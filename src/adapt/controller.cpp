@@ -162,7 +162,8 @@ void Controller::step_route(const std::string& zone, const std::string& prefix, 
         const auto [it, is_new] = targets_.try_emplace(key_of(prefix, policy.regions[route.targets[i].region].name));
         shares[i] = &it->second;
         if (is_new) {
-            it->second.share = configured_total > 0 ? route.targets[i].weight / configured_total : 1.0 / n;
+            it->second.share = configured_total > 0 ? route.targets[i].weight / configured_total
+                                                    : 1.0 / static_cast<double>(n);
         }
     }
     // Move every share toward its target by the same fraction, so the largest move is max_step and

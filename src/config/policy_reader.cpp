@@ -318,9 +318,16 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
                                                     "\" to probe: give the region a check_address");
         }
     }
-    if (region.has_shed &&
-        (probe.check < 0 || checks_.checks[static_cast<std::size_t>(probe.check)].load_field.empty()))
-        reader.error(*reader.node("shed"), "shed needs a check that reports load (an http check with load_field)");
+    if (region.has_shed) {
+        const health::CheckSpec* spec = probe.check < 0 ? nullptr
+                                                        : &checks_.checks[static_cast<std::size_t>(probe.check)];
+        const bool reports_load = spec != nullptr &&
+                                  (!spec->load_field.empty() || spec->kind == health::CheckKind::file);
+        if (!reports_load) {
+            reader.error(*reader.node("shed"),
+                         "shed needs a check that reports load (an http check with load_field, or a state file)");
+        }
+    }
     reader.finish();
     policy_.region_index.emplace(name, static_cast<uint32_t>(policy_.regions.size()));  // TOML keys are unique
     policy_.regions.push_back(std::move(region));

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "common/log.hpp"
@@ -40,6 +41,7 @@ struct HealthMonitor::StateFile {
     HealthMonitor* monitor = nullptr;
     std::vector<Subscriber> subscribers;
     std::map<std::string, std::unique_ptr<health::TargetHealth>> regions;  // by region name
+    std::map<std::string, StateFileEntry> readings;  // the load and latency the file gave, by region
     bool is_waiting = false;
 };
 
@@ -255,9 +257,17 @@ void HealthMonitor::reload_state_file(StateFile& file) {
                                              : StateFileEntry{health::State::healthy, "not in the state file"};
             if (const auto transition = region->assign(entry.state, entry.reason, now))
                 alert(who, file.check, *transition);
+            file.readings[who.region] = entry;
         }
         health::RegionHealth h;
         h.state = region->state();
+        if (const auto it = file.readings.find(who.region); it != file.readings.end()) {
+            const StateFileEntry& reading = it->second;
+            h.has_load = reading.has_load;
+            h.load_centi = static_cast<uint32_t>(std::lround(reading.load * 100));
+            h.has_measurement = reading.has_latency;
+            h.latency_ms = static_cast<uint32_t>(std::lround(reading.latency_ms));
+        }
         write_slot(who.board, who.slot, h);
     }
 }

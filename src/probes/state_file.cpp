@@ -5,10 +5,14 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace meridian::probes {
 
 namespace {
+
+// The largest load or latency (ms) a state file may give: within what the health board holds.
+constexpr double kMaxStateFileNumber = 100000;
 
 bool parse_state(const std::string& text, health::State* out) {
     if (text == "up" || text == "healthy") *out = health::State::healthy;
@@ -64,6 +68,18 @@ bool read_state_file(const std::string& path, std::map<std::string, StateFileEnt
             state = value["state"].get<std::string>();
             if (value.contains("reason") && value["reason"].is_string())
                 entry.reason = value["reason"].get<std::string>();
+            for (const auto& [key, has, number] : {std::tuple{"load", &entry.has_load, &entry.load},
+                                                   std::tuple{"latency_ms", &entry.has_latency, &entry.latency_ms}}) {
+                if (!value.contains(key)) continue;
+                const auto& field = value[key];
+                if (!field.is_number() || field.get<double>() < 0 || field.get<double>() > kMaxStateFileNumber) {
+                    *error = path + ": region \"" + region + "\" has \"" + key +
+                             "\" that is not a number from 0 to 100000";
+                    return false;
+                }
+                *has = true;
+                *number = field.get<double>();
+            }
         } else {
             *error = path + ": region \"" + region + "\" needs a state string or {\"state\": …}";
             return false;

@@ -104,7 +104,7 @@ def test_status_shape_and_values(api):
         assert set(r) == REGION_KEYS, r
         assert r["state"] == "healthy" and r["check"] == "ops", r
         assert set(r["query_rate"]) == {"moving_average", "forecast"}
-    assert len(z["names"]) == 1
+    assert [n["name"] for n in z["names"]] == [APP, f"adaptive.{ZONE}"]  # in file order
     name = z["names"][0]
     assert set(name) == {"name", "routes", "fail_answers"}
     assert name["name"] == APP

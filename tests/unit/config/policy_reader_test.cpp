@@ -66,7 +66,7 @@ TEST_CASE("the example zone loads with its six regions in file order", "[config]
     CHECK(us_east.ipv6[0][15] == 0x10);
     CHECK(us_east.cname.empty());
 
-    REQUIRE(policy.names.size() == 1);
+    REQUIRE(policy.names.size() == 2);
     const meridian::steer::SteeredName& app = policy.names[0];
     CHECK(app.owner == wire("app.geo.example.com."));
     CHECK(app.ttl == 30);
@@ -87,6 +87,15 @@ TEST_CASE("the example zone loads with its six regions in file order", "[config]
     REQUIRE(app.routes[0].when.cidr_sets.size() == 1);
     CHECK(policy.cidr_sets[app.routes[0].when.cidr_sets[0]].name == "loopback-eu");
     CHECK(app.routes[0].where.line > 0);
+    // adaptive.geo.example.com: the name that learns, over the two US regions that shed load.
+    const meridian::steer::SteeredName& adaptive = policy.names[1];
+    CHECK(adaptive.owner == wire("adaptive.geo.example.com."));
+    REQUIRE(adaptive.routes.size() == 1);
+    CHECK(adaptive.routes[0].strategy == meridian::steer::Strategy::adaptive);
+    CHECK(target_names(policy, adaptive.routes[0]) == Strings{"us-east-1", "us-west-1"});
+    CHECK(adaptive.routes[0].band_percent == 50);
+    CHECK(us_east.has_shed);
+    CHECK(us_east.capacity == 2000);
 }
 
 TEST_CASE("a route without `to` takes every region in the order the file writes them", "[config]") {
@@ -472,7 +481,7 @@ TEST_CASE("capacity, shed and adaptive mistakes are reported at the value", "[co
     SECTION("shed without a check that reports load") {
         const LoadedZoneFile r = load_zone_text(zone_with_regions(
             "[regions.r]\naddresses = [\"192.0.2.50\"]\nshed = { low = 1, high = 2 }\n"));
-        check_single_error(r, 18, 8, "shed needs a check that reports load (an http check with load_field)");
+        check_single_error(r, 18, 8, "shed needs a check that reports load (an http check with load_field, or a state file)");
     }
     SECTION("a capacity out of range") {
         const LoadedZoneFile r = load_zone_text(zone_with_regions(

@@ -171,3 +171,29 @@ TEST_CASE("an unreadable state file is an error naming the path", "[probes]") {
         CHECK(entries.count("marker") == 1);
     }
 }
+
+TEST_CASE("a state file may give a region's load and latency, as numbers from 0 to 100000", "[probes]") {
+    TempDir dir;
+    const std::string path =
+        dir.write("shop.health.json",
+                  R"({"regions": {"us-east-1": {"state": "up", "load": 0.72, "latency_ms": 38.5},
+                      "eu-west-1": {"state": "up", "load": 0}, "ap-south-1": "up"}})")
+            .string();
+    Entries entries;
+    std::string error;
+    REQUIRE(read_state_file(path, &entries, &error));
+    CHECK(entries["us-east-1"].has_load);
+    CHECK(entries["us-east-1"].load == 0.72);
+    CHECK(entries["us-east-1"].has_latency);
+    CHECK(entries["us-east-1"].latency_ms == 38.5);
+    CHECK(entries["eu-west-1"].has_load);
+    CHECK(entries["eu-west-1"].load == 0);
+    CHECK_FALSE(entries["eu-west-1"].has_latency);
+    CHECK_FALSE(entries["ap-south-1"].has_load);
+    CHECK_FALSE(entries["ap-south-1"].has_latency);
+
+    for (const char* bad : {R"("load": "high")", R"("load": -1)", R"("latency_ms": 100001)", R"("latency_ms": null)"}) {
+        check_rejected(dir, "bad.health.json", std::string(R"({"regions": {"r": {"state": "up", )") + bad + "}}}",
+                       "region \"r\" has \"");
+    }
+}
