@@ -153,6 +153,11 @@ std::string metrics_text(const Readings& readings) {
     m.family("meridian_region_success_ratio", "gauge", "Probe success rate of a region over its window.");
     m.family("meridian_region_override", "gauge", "Operator override of a region: 0 none, 1 up, 2 down, 3 drain.");
     m.family("meridian_probe_latency_ms", "histogram", "Latency of successful probes.");
+    m.family("meridian_region_capacity_factor", "gauge",
+             "Share of what a region is offered that it takes, for its capacity (1: all).");
+    m.family("meridian_region_load_factor", "gauge", "Share a region keeps for its reported load and shed watermarks.");
+    m.family("meridian_region_latency_ewma_ms", "gauge", "The control loop's moving average of a region's latency.");
+    m.family("meridian_adaptive_weight", "gauge", "Effective share of a region in an adaptive route.");
     for (const auto& zone : snapshot.zones.zones()) {
         const std::string origin = dns::name_to_text(zone.zone().origin());
         const steer::Policy& policy = zone.zone().policy();
@@ -165,6 +170,21 @@ std::string metrics_text(const Readings& readings) {
                          static_cast<double>(
                              zone.runtime->steering().route_answers(n, is_fail ? -1 : static_cast<int>(r))));
             }
+            for (std::size_t r = 0; r < policy.names[n].routes.size(); ++r) {
+                const steer::Route& route = policy.names[n].routes[r];
+                if (route.strategy != steer::Strategy::adaptive) continue;
+                for (std::size_t t = 0; t < route.targets.size(); ++t) {
+                    const std::size_t slot = route.first_slot + t;
+                    const steer::FeedbackBoard& board = zone.runtime->feedback();
+                    if (slot >= board.targets() || board.weight(slot) == steer::kNoWeight) continue;
+                    m.sample("meridian_adaptive_weight",
+                             {{"zone", origin},
+                              {"name", name},
+                              {"route", std::to_string(r + 1)},
+                              {"region", policy.regions[route.targets[t].region].name}},
+                             board.weight(slot) / static_cast<double>(steer::kShareScale));
+                }
+            }
         }
         for (std::size_t i = 0; i < policy.regions.size(); ++i) {
             const std::vector<std::pair<std::string, std::string>> labels{{"zone", origin},
@@ -176,6 +196,11 @@ std::string metrics_text(const Readings& readings) {
             m.sample("meridian_region_latency_ms", labels, h.latency_ms);
             m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
             m.sample("meridian_region_override", labels, static_cast<double>(static_cast<int>(h.override)));
+            const steer::RegionFeedback learned = zone.runtime->feedback().region(i);
+            m.sample("meridian_region_capacity_factor", labels, learned.capacity_factor / 1000.0);
+            m.sample("meridian_region_load_factor", labels, learned.load_factor / 1000.0);
+            if (learned.has_latency)
+                m.sample("meridian_region_latency_ewma_ms", labels, learned.latency_tenths_ms / 10.0);
             const auto it = readings.monitored.find(RegionKey{origin, policy.regions[i].name});
             if (it == readings.monitored.end() || !it->second.is_probed) continue;
             const probes::LatencyHistogram& hist = it->second.probe_latency;

@@ -39,7 +39,28 @@ json region_json(const Readings& readings, const zone::ServedZone& served, const
     const Trend* trend = readings.trends.find(key);
     r["query_rate"] = {{"moving_average", trend != nullptr ? trend->moving_average() : 0.0},
                        {"forecast", trend != nullptr ? trend->forecast() : 0.0}};
+    // What the control loop learned (docs/POLICY.md, "Capacity, shed load and adaptive weights").
+    const steer::Region& region = served.zone().policy().regions[i];
+    const steer::RegionFeedback learned = served.runtime->feedback().region(i);
+    r["learned"] = {{"capacity", region.capacity > 0 ? json(region.capacity) : json(nullptr)},
+                    {"capacity_factor", learned.capacity_factor / 1000.0},
+                    {"load_factor", learned.load_factor / 1000.0},
+                    {"latency_ewma_ms", learned.has_latency ? json(learned.latency_tenths_ms / 10.0) : json(nullptr)}};
     return r;
+}
+
+// An adaptive route's effective weights (shares of 1), or null until the control loop has some.
+json adaptive_weights(const zone::ServedZone& served, const steer::Route& route) {
+    if (route.strategy != steer::Strategy::adaptive) return nullptr;
+    const steer::FeedbackBoard& board = served.runtime->feedback();
+    json weights = json::object();
+    for (std::size_t t = 0; t < route.targets.size(); ++t) {
+        const std::size_t slot = route.first_slot + t;
+        if (slot >= board.targets() || board.weight(slot) == steer::kNoWeight) return nullptr;
+        weights[served.zone().policy().regions[route.targets[t].region].name] = board.weight(slot) /
+                                                                                static_cast<double>(steer::kShareScale);
+    }
+    return weights;
 }
 
 json zone_json(const Readings& readings, const zone::ServedZone& served) {
@@ -58,10 +79,13 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
         const steer::SteeredName& name = policy.names[n];
         json routes = json::array();
         for (std::size_t r = 0; r < name.routes.size(); ++r) {
-            routes.push_back({{"route", r + 1},
-                              {"line", name.routes[r].where.line},
-                              {"strategy", steer::to_string(name.routes[r].strategy)},
-                              {"answers", steering.route_answers(n, static_cast<int>(r))}});
+            json route = {{"route", r + 1},
+                          {"line", name.routes[r].where.line},
+                          {"strategy", steer::to_string(name.routes[r].strategy)},
+                          {"answers", steering.route_answers(n, static_cast<int>(r))}};
+            if (name.routes[r].strategy == steer::Strategy::adaptive)
+                route["weights"] = adaptive_weights(served, name.routes[r]);
+            routes.push_back(std::move(route));
         }
         names.push_back({{"name", dns::name_to_text(name.owner)},
                          {"routes", routes},

@@ -35,7 +35,7 @@ REGIONS = ["us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-
 SERIAL = 2026112701
 TOKEN = "s3cret-token"
 REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change",
-               "override", "query_rate"}
+               "override", "query_rate", "learned"}
 
 
 def zone_files(states: dict = None) -> dict:

@@ -160,3 +160,29 @@ def test_nsid_and_id_server_identify_the_node(srv):
     assert r.rcode() == dns.rcode.NOERROR
     assert [s.decode() for s in r.answer[0][0].strings] == ["node-a"]
     assert admin_json(srv, "GET", "/status")["node"] == "node-a"
+
+
+@pytest.mark.parametrize("subnet", ["81.2.69.0/24", "8.8.8.0/24"])
+def test_txt_admin_api_and_meridiand_explain_give_the_same_steps(srv, subnet):
+    """One explain: `_explain` TXT, GET /explain and `meridiand explain` run the same traced answer
+    with the same fixed seed, so for the same client (an ECS subnet) they give the same lines,
+    weighted draws included. `meridiand explain` runs without the server's health readings, so it
+    is compared where the regions report no measurements (Europe: the state file says only "up")."""
+    import subprocess
+
+    from paths import require_binary
+
+    txt = steps(explain(srv, options=[ecs(subnet)]))
+    api = admin_json(srv, "GET", f"/explain?name={APP}&client={subnet}")["lines"]
+    # The API and meridiand explain then add the response itself (rcode, records, ECS scope), which
+    # the TXT record, being that response, cannot hold.
+    assert txt[-1].startswith("answer ")
+    assert api[: len(txt)] == txt, f"_explain TXT and /explain differ:\n{txt}\n{api}"
+    assert api[len(txt)] == "rcode NOERROR"
+    if subnet != "81.2.69.0/24":
+        return
+    proc = subprocess.run([str(require_binary()), "explain", "-c", str(srv.config_path), APP, subnet],
+                          capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    offline = proc.stdout.splitlines()
+    assert offline == api, f"/explain and meridiand explain differ:\n{api}\n{offline}"

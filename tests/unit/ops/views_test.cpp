@@ -119,7 +119,7 @@ TEST_CASE("metrics: each family's HELP and TYPE once, then all its samples", "[o
     CHECK(answers != std::string::npos);
     std::size_t families = 0;
     for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++families;
-    CHECK(families == 23);
+    CHECK(families == 27);  // 23, and four for what the control loop learned
     CHECK(contains(text, "meridian_alerts{rule=\"healthy_regions\",severity=\"critical\"} 0\n"));
 }
 
@@ -139,4 +139,36 @@ TEST_CASE("metrics: a probed region's latency histogram is cumulative and ends w
                          "meridian_probe_latency_ms_sum{" + labels + "} 7063\n"
                          "meridian_probe_latency_ms_count{" + labels + "} 4\n"));
     CHECK_FALSE(contains(text, "region=\"b\",le="));  // b has no probes
+}
+
+TEST_CASE("status and metrics show each region's learned factors and latency EWMA", "[ops]") {
+    Fixture f;
+    const meridian::zone::ServedZone& served = f.snapshot->zones.zones().at(0);
+    meridian::steer::RegionFeedback learned;
+    learned.capacity_factor = 250;
+    learned.load_factor = 800;
+    learned.has_latency = true;
+    learned.latency_tenths_ms = 123;
+    served.runtime->feedback().set_region(1, learned);
+
+    const json s = meridian::ops::status_document(f.readings());
+    const json& regions = s["zones"][0]["regions"];
+    CHECK(regions[0]["learned"] ==
+          json{{"capacity", nullptr}, {"capacity_factor", 1.0}, {"load_factor", 1.0}, {"latency_ewma_ms", nullptr}});
+    CHECK(regions[1]["learned"]["capacity_factor"].get<double>() == Approx(0.25));
+    CHECK(regions[1]["learned"]["load_factor"].get<double>() == Approx(0.8));
+    CHECK(regions[1]["learned"]["latency_ewma_ms"].get<double>() == Approx(12.3));
+
+    const std::string text = meridian::ops::metrics_text(f.readings());
+    // The value of one series ("name{labels}"), or -1 when the text has none.
+    const auto value_of = [&text](const std::string& series) {
+        const std::size_t at = text.find("\n" + series + " ");
+        return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 2));
+    };
+    const std::string b = "{zone=\"example.net.\",region=\"b\"}";
+    CHECK(value_of("meridian_region_capacity_factor" + b) == Approx(0.25));
+    CHECK(value_of("meridian_region_load_factor" + b) == Approx(0.8));
+    CHECK(value_of("meridian_region_latency_ewma_ms" + b) == Approx(12.3));
+    CHECK(value_of("meridian_region_load_factor{zone=\"example.net.\",region=\"a\"}") == Approx(1.0));
+    CHECK(value_of("meridian_region_latency_ewma_ms{zone=\"example.net.\",region=\"a\"}") == -1.0);  // none yet
 }
