@@ -157,26 +157,36 @@ std::optional<Forecaster> Forecaster::from_json(const std::string& text, const F
         }
         return true;
     };
+    // Bucket numbers: whole, from -1 (none yet) to a bound far past any clock (seconds ÷ bucket).
+    constexpr int64_t kMaxBucket = int64_t{1} << 40;
+    const auto bucket = [&](const char* key) -> std::optional<int64_t> {
+        const auto it = document.find(key);
+        if (it == document.end() || !it->is_number_integer()) return std::nullopt;
+        const auto value = it->get<int64_t>();
+        if (value < -1 || value > kMaxBucket) return std::nullopt;
+        return value;
+    };
     Forecaster f(settings);
     const json* level = number("level");
     const json* trend = number("trend");
-    const json* first_bucket = number("first_bucket");
-    const json* last_bucket = number("last_bucket");
-    const json* observations = number("observations");
+    const auto first_bucket = bucket("first_bucket");
+    const auto last_bucket = bucket("last_bucket");
+    const auto observations = bucket("observations");
     const auto initialised = document.find("initialised");
     std::vector<double> errors(settings.season_buckets, nan());
-    if (level == nullptr || trend == nullptr || first_bucket == nullptr || last_bucket == nullptr ||
-        observations == nullptr || initialised == document.end() || !initialised->is_boolean() ||
-        !list("season", &f.season_) || !list("first_season", &f.first_season_) || !list("errors", &errors)) {
+    if (level == nullptr || trend == nullptr || !first_bucket || !last_bucket || !observations ||
+        *first_bucket > *last_bucket || *observations < 0 || initialised == document.end() ||
+        !initialised->is_boolean() || !list("season", &f.season_) || !list("first_season", &f.first_season_) ||
+        !list("errors", &errors)) {
         *error = "a field is missing or has the wrong type or length";
         return std::nullopt;
     }
     f.is_initialised_ = initialised->get<bool>();
     f.level_ = level->get<double>();
     f.trend_ = trend->get<double>();
-    f.first_bucket_ = first_bucket->get<int64_t>();
-    f.last_bucket_ = last_bucket->get<int64_t>();
-    f.observations_ = observations->get<uint64_t>();
+    f.first_bucket_ = *first_bucket;
+    f.last_bucket_ = *last_bucket;
+    f.observations_ = static_cast<uint64_t>(*observations);
     for (std::size_t i = 0; i < errors.size(); ++i) {
         f.has_error_[i] = !std::isnan(errors[i]);
         f.errors_[i] = f.has_error_[i] ? errors[i] : 0.0;
