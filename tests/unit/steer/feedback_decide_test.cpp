@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "common/random.hpp"
 #include "dns/wire.hpp"
 #include "health/state.hpp"
@@ -208,4 +209,28 @@ TEST_CASE("a region with a capacity shows its factors in the trace", "[steer]") 
     f.policy.regions[0].capacity = 100;
     f.factors(0, 250, 1000);
     CHECK(has_line(f.trace(), "  a: latency EWMA none yet, capacity factor 0.25, load factor 1.00"));
+}
+
+TEST_CASE("spill and learned weights allocate nothing on the query path", "[steer]") {
+    for (const Strategy strategy : {Strategy::failover, Strategy::weighted, Strategy::adaptive, Strategy::all}) {
+        CAPTURE(meridian::steer::to_string(strategy));
+        Fixture f(strategy, {2, 1, 1});
+        f.factors(0, 400, 900);  // a spills most of its answers
+        f.factors(1, 1000, 0);   // b sheds everything
+        f.board->set_weight(0, 500000);
+        f.board->set_weight(1, 250000);
+        f.board->set_weight(2, 250000);
+        Random random(3);
+        ClientAddress client;
+        client.address = *meridian::geo::parse_address("192.0.2.77");
+        client.source_prefix = 32;
+        const auto once = [&] {
+            return meridian::steer::decide(f.policy, {nullptr, f.board.get()}, f.name, meridian::dns::rrtype::A,
+                                           client, nullptr, &random, nullptr);
+        };
+        once();  // warm up
+        const std::size_t before = meridian::test::allocation_count();
+        for (int i = 0; i < 1000; ++i) REQUIRE(once().count >= 1);
+        CHECK(meridian::test::allocation_count() - before == 0);
+    }
 }
