@@ -219,6 +219,19 @@ inline constexpr Setting kRows[] = {
     {.document = server_config, .table = "[adaptive]", .key = "max_step", .type = fraction, .fraction = 0.10,
      .doc = "The most a factor or an adaptive share may move in one step (damping)"},
 
+    // ---- [forecast] ---------------------------------------------------------------------------
+    {.document = server_config, .table = "[forecast]", .key = "bucket", .type = duration, .min = seconds(10),
+     .max = hours(1), .number = minutes(5), .doc = "Answers are totalled per bucket of this length for the forecasts"},
+    {.document = server_config, .table = "[forecast]", .key = "season", .type = duration, .min = minutes(1),
+     .max = hours(int64_t{24} * 7), .number = hours(24), .limit = "at most 10080 buckets",
+     .doc = "The season of the Holt-Winters forecasts; a whole number of buckets"},
+    {.document = server_config, .table = "[forecast]", .key = "horizon", .type = duration, .min = 0,
+     .max = hours(24), .number = minutes(30),
+     .doc = "Predictive alerts: a region whose forecast passes its capacity within this long; 0s: none"},
+    {.document = server_config, .table = "[forecast]", .key = "state_file", .type = string,
+     .default_doc = "`meridian-forecast.json` next to the first `zones` entry",
+     .doc = "Where the forecasts are kept across restarts (relative to this file)"},
+
     // ---- zone file: top level -----------------------------------------------------------------
     {.document = zone_file, .table = "", .key = "origin", .type = string, .is_required = true,
      .doc = "The zone's apex; relative names in the file are below it"},

@@ -264,6 +264,32 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         reader.read(server_setting("[analytics]", "healthy_fraction_warning"), &a.healthy_fraction_warning);
         reader.finish();
     }
+    ForecastConfig& f = config.forecast;
+    if (const toml::table* forecast = root.table("forecast")) {
+        TableReader reader(*forecast, "[forecast]", path, diagnostics);
+        reader.read(server_setting("[forecast]", "bucket"), &f.bucket_ms);
+        reader.read(server_setting("[forecast]", "season"), &f.season_ms);
+        reader.read(server_setting("[forecast]", "horizon"), &f.horizon_ms);
+        if (std::string file; reader.read(server_setting("[forecast]", "state_file"), &file) && !file.empty()) {
+            f.state_file = file;
+            if (f.state_file.is_relative()) f.state_file = base / f.state_file;
+        }
+        if (f.bucket_ms > 0 && (f.season_ms % f.bucket_ms != 0 || f.season_ms / f.bucket_ms > kMaxSeasonBuckets)) {
+            // Reported at the season when it is given, else at the bucket that does not divide the default.
+            const toml::node* at = reader.node("season") != nullptr ? reader.node("season") : reader.node("bucket");
+            if (at != nullptr) {
+                reader.error(*at, "season must be a whole number of buckets, at most " +
+                                      std::to_string(kMaxSeasonBuckets) + " of them");
+            }
+        }
+        reader.finish();
+    }
+    if (f.state_file.empty() && !config.zones.empty()) {
+        const std::filesystem::path& first = config.zones.front().path;
+        std::error_code ec;
+        const std::filesystem::path dir = std::filesystem::is_directory(first, ec) ? first : first.parent_path();
+        f.state_file = dir / "meridian-forecast.json";
+    }
     if (const toml::table* adaptive = root.table("adaptive")) {
         TableReader reader(*adaptive, "[adaptive]", path, diagnostics);
         reader.read(server_setting("[adaptive]", "interval"), &config.adaptive.interval_ms);

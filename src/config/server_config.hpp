@@ -69,6 +69,15 @@ struct AdaptiveConfig {
     double max_step = 0.10;
 };
 
+// Demand forecasts (ops::DemandForecasts): additive Holt-Winters per region and steered name.
+struct ForecastConfig {
+    uint32_t bucket_ms = 300000;
+    uint32_t season_ms = 86400000;
+    uint32_t horizon_ms = 1800000;
+    std::filesystem::path state_file;  // resolved; never empty after loading
+};
+inline constexpr uint32_t kMaxSeasonBuckets = 10080;
+
 // Response rate limiting for UDP (see server/response_rate_limiter.hpp).
 struct RrlConfig {
     bool is_enabled = false;
@@ -107,6 +116,7 @@ struct ServerConfig {
     AdminConfig admin;
     AnalyticsConfig analytics;
     AdaptiveConfig adaptive;
+    ForecastConfig forecast;
     RrlConfig rrl;
 };
 

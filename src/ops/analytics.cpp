@@ -6,14 +6,19 @@
 
 namespace meridian::ops {
 
-Analytics::Analytics(const config::AnalyticsConfig& rules, uv_loop_t* loop, probes::WebhookSettings webhook,
-                     Clock::time_point started)
-    : rules_(rules), webhook_(loop, std::move(webhook)), last_tick_(started) {}
+Analytics::Analytics(const config::AnalyticsConfig& rules, const config::ForecastConfig& forecast, uv_loop_t* loop,
+                     probes::WebhookSettings webhook, Clock::time_point started)
+    : rules_(rules), webhook_(loop, std::move(webhook)), last_tick_(started), forecasts_(forecast) {}
 
-void Analytics::tick(const answer::Snapshot& snapshot, const MonitoredRegions& monitored, Clock::time_point now) {
+void Analytics::tick(const answer::Snapshot& snapshot, const MonitoredRegions& monitored, Clock::time_point now,
+                     double epoch_seconds) {
     const double seconds = std::chrono::duration<double>(now - last_tick_).count();
     last_tick_ = now;
+    if (epoch_seconds < 0)
+        epoch_seconds = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    forecasts_.update(snapshot, epoch_seconds);
     std::vector<Alert> current = evaluate_alert_rules(snapshot, monitored, rules_);
+    for (Alert& a : forecasts_.capacity_alerts(snapshot)) current.push_back(std::move(a));
     // Raised and cleared alerts go to the log and the webhook; standing ones only to /status.
     const AlertChanges changes = compare_alerts(alerts_, current);
     for (const Alert& a : changes.raised) {
@@ -38,6 +43,9 @@ void Analytics::report(const Alert& a, const char* state) {
                       .dump());
 }
 
-void Analytics::stop() { webhook_.close(); }
+void Analytics::stop() {
+    forecasts_.save();
+    webhook_.close();
+}
 
 }  // namespace meridian::ops

@@ -11,6 +11,7 @@
 #include "answer/snapshot.hpp"
 #include "config/server_config.hpp"
 #include "ops/alert_rules.hpp"
+#include "ops/demand_forecasts.hpp"
 #include "ops/monitored_regions.hpp"
 #include "ops/query_trends.hpp"
 #include "probes/webhook.hpp"
@@ -22,17 +23,20 @@ public:
     using Clock = std::chrono::steady_clock;
 
     // `loop` may be null without a webhook URL. `started`: where the first interval begins.
-    Analytics(const config::AnalyticsConfig& rules, uv_loop_t* loop, probes::WebhookSettings webhook,
-              Clock::time_point started = Clock::now());
+    Analytics(const config::AnalyticsConfig& rules, const config::ForecastConfig& forecast, uv_loop_t* loop,
+              probes::WebhookSettings webhook, Clock::time_point started = Clock::now());
 
-    // One interval ending at `now`: alerts evaluated (changes logged and posted), trends sampled.
-    void tick(const answer::Snapshot& snapshot, const MonitoredRegions& monitored,
-              Clock::time_point now = Clock::now());
-    // Stops posting (the webhook's transfers are cancelled).
+    // One interval ending at `now`: demand forecasts updated (at `epoch_seconds`), alerts
+    // evaluated (changes logged and posted), trends sampled.
+    void tick(const answer::Snapshot& snapshot, const MonitoredRegions& monitored, Clock::time_point now = Clock::now(),
+              double epoch_seconds = -1);
+    // Saves the forecasts and stops posting (the webhook's transfers are cancelled).
     void stop();
 
     const std::vector<Alert>& alerts() const noexcept { return alerts_; }
     const QueryTrends& trends() const noexcept { return trends_; }
+    DemandForecasts& forecasts() noexcept { return forecasts_; }
+    const DemandForecasts& forecasts() const noexcept { return forecasts_; }
 
 private:
     void report(const Alert& alert, const char* state);
@@ -42,6 +46,7 @@ private:
     Clock::time_point last_tick_;
     std::vector<Alert> alerts_;
     QueryTrends trends_;
+    DemandForecasts forecasts_;
 };
 
 }  // namespace meridian::ops

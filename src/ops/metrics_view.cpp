@@ -71,6 +71,21 @@ private:
     std::map<std::string, std::string> families_;
 };
 
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+void demand_samples(MetricsText& m, const Readings& readings, const SeriesKey& key, const Labels& labels) {
+    if (readings.forecasts == nullptr) return;
+    const auto r = readings.forecasts->reading(key);
+    if (!r) return;
+    Labels actual = labels;
+    actual.emplace_back("value", "actual");
+    Labels forecast = labels;
+    forecast.emplace_back("value", "forecast");
+    m.sample("meridian_demand_answers_per_second", actual, r->actual_per_second);
+    m.sample("meridian_demand_answers_per_second", forecast, r->forecast_per_second);
+    if (r->mape) m.sample("meridian_demand_forecast_mape_percent", labels, *r->mape);
+}
+
 }  // namespace
 
 std::string metrics_text(const Readings& readings) {
@@ -158,11 +173,17 @@ std::string metrics_text(const Readings& readings) {
     m.family("meridian_region_load_factor", "gauge", "Share a region keeps for its reported load and shed watermarks.");
     m.family("meridian_region_latency_ewma_ms", "gauge", "The control loop's moving average of a region's latency.");
     m.family("meridian_adaptive_weight", "gauge", "Effective share of a region in an adaptive route.");
+    m.family("meridian_demand_answers_per_second", "gauge",
+             "Answers per second to a region or steered name: the last closed bucket (actual) and the next "
+             "bucket's Holt-Winters forecast (forecast).");
+    m.family("meridian_demand_forecast_mape_percent", "gauge",
+             "Mean absolute percentage error of the one-bucket forecasts over the last season.");
     for (const auto& zone : snapshot.zones.zones()) {
         const std::string origin = dns::name_to_text(zone.zone().origin());
         const steer::Policy& policy = zone.zone().policy();
         for (std::size_t n = 0; n < policy.names.size(); ++n) {
             const std::string name = dns::name_to_text(policy.names[n].owner);
+            demand_samples(m, readings, SeriesKey{origin, false, name}, {{"zone", origin}, {"name", name}});
             for (std::size_t r = 0; r <= policy.names[n].routes.size(); ++r) {
                 const bool is_fail = r == policy.names[n].routes.size();
                 m.sample("meridian_steered_answers_total",
@@ -196,6 +217,7 @@ std::string metrics_text(const Readings& readings) {
             m.sample("meridian_region_latency_ms", labels, h.latency_ms);
             m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
             m.sample("meridian_region_override", labels, static_cast<double>(static_cast<int>(h.override)));
+            demand_samples(m, readings, SeriesKey{origin, true, policy.regions[i].name}, labels);
             const steer::RegionFeedback learned = zone.runtime->feedback().region(i);
             m.sample("meridian_region_capacity_factor", labels, learned.capacity_factor / 1000.0);
             m.sample("meridian_region_load_factor", labels, learned.load_factor / 1000.0);

@@ -8,6 +8,7 @@
 
 #include "answer/snapshot.hpp"
 #include "ops/alert_rules.hpp"
+#include "ops/demand_forecasts.hpp"
 #include "ops/monitored_regions.hpp"
 #include "ops/override_store.hpp"
 #include "ops/query_trends.hpp"
@@ -26,7 +27,8 @@ struct Readings {
     const std::vector<Alert>& alerts;
     const QueryTrends& trends;
     const ReloadCounts& reloads;
-    std::string node;  // the server's id ([identity] id_server)
+    const DemandForecasts* forecasts = nullptr;  // null: none shown
+    std::string node;                            // the server's id ([identity] id_server)
     int64_t uptime_seconds = 0;
 };
 

@@ -14,6 +14,18 @@ SystemClock::time_point to_system(health::Clock::time_point t) {
     return SystemClock::now() - std::chrono::duration_cast<SystemClock::duration>(health::Clock::now() - t);
 }
 
+// Answers per second in the last closed bucket and forecast for the next, or null before the
+// first bucket closes.
+json demand_json(const Readings& readings, const SeriesKey& key) {
+    if (readings.forecasts == nullptr) return nullptr;
+    const auto r = readings.forecasts->reading(key);
+    if (!r) return nullptr;
+    return {{"actual_per_second", r->actual_per_second},
+            {"forecast_per_second", r->forecast_per_second},
+            {"mape_percent", r->mape ? json(*r->mape) : json(nullptr)},
+            {"seasonal", r->is_seasonal}};
+}
+
 json region_json(const Readings& readings, const zone::ServedZone& served, const RegionKey& key, std::size_t i) {
     const health::CheckSpec* check = served.zone().checks().check_of(i);
     const health::RegionHealth board = served.runtime->health().read(i);
@@ -46,6 +58,7 @@ json region_json(const Readings& readings, const zone::ServedZone& served, const
                     {"capacity_factor", learned.capacity_factor / 1000.0},
                     {"load_factor", learned.load_factor / 1000.0},
                     {"latency_ewma_ms", learned.has_latency ? json(learned.latency_tenths_ms / 10.0) : json(nullptr)}};
+    r["demand"] = demand_json(readings, SeriesKey{key.zone, true, key.region});
     return r;
 }
 
@@ -87,9 +100,11 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
                 route["weights"] = adaptive_weights(served, name.routes[r]);
             routes.push_back(std::move(route));
         }
-        names.push_back({{"name", dns::name_to_text(name.owner)},
+        const std::string owner = dns::name_to_text(name.owner);
+        names.push_back({{"name", owner},
                          {"routes", routes},
-                         {"fail_answers", steering.route_answers(n, -1)}});
+                         {"fail_answers", steering.route_answers(n, -1)},
+                         {"demand", demand_json(readings, SeriesKey{origin, false, owner})}});
     }
     return {{"origin", origin},
             {"serial", served.zone().serial()},

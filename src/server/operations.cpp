@@ -19,8 +19,10 @@ admin::Reply json_reply(int status, const json& body) { return {status, body.dum
 Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
     : config_(config), publisher_(publisher), workers_(workers), health_(health),
-      analytics_(config.analytics, loop,
-                 probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {}
+      analytics_(config.analytics, config.forecast, loop,
+                 probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {
+    analytics_.forecasts().load();
+}
 
 admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     admin::Handlers h;
@@ -52,6 +54,7 @@ ops::Readings Operations::readings() const {
                     .alerts = analytics_.alerts(),
                     .trends = analytics_.trends(),
                     .reloads = reloads_,
+                    .forecasts = &analytics_.forecasts(),
                     .node = config_.identity.id_server,
                     .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) -
                                       ops::epoch_seconds(started_)};

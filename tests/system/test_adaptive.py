@@ -10,6 +10,7 @@ Shares are measured, so the bounds are statistical: SAMPLES (800) answers give a
 
 from __future__ import annotations
 
+import json
 import time
 
 import dns.rcode
@@ -214,3 +215,42 @@ def test_adaptive_weights_follow_latency_within_the_band(targets, serve):
     # The EWMA (1 s) and the step bound (0.25 per 250 ms) make the move gradual: it takes more
     # than one step.
     assert took > STEP, f"the shares flipped at once: {seen}"
+
+
+def test_demand_forecasts_show_in_status_and_survive_a_restart(start_server, tmp_path):
+    """[forecast] with 10 s buckets and a one-minute season: once a bucket has closed, /status and
+    /metrics show each region's and name's answers per second, actual and forecast; the state file
+    is written, and a restarted server shows the forecasts again before its first bucket closes."""
+    state = tmp_path / "forecast.json"
+    extra = f'[forecast]\nbucket = "10s"\nseason = "1m"\nstate_file = "{state}"\n'
+    files = {"hc.example.toml": health_zone({}, {"a": region(A), "b": region(B)},
+                                            {"app": {"ttl": 60, "strategy": "failover",
+                                                     "route": [{"to": ["a", "b"]}]}})}
+
+    def demand(srv):
+        zone = next(z for z in admin_json(srv, "GET", "/status")["zones"] if z["origin"] == HC)
+        return zone["regions"][0]["demand"], zone["names"][0]["demand"]
+
+    srv = start_ops_server(start_server, zone_files=files, extra_config=extra)
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline:
+        share_of(srv, A, samples=50)  # keep answers flowing: a gets them all
+        region_demand, name_demand = demand(srv)
+        if region_demand is not None and region_demand["actual_per_second"] > 0:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"no closed bucket with answers within 25 s: {demand(srv)}")
+    assert name_demand["actual_per_second"] == pytest.approx(region_demand["actual_per_second"])
+    assert region_demand["forecast_per_second"] > 0 and region_demand["seasonal"] is False
+    samples = scrape_metrics(srv)
+    assert metric_value(samples, "meridian_demand_answers_per_second", zone=HC, region="a", value="actual") > 0
+    assert metric_value(samples, "meridian_demand_answers_per_second", zone=HC, name=APP, value="forecast") > 0
+    assert state.exists()
+    kept = json.loads(state.read_text())
+    assert f"region {HC} a" in kept["series"] and f"name {HC} {APP}" in kept["series"]
+    srv.stop()
+
+    again = start_ops_server(start_server, zone_files=files, extra_config=extra)
+    region_demand, _ = demand(again)
+    assert region_demand is not None and region_demand["actual_per_second"] > 0, "the restart relearned from nothing"

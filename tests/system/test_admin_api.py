@@ -35,7 +35,7 @@ REGIONS = ["us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-
 SERIAL = 2026112701
 TOKEN = "s3cret-token"
 REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change",
-               "override", "query_rate", "learned"}
+               "override", "query_rate", "learned", "demand"}
 
 
 def zone_files(states: dict = None) -> dict:
@@ -106,7 +106,7 @@ def test_status_shape_and_values(api):
         assert set(r["query_rate"]) == {"moving_average", "forecast"}
     assert [n["name"] for n in z["names"]] == [APP, f"adaptive.{ZONE}"]  # in file order
     name = z["names"][0]
-    assert set(name) == {"name", "routes", "fail_answers"}
+    assert set(name) == {"name", "routes", "fail_answers", "demand"}
     assert name["name"] == APP
     text = EXAMPLE_GEO_ZONE.read_text().splitlines()
     route_lines = [i + 1 for i, line in enumerate(text) if line.startswith("[[names.app.route]]")]

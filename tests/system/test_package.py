@@ -431,6 +431,7 @@ def test_packaged_config_is_for_production(contents):
     assert "user" not in config["server"] and "group" not in config["server"]
     assert config["server"]["allow_root"] is False
     assert config["admin"]["listen"] == "127.0.0.1:8019"
+    assert config["forecast"]["state_file"].startswith("/var/lib/meridian/")  # the one writable directory
     rrl = config["rrl"]
     assert rrl.get("enabled", True) is True
     assert "127.0.0.0/8" in rrl["exempt"] and "::1/128" in rrl["exempt"]

@@ -147,6 +147,10 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[analytics] interval", [=](const ServerConfig& c) { return n(c.analytics.interval_ms); }},
         {"[adaptive] interval", [=](const ServerConfig& c) { return n(c.adaptive.interval_ms); }},
         {"[adaptive] max_step", [](const ServerConfig& c) { return fraction_text(c.adaptive.max_step); }},
+        {"[forecast] bucket", [=](const ServerConfig& c) { return n(c.forecast.bucket_ms); }},
+        {"[forecast] season", [=](const ServerConfig& c) { return n(c.forecast.season_ms); }},
+        {"[forecast] horizon", [=](const ServerConfig& c) { return n(c.forecast.horizon_ms); }},
+        {"[forecast] state_file", [](const ServerConfig& c) { return c.forecast.state_file.string(); }},
         {"[[geoip]] path", [](const ServerConfig& c) { return c.geoip.empty() ? "" : c.geoip[0].path.string(); }},
     };
     return fields;
@@ -561,6 +565,8 @@ TEST_CASE("every server-config number is accepted at its bounds and refused past
             const auto written = [&](int64_t v) { return is_old ? std::to_string(v) : value_as_toml(row, v); };
             for (const int64_t v : {row.min, row.max}) {
                 if (row.key == "workers" && v == 0) continue;  // 0: one per core (tested above)
+                // A season is a whole number of buckets (tested below): 1m is not one of 5m.
+                if (row.table == "[forecast]" && row.key == "season" && v == row.min) continue;
                 const LoadedConfig r = load_config(config_with(row, key, written(v)));
                 INFO(r.diagnostics.format_all());
                 REQUIRE(r.config.has_value());
@@ -762,4 +768,27 @@ TEST_CASE("meridian.toml(5) gives every numeric server setting the schema's rang
         CHECK(text_contains(man, entry));
         if (!row.alias.empty()) CHECK(text_contains(man, ".BR " + std::string(row.alias)));
     }
+}
+
+TEST_CASE("a forecast season is a whole number of buckets, at most kMaxSeasonBuckets; the state file is resolved",
+          "[config]") {
+    const LoadedConfig ok = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"10s\"\nseason = \"1m\"\n"
+                                                                "state_file = \"state/f.json\"\n");
+    INFO(ok.diagnostics.format_all());
+    REQUIRE(ok.config.has_value());
+    CHECK(ok.config->forecast.season_ms == 60000);
+    CHECK(ok.config->forecast.state_file.filename() == "f.json");
+    CHECK(ok.config->forecast.state_file.is_absolute());
+    const LoadedConfig defaults = load_config(std::string(kMinimal));
+    REQUIRE(defaults.config.has_value());
+    CHECK(defaults.config->forecast.state_file.filename() == "meridian-forecast.json");
+
+    const LoadedConfig odd = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"7m\"\nseason = \"1h\"\n");
+    CHECK_FALSE(odd.config.has_value());
+    CHECK(odd.diagnostics.format_all().find("season must be a whole number of buckets, at most 10080 of them") !=
+          std::string::npos);
+    const LoadedConfig bucket_only = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"7m\"\n");
+    CHECK_FALSE(bucket_only.config.has_value());  // 1d is not a whole number of 7m buckets
+    const LoadedConfig too_many = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"10s\"\nseason = \"168h\"\n");
+    CHECK_FALSE(too_many.config.has_value());
 }

@@ -22,7 +22,7 @@ const Analytics::Clock::time_point kStart = Analytics::Clock::time_point{} + std
 
 TEST_CASE("an alert is raised when its rule first holds, stands while it holds and clears when it stops", "[ops]") {
     const auto snapshot = snapshot_of({{"example.net.", {"a", "b"}}});
-    Analytics analytics(meridian::config::AnalyticsConfig{}, nullptr, {}, kStart);
+    Analytics analytics(meridian::config::AnalyticsConfig{}, meridian::config::ForecastConfig{}, nullptr, {}, kStart);
     CHECK(analytics.alerts().empty());
 
     analytics.tick(*snapshot, monitored({probed("example.net.", "a", 400, 1.0)}), kStart + std::chrono::seconds(5));
@@ -41,7 +41,7 @@ TEST_CASE("an alert is raised when its rule first holds, stands while it holds a
 
 TEST_CASE("trends are sampled over the time since the last tick", "[ops]") {
     const auto snapshot = snapshot_of({{"example.net.", {"a"}}});
-    Analytics analytics(meridian::config::AnalyticsConfig{}, nullptr, {}, kStart);
+    Analytics analytics(meridian::config::AnalyticsConfig{}, meridian::config::ForecastConfig{}, nullptr, {}, kStart);
     analytics.tick(*snapshot, {}, kStart + std::chrono::seconds(5));  // the baseline
     const uint32_t a = 0;
     for (int i = 0; i < 80; ++i) snapshot->zones.zones()[0].runtime->steering().count(0, 0, &a, 1);
@@ -59,7 +59,7 @@ TEST_CASE("without a webhook URL the analytics' webhook is not configured and st
     CHECK_FALSE(none.is_configured());
     none.post("{}");
     none.close();
-    Analytics analytics(meridian::config::AnalyticsConfig{}, nullptr, {}, kStart);
+    Analytics analytics(meridian::config::AnalyticsConfig{}, meridian::config::ForecastConfig{}, nullptr, {}, kStart);
     analytics.stop();
     analytics.stop();
 }

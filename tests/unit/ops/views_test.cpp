@@ -119,7 +119,7 @@ TEST_CASE("metrics: each family's HELP and TYPE once, then all its samples", "[o
     CHECK(answers != std::string::npos);
     std::size_t families = 0;
     for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++families;
-    CHECK(families == 27);  // 23, and four for what the control loop learned
+    CHECK(families == 29);  // 23, four for what the control loop learned, two for the demand forecasts
     CHECK(contains(text, "meridian_alerts{rule=\"healthy_regions\",severity=\"critical\"} 0\n"));
 }
 

@@ -1,0 +1,80 @@
+// Demand forecasts per region and per steered name: the answers Meridian sends, totalled per
+// bucket (the zone's steering counters, read on each analytics tick) and fed to an additive
+// Holt-Winters forecaster each (adapt/forecast.hpp). The state is kept in a JSON file, written
+// after each closed bucket (to a temporary file, then renamed) and read at start, so neither a
+// restart nor a reload relearns. Predictive alerts: a region with a `capacity` whose forecast
+// passes it within the horizon.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapt/forecast.hpp"
+#include "answer/snapshot.hpp"
+#include "config/server_config.hpp"
+#include "ops/alert_rules.hpp"
+
+namespace meridian::ops {
+
+// What one series is about: a region of a zone, or a steered name (its owner, as text).
+struct SeriesKey {
+    std::string zone;
+    bool is_region = true;
+    std::string id;
+
+    std::string to_string() const { return (is_region ? "region " : "name ") + zone + " " + id; }
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted comparison
+    auto operator<=>(const SeriesKey&) const = default;
+};
+
+class DemandForecasts {
+public:
+    explicit DemandForecasts(const config::ForecastConfig& config);
+
+    // With no state file (config.state_file empty) the forecasts live in memory only.
+    // Reads the state file; a missing file starts afresh, an unreadable or foreign one is logged
+    // and starts afresh (it is overwritten at the next closed bucket).
+    void load();
+    // One analytics tick at `now_seconds` (since the epoch): counts since the last tick go to the
+    // open bucket; when the clock has moved past it, it is closed and observed, and the state saved.
+    void update(const answer::Snapshot& snapshot, double now_seconds);
+    // Writes the state file now; false (logged) when it cannot be written.
+    bool save() const;
+
+    struct Reading {
+        double actual_per_second = 0;    // the last closed bucket
+        double forecast_per_second = 0;  // the next bucket
+        std::optional<double> mape;      // percent
+        bool is_seasonal = false;
+    };
+    std::optional<Reading> reading(const SeriesKey& key) const;
+
+    // Regions with a capacity whose forecast over the horizon passes it.
+    std::vector<Alert> capacity_alerts(const answer::Snapshot& snapshot) const;
+
+    const std::filesystem::path& state_file() const noexcept { return state_file_; }
+
+private:
+    struct Series {
+        adapt::Forecaster forecaster;
+        uint64_t last_count = 0;
+        bool has_count = false;
+        double open_total = 0;
+        double last_actual = 0;
+    };
+    Series& series(const SeriesKey& key);
+    void count(const SeriesKey& key, uint64_t counter);
+
+    adapt::ForecastSettings settings_;
+    uint32_t horizon_buckets_;
+    std::filesystem::path state_file_;
+    std::map<SeriesKey, Series> series_;
+    int64_t open_bucket_ = -1;
+    mutable bool is_write_failing_ = false;  // warned once until a write works again
+};
+
+}  // namespace meridian::ops
