@@ -121,6 +121,20 @@ def test_query_counters_move_exactly(srv):
     }
 
 
+def test_zone_counters_are_carried_across_a_reload(srv):
+    """A zone's query counters live in its runtime beside the compiled zone; a reload that keeps
+    the zone's origin hands them to the new snapshot, so no count is lost or starts again."""
+    before = scrape_metrics(srv)
+    for _ in range(5):
+        assert srv.query("www.geo.example.com.", "A").rcode() == dns.rcode.NOERROR
+    assert admin_request(srv, "POST", "/reload").status == 200
+    for _ in range(3):
+        assert srv.query("www.geo.example.com.", "A").rcode() == dns.rcode.NOERROR
+    after = scrape_metrics(srv)
+    assert delta(before, after, "meridian_zone_queries_total", zone=ZONE, qtype="A") == 8
+    assert delta(before, after, "meridian_reloads_total", result="success") == 1
+
+
 def test_nxdomain_moves_zone_responses(srv):
     before = scrape_metrics(srv)
     for i in range(3):
