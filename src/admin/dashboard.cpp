@@ -22,6 +22,9 @@ constexpr std::string_view kPage = R"html(<!doctype html>
   .bar { display: inline-block; height: .7em; background: #4a78c2; vertical-align: middle; }
   #meta, #error { color: #5b6475; } #error { color: #c42b1c; }
   .critical { color: #c42b1c; } .warning { color: #b26b00; }
+  svg.demand { vertical-align: middle; }
+  svg.demand polyline { fill: none; stroke-width: 1.5; }
+  svg.demand .actual { stroke: #4a78c2; } svg.demand .forecast { stroke: #b26b00; stroke-dasharray: 3 2; }
 </style>
 </head>
 <body>
@@ -34,6 +37,33 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
 const headers = token ? { Authorization: "Bearer " + token } : {};
 function cell(text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; }
+// Answers per second of the closed buckets (solid) against what had been forecast for each
+// (dashed), scaled to the larger of the two; "no data" before the first bucket closes.
+function demandChart(id, demand) {
+  const td = cell("", "num");
+  if (!demand || !demand.history.length) { td.textContent = "no data"; return td; }
+  const ns = "http://www.w3.org/2000/svg", w = 160, h = 32;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "demand"); svg.setAttribute("id", id);
+  svg.setAttribute("width", w); svg.setAttribute("height", h); svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+  const points = demand.history;
+  const top = Math.max(1e-9, ...points.map(p => Math.max(p[1], p[2] ?? 0)));
+  const x = i => points.length === 1 ? w / 2 : (i * (w - 2)) / (points.length - 1) + 1;
+  const y = v => h - 1 - (v / top) * (h - 2);
+  for (const [cls, column] of [["actual", 1], ["forecast", 2]]) {
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("class", cls);
+    line.setAttribute("points", points.map((p, i) => p[column] === null ? null : x(i).toFixed(1) + "," + y(p[column]).toFixed(1))
+                                      .filter(p => p !== null).join(" "));
+    svg.appendChild(line);
+  }
+  const title = document.createElementNS(ns, "title");
+  title.textContent = "actual " + demand.actual_per_second.toFixed(2) + "/s, next " + demand.forecast_per_second.toFixed(2) +
+                      "/s" + (demand.mape_percent === null ? "" : ", error " + demand.mape_percent.toFixed(1) + " %");
+  svg.appendChild(title);
+  td.append(svg, " " + demand.actual_per_second.toFixed(1) + " → " + demand.forecast_per_second.toFixed(1));
+  return td;
+}
 function render(status) {
   document.getElementById("meta").textContent =
     "node " + status.node + " · up " + status.uptime_seconds + " s · " + status.workers + " workers · updated " +
@@ -59,7 +89,7 @@ function render(status) {
     const total = zone.regions.reduce((sum, r) => sum + r.answers, 0);
     const table = document.createElement("table");
     const head = table.createTHead().insertRow();
-    for (const t of ["region", "state", "latency", "success", "answers", "share", "trend (q/s)", "reason"]) {
+    for (const t of ["region", "state", "latency", "success", "answers", "share", "trend (q/s)", "demand: actual vs forecast (answers/s)", "reason"]) {
       const th = document.createElement("th"); th.textContent = t; head.appendChild(th);
     }
     const body = table.createTBody();
@@ -77,6 +107,7 @@ function render(status) {
       const bar = document.createElement("span"); bar.className = "bar"; bar.style.width = (share * 8) + "em";
       shareCell.append(bar, " " + (share * 100).toFixed(0) + " %"); row.appendChild(shareCell);
       row.appendChild(cell(r.query_rate.moving_average.toFixed(2) + " → " + r.query_rate.forecast.toFixed(2), "num"));
+      row.appendChild(demandChart("demand-" + zone.origin + "-" + r.name, r.demand));
       row.appendChild(cell(r.reason || ""));
     }
     zones.appendChild(table);

@@ -33,7 +33,7 @@ DemandForecasts::DemandForecasts(const config::ForecastConfig& config)
 
 DemandForecasts::Series& DemandForecasts::series(const SeriesKey& key) {
     auto it = series_.find(key);
-    if (it == series_.end()) it = series_.emplace(key, Series{adapt::Forecaster(settings_)}).first;
+    if (it == series_.end()) it = series_.emplace(key, Series(adapt::Forecaster(settings_))).first;
     return it->second;
 }
 
@@ -63,9 +63,19 @@ void DemandForecasts::update(const answer::Snapshot& snapshot, double now_second
     if (open_bucket_ < 0) open_bucket_ = bucket;
     if (bucket <= open_bucket_) return;
     // The open bucket is over: every series with counters observes its total.
+    const double seconds = settings_.bucket_seconds;
+    const std::size_t keep = std::min<std::size_t>(kMaxHistory, settings_.season_buckets);
     for (auto& [key, s] : series_) {
         if (!s.has_count) continue;
-        if (s.forecaster.observe(open_bucket_, s.open_total)) s.last_actual = s.open_total;
+        // What was forecast for this bucket, from the buckets before it (none before the first).
+        const bool had_forecast = s.forecaster.observations() > 0;
+        const double expected = std::max(0.0, s.forecaster.forecast(1)) / seconds;
+        if (s.forecaster.observe(open_bucket_, s.open_total)) {
+            s.last_actual = s.open_total;
+            s.history.push_back({open_bucket_ * static_cast<int64_t>(settings_.bucket_seconds), s.open_total / seconds,
+                                 had_forecast ? std::optional<double>(expected) : std::nullopt});
+            while (s.history.size() > keep) s.history.pop_front();
+        }
         s.open_total = 0;
     }
     open_bucket_ = bucket;
@@ -77,7 +87,8 @@ std::optional<DemandForecasts::Reading> DemandForecasts::reading(const SeriesKey
     if (it == series_.end() || it->second.forecaster.observations() == 0) return std::nullopt;
     const adapt::Forecaster& f = it->second.forecaster;
     const double seconds = settings_.bucket_seconds;
-    return Reading{it->second.last_actual / seconds, std::max(0.0, f.forecast(1)) / seconds, f.mape(), f.is_seasonal()};
+    return Reading{it->second.last_actual / seconds, std::max(0.0, f.forecast(1)) / seconds, f.mape(), f.is_seasonal(),
+                   &it->second.history};
 }
 
 std::vector<Alert> DemandForecasts::capacity_alerts(const answer::Snapshot& snapshot) const {
@@ -134,7 +145,7 @@ void DemandForecasts::load() {
             log::warning(where + "\"" + name + "\": " + error + "; that series starts afresh");
             continue;
         }
-        Series s{std::move(*f)};
+        Series s(std::move(*f));
         if (entry.contains("last_actual") && entry["last_actual"].is_number())
             s.last_actual = std::max(0.0, entry["last_actual"].get<double>());
         series_.insert_or_assign(SeriesKey{zone, kind == "region", id}, std::move(s));

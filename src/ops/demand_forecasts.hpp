@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "adapt/forecast.hpp"
@@ -45,11 +47,21 @@ public:
     // Writes the state file now; false (logged) when it cannot be written.
     bool save() const;
 
+    // One closed bucket: what was sent, and what had been forecast for it one bucket ahead.
+    struct Point {
+        int64_t start_seconds = 0;  // the bucket's start, seconds since the epoch
+        double actual_per_second = 0;
+        std::optional<double> forecast_per_second;  // none for a series' first bucket
+    };
+    // The closed buckets kept per series for the dashboard's chart: one season, at most this many.
+    static constexpr std::size_t kMaxHistory = 288;
+
     struct Reading {
         double actual_per_second = 0;    // the last closed bucket
         double forecast_per_second = 0;  // the next bucket
         std::optional<double> mape;      // percent
         bool is_seasonal = false;
+        const std::deque<Point>* history = nullptr;  // oldest first; since this process started
     };
     std::optional<Reading> reading(const SeriesKey& key) const;
 
@@ -60,11 +72,13 @@ public:
 
 private:
     struct Series {
+        explicit Series(adapt::Forecaster f) : forecaster(std::move(f)) {}
         adapt::Forecaster forecaster;
         uint64_t last_count = 0;
         bool has_count = false;
         double open_total = 0;
         double last_actual = 0;
+        std::deque<Point> history;
     };
     Series& series(const SeriesKey& key);
     void count(const SeriesKey& key, uint64_t counter);

@@ -20,10 +20,17 @@ json demand_json(const Readings& readings, const SeriesKey& key) {
     if (readings.forecasts == nullptr) return nullptr;
     const auto r = readings.forecasts->reading(key);
     if (!r) return nullptr;
+    json history = json::array();
+    if (r->history != nullptr) {
+        for (const DemandForecasts::Point& p : *r->history)
+            history.push_back({p.start_seconds, p.actual_per_second,
+                               p.forecast_per_second ? json(*p.forecast_per_second) : json(nullptr)});
+    }
     return {{"actual_per_second", r->actual_per_second},
             {"forecast_per_second", r->forecast_per_second},
             {"mape_percent", r->mape ? json(*r->mape) : json(nullptr)},
-            {"seasonal", r->is_seasonal}};
+            {"seasonal", r->is_seasonal},
+            {"history", history}};
 }
 
 json region_json(const Readings& readings, const zone::ServedZone& served, const RegionKey& key, std::size_t i) {

@@ -16,6 +16,7 @@ import pytest
 from admin_client import admin_json
 from geo import example_geo_zone_files
 from meridian_server import start_ops_server
+from wire import make_query
 
 CHROMIUM = "/usr/bin/chromium"
 ZONE = "geo.example.com."
@@ -29,6 +30,8 @@ class Dom(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.rows = {}
+        self.charts = {}  # svg id -> {polyline class: [(x, y), …]}
+        self._chart = None
         self.h2 = []
         self.body = {}
         self.error = ""
@@ -41,6 +44,11 @@ class Dom(html.parser.HTMLParser):
         a = dict(attrs)
         if tag == "body":
             self.body = a
+        elif tag == "svg" and a.get("id", "").startswith("demand-"):
+            self._chart = self.charts.setdefault(a["id"], {})
+        elif tag == "polyline" and self._chart is not None:
+            points = [p for p in a.get("points", "").split(" ") if p]
+            self._chart[a.get("class", "")] = [tuple(float(v) for v in p.split(",")) for p in points]
         elif tag == "tr" and a.get("id", "").startswith("region-"):
             self._row = self.rows.setdefault(a["id"], [])
         elif tag == "td" and self._row is not None:
@@ -52,6 +60,8 @@ class Dom(html.parser.HTMLParser):
             self._in_error = True
 
     def handle_endtag(self, tag):
+        if tag == "svg":
+            self._chart = None
         if tag == "tr":
             self._row = None
         elif tag == "td":
@@ -123,7 +133,7 @@ def test_dashboard_shows_regions_and_their_states(start_server, test_geo_mmdb, t
     states = {}
     for region, row_id in zip(REGIONS, ids):
         cells = dom.rows[row_id]
-        assert len(cells) == 8, cells
+        assert len(cells) == 9, cells
         assert cells[0]["text"] == region
         states[region] = (cells[1]["text"], cells[1]["class"], cells[1]["state"])
     assert states["eu-west-1"] == ("unhealthy", "unhealthy", "unhealthy")
@@ -132,7 +142,7 @@ def test_dashboard_shows_regions_and_their_states(start_server, test_geo_mmdb, t
     for region in ("us-east-1", "eu-central-1", "ap-northeast-1"):
         assert states[region] == ("healthy", "healthy", "healthy")
     # the reason column says why eu-west-1 is out
-    assert dom.rows[f"region-{ZONE}-eu-west-1"][7]["text"] == "state file says down"
+    assert dom.rows[f"region-{ZONE}-eu-west-1"][8]["text"] == "state file says down"
     # the page's node line
     assert "node node-a" in dom.text
 
@@ -155,3 +165,42 @@ def test_dashboard_with_a_token(start_server, test_geo_mmdb, tmp_path):
     wrong = render(f"{srv.admin_url}/#token=not-it", tmp_path)
     assert wrong.body.get("data-rendered") is None
     assert wrong.error.strip() == "cannot read /status: HTTP 403"
+
+
+def test_dashboard_charts_demand_actual_against_forecast(start_server, test_geo_mmdb, tmp_path):
+    """With 10 s forecast buckets, once buckets have closed each region's row has an SVG chart: a
+    solid polyline of the answers per second it was sent per bucket and a dashed one of what had
+    been forecast for each bucket, one point per closed bucket in /status's history."""
+    import time
+
+    extra = f'[forecast]\nbucket = "10s"\nseason = "1m"\nstate_file = "{tmp_path / "forecast.json"}"\n'
+    srv = start_ops_server(start_server, zone_files=example_geo_zone_files(), geoip=[test_geo_mmdb],
+                           extra_config=extra)
+    chart_id = f"demand-{ZONE}-eu-west-1"
+
+    def history():
+        zone = next(z for z in admin_json(srv, "GET", "/status")["zones"] if z["origin"] == ZONE)
+        region = next(r for r in zone["regions"] if r["name"] == "eu-west-1")
+        return (region["demand"] or {}).get("history", [])
+
+    dom = render(srv.admin_url + "/", tmp_path)
+    assert chart_id not in dom.charts  # no closed bucket yet: "no data"
+    assert "no data" in [c["text"] for c in dom.rows[f"region-{ZONE}-eu-west-1"]]
+    deadline = time.monotonic() + 40
+    while len(history()) < 3 and time.monotonic() < deadline:
+        for _ in range(20):
+            srv.udp(make_query("app.geo.example.com.", "A"), source="127.0.0.2")  # route 1: eu-west-1
+        time.sleep(0.5)
+    points = history()
+    assert len(points) >= 3, f"fewer than three closed buckets within 40 s: {points}"
+    assert points[-1][1] > 0 and points[0][2] is None and points[-1][2] is not None
+
+    dom = render(srv.admin_url + "/", tmp_path)
+    assert dom.body.get("data-rendered") == "yes", dom.text[-3000:]
+    chart = dom.charts.get(chart_id)
+    assert chart is not None, dom.charts.keys()
+    drawn = len(chart["actual"])
+    assert drawn >= len(points)  # a bucket may close between /status and the page's own fetch
+    assert len(chart["forecast"]) == drawn - 1  # the first bucket had nothing to forecast it
+    assert all(0 <= x <= 160 and 0 <= y <= 32 for x, y in chart["actual"] + chart["forecast"])
+    assert chart["actual"][0][0] < chart["actual"][-1][0]  # time runs left to right

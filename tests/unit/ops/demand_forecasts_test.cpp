@@ -76,6 +76,18 @@ TEST_CASE("answers are totalled per clock-aligned bucket, per region and per nam
     CHECK(f.reading(kApp)->actual_per_second == Approx(3.0));
     CHECK(f.reading({"example.net.", true, "b"})->actual_per_second == Approx(1.0));
     CHECK(std::filesystem::exists(dir.path() / "f.json"));  // saved with the closed bucket
+    // The chart's history: each closed bucket, and what had been forecast for it.
+    REQUIRE(a->history != nullptr);
+    REQUIRE(a->history->size() == 1);
+    CHECK(a->history->front().start_seconds == 1000 * 60);
+    CHECK(a->history->front().actual_per_second == Approx(2.0));
+    CHECK_FALSE(a->history->front().forecast_per_second.has_value());  // nothing before it
+    answer(*snapshot, 0, 240);
+    f.update(*snapshot, t0 + 2 * kBucket + 1);
+    const auto again = f.reading(kA);
+    REQUIRE(again->history->size() == 2);
+    CHECK(again->history->back().actual_per_second == Approx(4.0));
+    CHECK(again->history->back().forecast_per_second.value() == Approx(2.0));  // forecast from bucket 1000
 }
 
 TEST_CASE("a reload's new counters count from zero, not as a drop", "[ops]") {
