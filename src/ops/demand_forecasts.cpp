@@ -24,6 +24,15 @@ adapt::ForecastSettings settings_of(const config::ForecastConfig& config) {
     return s;
 }
 
+// The share of the answers offered to a region that it took while its capacity or load factor
+// was below 1 (steer/feedback.hpp); below 1 % what it was sent says too little, and counts as is.
+double share_taken(const zone::ServedZone& served, std::size_t region) {
+    const steer::FeedbackBoard& board = served.runtime->feedback();
+    if (region >= board.regions()) return 1.0;
+    const double share = board.region(region).admission() / static_cast<double>(steer::kWholeShare);
+    return share < 0.01 ? 1.0 : share;
+}
+
 }  // namespace
 
 DemandForecasts::DemandForecasts(const config::ForecastConfig& config)
@@ -37,10 +46,14 @@ DemandForecasts::Series& DemandForecasts::series(const SeriesKey& key) {
     return it->second;
 }
 
-void DemandForecasts::count(const SeriesKey& key, uint64_t counter) {
+void DemandForecasts::count(const SeriesKey& key, uint64_t counter, double share_taken) {
     Series& s = series(key);
-    // A smaller count than before: new counters (a reload); they count from zero.
-    if (s.has_count) s.open_total += static_cast<double>(counter >= s.last_count ? counter - s.last_count : counter);
+    // A smaller count than before: new counters (a reload); they count from zero. What was sent
+    // over the share the region took is what it was offered: its demand.
+    if (s.has_count) {
+        const auto sent = static_cast<double>(counter >= s.last_count ? counter - s.last_count : counter);
+        s.open_total += sent / share_taken;
+    }
     s.last_count = counter;
     s.has_count = true;
 }
@@ -51,7 +64,7 @@ void DemandForecasts::update(const answer::Snapshot& snapshot, double now_second
         const steer::Policy& policy = served.zone().policy();
         const stats::SteerStats& steering = served.runtime->steering();
         for (std::size_t i = 0; i < policy.regions.size(); ++i)
-            count({origin, true, policy.regions[i].name}, steering.region_answers(i));
+            count({origin, true, policy.regions[i].name}, steering.region_answers(i), share_taken(served, i));
         for (std::size_t n = 0; n < policy.names.size(); ++n) {
             uint64_t answers = steering.route_answers(n, -1);
             for (std::size_t r = 0; r < policy.names[n].routes.size(); ++r)

@@ -1,5 +1,6 @@
 // Demand forecasts per region and per steered name: the answers Meridian sends, totalled per
-// bucket (the zone's steering counters, read on each analytics tick) and fed to an additive
+// bucket (the zone's steering counters, read on each analytics tick; for a region, divided by the
+// share it took while spilling for its capacity or shedding load, so the series is its demand) and fed to an additive
 // Holt-Winters forecaster each (adapt/forecast.hpp). The state is kept in a JSON file, written
 // after each closed bucket (to a temporary file, then renamed) and read at start, so neither a
 // restart nor a reload relearns. Predictive alerts: a region with a `capacity` whose forecast
@@ -81,7 +82,7 @@ private:
         std::deque<Point> history;
     };
     Series& series(const SeriesKey& key);
-    void count(const SeriesKey& key, uint64_t counter);
+    void count(const SeriesKey& key, uint64_t counter, double share_taken = 1.0);
 
     adapt::ForecastSettings settings_;
     uint32_t horizon_buckets_;

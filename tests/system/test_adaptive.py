@@ -254,3 +254,40 @@ def test_demand_forecasts_show_in_status_and_survive_a_restart(start_server, tmp
     again = start_ops_server(start_server, zone_files=files, extra_config=extra)
     region_demand, _ = demand(again)
     assert region_demand is not None and region_demand["actual_per_second"] > 0, "the restart relearned from nothing"
+
+
+def test_a_forecast_over_capacity_raises_a_predictive_alert_through_the_webhook(start_server, tmp_path):
+    """Region a may take 2 answers per second; it is sent about 10. With 10 s buckets and a 30 s
+    horizon, once a bucket closes its forecast passes the capacity: region_capacity_forecast is
+    raised in /status, in the log and as a webhook POST, like every other alert."""
+    from healthtargets import HttpTarget
+
+    hook = HttpTarget("127.0.0.45")
+    try:
+        extra = f'[forecast]\nbucket = "10s"\nseason = "1m"\nhorizon = "30s"\nstate_file = "{tmp_path / "f.json"}"\n'
+        files = {"hc.example.toml": health_zone({}, {"a": region(A, capacity=2), "b": region(B)},
+                                                {"app": {"ttl": 60, "strategy": "failover",
+                                                         "route": [{"to": ["a", "b"]}]}})}
+        srv = start_ops_server(start_server, zone_files=files, extra_config=extra,
+                               analytics={"interval_ms": 500},
+                               alerts={"webhook": hook.url + "/hook", "webhook_timeout_ms": 1000})
+        deadline = time.monotonic() + 30
+        alert = None
+        while time.monotonic() < deadline and alert is None:
+            for _ in range(10):
+                srv.query(APP, "A")
+            time.sleep(1)
+            alert = next((a for a in admin_json(srv, "GET", "/status")["alerts"]
+                          if a["rule"] == "region_capacity_forecast"), None)
+        assert alert is not None, "no predictive alert within 30 s"
+        assert alert["region"] == "a" and alert["zone"] == HC and alert["severity"] == "warning"
+        assert "over its capacity of 2" in alert["message"]
+        deadline = time.monotonic() + 5
+        posted = []
+        while time.monotonic() < deadline and not posted:
+            posted = [json.loads(r.body) for r in hook.requests_matching("/hook")]
+            posted = [p for p in posted if p.get("alert") == "region_capacity_forecast"]
+            time.sleep(0.1)
+        assert posted and posted[0]["state"] == "raised" and posted[0]["region"] == "a", posted
+    finally:
+        hook.close()

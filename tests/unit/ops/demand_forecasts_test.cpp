@@ -171,3 +171,20 @@ TEST_CASE("a region whose forecast passes its capacity within the horizon raises
     DemandForecasts no_horizon(config(dir.path() / "g.json", 0));
     CHECK(no_horizon.capacity_alerts(*snapshot).empty());
 }
+
+TEST_CASE("a region's demand is what it was sent over the share it took (spill, shed load)", "[ops]") {
+    meridian::test::TempDir dir;
+    DemandForecasts f(config(dir.path() / "f.json"));
+    auto snapshot = zone_with_capacity();
+    meridian::steer::RegionFeedback spilling;
+    spilling.capacity_factor = 500;  // a took half of what it was offered
+    snapshot->zones.zones().at(0).runtime->feedback().set_region(0, spilling);
+    const double t0 = 6000 * kBucket;
+    f.update(*snapshot, t0);
+    answer(*snapshot, 0, 60);
+    answer(*snapshot, 1, 60);
+    f.update(*snapshot, t0 + kBucket);
+    CHECK(f.reading(kA)->actual_per_second == Approx(2.0));                                  // 60 sent ÷ 0.5
+    CHECK(f.reading({"example.net.", true, "b"})->actual_per_second == Approx(1.0));         // whole share
+    CHECK(f.reading(kApp)->actual_per_second == Approx(2.0));                                // the name: as answered
+}
