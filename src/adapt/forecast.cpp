@@ -23,7 +23,7 @@ Forecaster::Forecaster(ForecastSettings settings)
     : settings_(settings), season_(settings.season_buckets, 0.0), first_season_(settings.season_buckets, nan()),
       errors_(settings.season_buckets, 0.0), has_error_(settings.season_buckets, false) {}
 
-void Forecaster::initialise_from_first_season() {
+double Forecaster::first_season_mean() const {
     double sum = 0;
     std::size_t seen = 0;
     for (const double y : first_season_) {
@@ -31,7 +31,11 @@ void Forecaster::initialise_from_first_season() {
         sum += y;
         ++seen;
     }
-    level_ = seen == 0 ? 0.0 : sum / static_cast<double>(seen);
+    return seen == 0 ? 0.0 : sum / static_cast<double>(seen);
+}
+
+void Forecaster::initialise_from_first_season() {
+    level_ = first_season_mean();
     trend_ = 0;
     for (std::size_t i = 0; i < season_.size(); ++i)
         season_[i] = std::isnan(first_season_[i]) ? 0.0 : first_season_[i] - level_;
@@ -69,16 +73,7 @@ bool Forecaster::observe(int64_t bucket, double value) {
 }
 
 double Forecaster::forecast(uint32_t ahead) const {
-    if (!is_initialised_) {
-        double sum = 0;
-        std::size_t seen = 0;
-        for (const double y : first_season_) {
-            if (std::isnan(y)) continue;
-            sum += y;
-            ++seen;
-        }
-        return seen == 0 ? 0.0 : sum / static_cast<double>(seen);
-    }
+    if (!is_initialised_) return first_season_mean();
     const int64_t target = last_bucket_ + ahead;
     return level_ + ahead * trend_ + season_[position(target, settings_.season_buckets)];
 }

@@ -61,6 +61,7 @@ public:
 
 private:
     void initialise_from_first_season();
+    double first_season_mean() const;  // of the buckets observed so far (0 with none)
 
     ForecastSettings settings_;
     bool is_initialised_ = false;

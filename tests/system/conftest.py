@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from geo import TEST_GEO_CSV, build_geo_mmdb
+from healthtargets import Targets
 from meridian_server import ACTIVE_SERVERS, ServerFactory
 from paths import REPO_ROOT
 
@@ -28,6 +29,14 @@ def start_server(tmp_path):
     factory = ServerFactory(tmp_path)
     yield factory
     factory.close()
+
+
+@pytest.fixture
+def targets():
+    """Controllable loopback HTTP and TCP targets (healthtargets.py), all closed at teardown."""
+    t = Targets()
+    yield t
+    t.stop_all()
 
 
 @pytest.fixture(scope="module")

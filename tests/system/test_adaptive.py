@@ -19,7 +19,6 @@ import pytest
 
 from admin_client import admin_json, metric_value, scrape_metrics
 from health_zone import HC, fast_check, health_zone, region
-from healthtargets import Targets
 from meridian_server import start_ops_server
 
 APP = f"app.{HC}"
@@ -31,13 +30,6 @@ ADAPTIVE = f'[adaptive]\ninterval = "{int(STEP * 1000)}ms"\nmax_step = {MAX_STEP
 SAMPLES = 800
 TOLERANCE = 0.07
 WAIT_TOLERANCE = 0.15
-
-
-@pytest.fixture
-def targets():
-    t = Targets()
-    yield t
-    t.stop_all()
 
 
 @pytest.fixture

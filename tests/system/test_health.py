@@ -33,7 +33,6 @@ import pytest
 from config_toml import write_config
 from diagnostics import line_col, parse_errors, same_file
 from health_zone import FALL, HC, INTERVAL, RISE, TIMEOUT_MS, fast_check, health_zone, region
-from healthtargets import Targets
 from meridian_server import (
     STARTUP_TIMEOUT,
     MeridianServer,
@@ -139,13 +138,6 @@ def wait_log(srv, pattern, bound, start=None):
             return time.monotonic() - start, m
         time.sleep(0.02)
     pytest.fail(f"no log line matching {pattern!r} within {deadline - start:.2f} s\n{srv.describe()}")
-
-
-@pytest.fixture
-def targets():
-    t = Targets()
-    yield t
-    t.stop_all()
 
 
 # Fixture order matters for teardown: `targets` is set up first, so the server stops first.
