@@ -54,14 +54,15 @@ build-tsan: deps
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target meridiand meridianctl unit_tests test-geo-db
 
 # ThreadSanitizer over what runs on several threads: health, probes, counters, the snapshot
-# hand-over and the admin bridge (unit), and reloads, database swaps, health and the admin API
-# under load (system). A race makes meridiand exit non-zero, which the system tests catch.
+# hand-over and the admin bridge (unit), and reloads, database swaps, health, the admin API and the
+# control loop that learns (capacity, shed load, adaptive weights, forecasts)
+# (system), under load. A race makes meridiand exit non-zero, which the system tests catch.
 tsan: build-tsan
 	$(BUILD_TSAN)/bin/unit_tests "[health],[probes],[server],[stats]"
 	MERIDIAND=$(CURDIR)/$(BUILD_TSAN)/bin/meridiand MERIDIANCTL=$(CURDIR)/$(BUILD_TSAN)/bin/meridianctl \
 	MERIDIAN_TEST_MMDB=$(CURDIR)/$(BUILD_TSAN)/geoip/test-geo.mmdb \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system/test_reload.py tests/system/test_geoip_reload.py \
-	  tests/system/test_health.py tests/system/test_health_file.py tests/system/test_admin_api.py
+	  tests/system/test_health.py tests/system/test_health_file.py tests/system/test_admin_api.py tests/system/test_adaptive.py
 
 # libFuzzer (clang, ASan+UBSan): every target for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/.
 fuzz: deps
