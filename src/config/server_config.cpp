@@ -5,10 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "answer/snapshot.hpp"
+#include "common/toml_text.hpp"
 #include "config/toml_reader.hpp"
 #include "dns/wire.hpp"
 
@@ -118,9 +122,25 @@ void read_geoip(const toml::table& table, const std::filesystem::path& base, con
 
 std::optional<ServerConfig> load_server_config(const std::string& path, Diagnostics* diagnostics) {
     const std::size_t errors_before = diagnostics->items().size();
+    std::string config_text;
+    {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            diagnostics->error({path, 0, 0}, "cannot read config: " + std::string(std::strerror(errno)));
+            return std::nullopt;
+        }
+        std::stringstream content;
+        content << in.rdbuf();
+        config_text = content.str();
+    }
+    if (const auto at = non_ascii_outside_toml_strings(config_text)) {
+        diagnostics->error({path, at->line, at->column},
+                           "a character outside ASCII outside a string or a comment (TOML allows them only there)");
+        return std::nullopt;
+    }
     toml::table table;
     try {
-        table = toml::parse_file(path);
+        table = toml::parse(config_text, path);
     } catch (const toml::parse_error& e) {
         const auto& source = e.source();
         // toml++ reports an unreadable file with no position.

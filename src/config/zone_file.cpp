@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/ldns.hpp"
+#include "common/toml_text.hpp"
 #include "config/policy_reader.hpp"
 #include "config/record_text.hpp"
 #include "config/toml_reader.hpp"
@@ -85,6 +86,11 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
         pos = end + 1;
     }
 
+    if (const auto at = non_ascii_outside_toml_strings(source_)) {
+        error({file_, at->line, at->column},
+              "a character outside ASCII outside a string or a comment (TOML allows them only there)");
+        return nullptr;
+    }
     toml::table table;
     try {
         table = toml::parse(source_, file_);

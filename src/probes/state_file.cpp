@@ -7,6 +7,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "common/toml_text.hpp"
+
 namespace meridian::probes {
 
 namespace {
@@ -38,6 +40,11 @@ bool read_state_file(const std::string& path, std::map<std::string, StateFileEnt
     nlohmann::json document;
     const bool is_toml = path.size() >= 5 && path.compare(path.size() - 5, 5, ".toml") == 0;
     if (is_toml) {
+        if (const auto at = non_ascii_outside_toml_strings(text)) {
+            *error = path + ":" + std::to_string(at->line) + ":" + std::to_string(at->column) +
+                     ": a character outside ASCII outside a string or a comment (TOML allows them only there)";
+            return false;
+        }
         try {
             std::stringstream as_json;
             as_json << toml::json_formatter{toml::parse(text, path)};
