@@ -9,6 +9,7 @@
 #include "config/server_config.hpp"
 #include "config/snapshot_loader.hpp"
 #include "explain/explain.hpp"
+#include "ops/recommendations.hpp"
 #include "server/server.hpp"
 
 namespace {
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
     auto config = meridian::config::load_server_config(config_path, &diagnostics);
     std::unique_ptr<meridian::answer::Snapshot> snapshot;
     if (config) snapshot = meridian::config::load_snapshot(*config, &diagnostics);
-    if (!snapshot) {
+    if (snapshot && is_check) meridian::ops::check_latency_matrix(config->recommendations, &diagnostics);
+    if (!snapshot || diagnostics.has_errors()) {
         std::fputs(diagnostics.format_all().c_str(), stderr);
         std::fprintf(stderr, "meridiand: %zu error%s in %s\n", diagnostics.items().size(),
                      diagnostics.items().size() == 1 ? "" : "s", config_path.c_str());

@@ -110,6 +110,10 @@ void AdminServer::route() {
         const std::string type = req.has_param("type") ? req.get_param_value("type") : "A";
         on_control(res, [=, this] { return handlers_.explain(name, client, type, down); });
     });
+    s.Get("/recommendations", [=, this](const httplib::Request& req, httplib::Response& res) {
+        const std::string zone = req.has_param("zone") ? req.get_param_value("zone") : "";
+        on_control(res, [=, this] { return handlers_.recommendations(zone); });
+    });
     const std::string override_path = R"(/regions/([^/]+)/([^/]+)/override)";
     s.Put(override_path, [=, this](const httplib::Request& req, httplib::Response& res) {
         // A chunked body is only measured once read.

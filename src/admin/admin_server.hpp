@@ -38,6 +38,7 @@ struct Handlers {
     std::function<Reply(const std::string& name, const std::string& client, const std::string& type,
                         const std::vector<std::string>& down)>
         explain;
+    std::function<Reply(const std::string& zone)> recommendations;  // zone "": every zone
 };
 
 struct Settings {

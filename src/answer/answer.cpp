@@ -274,6 +274,12 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
         outcome->is_pruned = decision.is_pruned;
         outcome->region_count = decision.count;
         outcome->regions = decision.regions;
+        outcome->is_located = decision.is_located;
+        outcome->country = decision.country;
+        if (!decision.is_located && client_.wants_location && client.address.is_valid()) {
+            outcome->is_located = true;
+            outcome->country = snapshot_.geo->lookup(client.address).country;
+        }
     }
     RRsetRef r;
     r.owner = owner;

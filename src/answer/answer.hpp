@@ -23,6 +23,9 @@ struct ClientInfo {
     Random* random = nullptr;          // the worker's generator; null: kFixedSeed (tests, explain)
     steer::Trace* trace = nullptr;     // filled by steered answers for the explain tools only
     Outcome* outcome = nullptr;        // filled when given: what happened, for the counters
+    // Steered answers: locate the client (its country, in the outcome) even when the decision
+    // did not need to; the worker asks for a sample of queries (stats::ClientSamples).
+    bool wants_location = false;
     // The TXT rdata answering an "_explain.NAME TXT" query, made outside the core (explain::
     // explain_txt); empty: such a query is REFUSED and Outcome::is_explain_request set.
     std::span<const uint8_t> explanation = {};

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 
+#include "geo/facts.hpp"
 #include "steer/policy.hpp"
 
 namespace meridian::zone {
@@ -28,6 +29,9 @@ struct Outcome {
     bool is_pruned = false;
     uint8_t region_count = 0;
     std::array<uint32_t, steer::kMaxAnswers> regions{};
+    // The client's country: set when the decision looked it up or ClientInfo::wants_location asked.
+    bool is_located = false;
+    geo::Code<2> country;
 };
 
 }  // namespace meridian::answer

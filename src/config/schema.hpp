@@ -232,6 +232,16 @@ inline constexpr Setting kRows[] = {
      .default_doc = "`meridian-forecast.json` next to the first `zones` entry",
      .doc = "Where the forecasts are kept across restarts (relative to this file)"},
 
+    // ---- [recommendations] --------------------------------------------------------------------
+    {.document = server_config, .table = "[recommendations]", .key = "latency_matrix", .type = string,
+     .default_doc = "none: latencies estimated from distance",
+     .doc = "A file of measured round-trip times, lines of country,region,rtt_ms (relative to this file)"},
+    {.document = server_config, .table = "[recommendations]", .key = "min_gain", .type = duration, .min = ms(1),
+     .max = seconds(10), .number = ms(5), .doc = "A change is recommended only when it lowers the expected latency this much"},
+    {.document = server_config, .table = "[recommendations]", .key = "half_life", .type = duration,
+     .min = minutes(1), .max = hours(int64_t{24} * 7), .number = hours(6),
+     .doc = "The sampled answers recommendations learn from count half as much after this long"},
+
     // ---- zone file: top level -----------------------------------------------------------------
     {.document = zone_file, .table = "", .key = "origin", .type = string, .is_required = true,
      .doc = "The zone's apex; relative names in the file are below it"},

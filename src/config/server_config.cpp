@@ -310,6 +310,18 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         const std::filesystem::path dir = std::filesystem::is_directory(first, ec) ? first : first.parent_path();
         f.state_file = dir / "meridian-forecast.json";
     }
+    if (const toml::table* recommend = root.table("recommendations")) {
+        TableReader reader(*recommend, "[recommendations]", path, diagnostics);
+        RecommendConfig& r = config.recommendations;
+        if (std::string file;
+            reader.read(server_setting("[recommendations]", "latency_matrix"), &file) && !file.empty()) {
+            r.latency_matrix = file;
+            if (r.latency_matrix.is_relative()) r.latency_matrix = base / r.latency_matrix;
+        }
+        reader.read(server_setting("[recommendations]", "min_gain"), &r.min_gain_ms);
+        reader.read(server_setting("[recommendations]", "half_life"), &r.half_life_ms);
+        reader.finish();
+    }
     if (const toml::table* adaptive = root.table("adaptive")) {
         TableReader reader(*adaptive, "[adaptive]", path, diagnostics);
         reader.read(server_setting("[adaptive]", "interval"), &config.adaptive.interval_ms);

@@ -78,6 +78,13 @@ struct ForecastConfig {
 };
 inline constexpr uint32_t kMaxSeasonBuckets = 10080;
 
+// Rule recommendations (GET /recommendations, adapt::recommend).
+struct RecommendConfig {
+    std::filesystem::path latency_matrix;  // resolved; empty: estimates from distance only
+    uint32_t min_gain_ms = 5;
+    uint32_t half_life_ms = 6 * 3600 * 1000;
+};
+
 // Response rate limiting for UDP (see server/response_rate_limiter.hpp).
 struct RrlConfig {
     bool is_enabled = false;
@@ -117,6 +124,7 @@ struct ServerConfig {
     AnalyticsConfig analytics;
     AdaptiveConfig adaptive;
     ForecastConfig forecast;
+    RecommendConfig recommendations;
     RrlConfig rrl;
 };
 

@@ -1,9 +1,11 @@
 #include "server/operations.hpp"
 
+#include "common/log.hpp"
 #include "config/snapshot_loader.hpp"
 #include "explain/explain.hpp"
 #include "ops/metrics_view.hpp"
 #include "ops/override_request.hpp"
+#include "ops/recommendations.hpp"
 #include "ops/status_view.hpp"
 
 namespace meridian::server {
@@ -20,8 +22,13 @@ Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, Snap
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
     : config_(config), publisher_(publisher), workers_(workers), health_(health),
       analytics_(config.analytics, config.forecast, loop,
-                 probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}) {
+                 probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}),
+      client_mix_(config.recommendations.half_life_ms) {
     analytics_.forecasts().load();
+    Diagnostics matrix;
+    ops::check_latency_matrix(config.recommendations, &matrix);
+    for (const Diagnostic& d : matrix.items())
+        log::warning(d.format() + " (the recommendations estimate latencies from distance until it is fixed)");
 }
 
 admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
@@ -41,6 +48,7 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     };
     h.explain = [this](const std::string& name, const std::string& client, const std::string& type,
                        const std::vector<std::string>& down) { return explain(name, client, type, down); };
+    h.recommendations = [this](const std::string& zone) { return recommendations(zone); };
     return h;
 }
 
@@ -116,7 +124,10 @@ admin::Reply Operations::check() const {
     auto config = config::load_server_config(config_.path, &diagnostics);
     std::unique_ptr<answer::Snapshot> snapshot;
     if (config) snapshot = config::load_snapshot(*config, &diagnostics);
-    ReloadResult result{snapshot != nullptr, snapshot ? snapshot->zones.zones().size() : 0, {}};
+    if (snapshot) ops::check_latency_matrix(config->recommendations, &diagnostics);
+    ReloadResult result{snapshot != nullptr && !diagnostics.has_errors(),
+                        snapshot ? snapshot->zones.zones().size() : 0,
+                        {}};
     for (const auto& d : diagnostics.items()) result.errors.push_back(d.format());
     return json_reply(result.is_ok ? 200 : 422, ops::reload_reply(result));
 }
@@ -127,6 +138,17 @@ void Operations::tick() {
     const answer::Snapshot& snapshot = *publisher_->current();
     overrides_.expire(snapshot, std::chrono::system_clock::now());
     analytics_.tick(snapshot, ops::index_monitored(health_->status()));
+    const auto now = std::chrono::steady_clock::now();
+    client_mix_.update(snapshot, std::chrono::duration<double>(now - last_tick_).count());
+    last_tick_ = now;
+}
+
+admin::Reply Operations::recommendations(const std::string& zone) const {
+    bool is_unknown_zone = false;
+    const json doc = ops::recommendations_document(readings(), client_mix_, config_.recommendations, zone,
+                                                   &is_unknown_zone);
+    if (is_unknown_zone) return admin::error_reply(404, "no zone " + zone);
+    return json_reply(200, doc);
 }
 
 void Operations::stop() { analytics_.stop(); }

@@ -14,6 +14,7 @@
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
 #include "ops/analytics.hpp"
+#include "ops/client_mix.hpp"
 #include "ops/override_store.hpp"
 #include "ops/readings.hpp"
 #include "ops/reload_counts.hpp"
@@ -37,7 +38,8 @@ public:
     // After every publish: overrides are written into the new zones' health boards.
     void apply_overrides();
     void count_reload(const ReloadResult& result);
-    // Every analytics interval: expire overrides, evaluate alert rules, update trends.
+    // Every analytics interval: expire overrides, evaluate alert rules, update trends, drain the
+    // sampled answers the recommendations learn from.
     void tick();
     // Before the loop closes its handles: the analytics' webhook lets go of its transfers.
     void stop();
@@ -49,6 +51,7 @@ public:
     admin::Reply explain(const std::string& name, const std::string& client, const std::string& type,
                          const std::vector<std::string>& down) const;
     admin::Reply check() const;
+    admin::Reply recommendations(const std::string& zone) const;
 
 private:
     ops::Readings readings() const;
@@ -60,6 +63,8 @@ private:
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     ops::OverrideStore overrides_;
     ops::Analytics analytics_;
+    ops::ClientMix client_mix_;
+    std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
     ops::ReloadCounts reloads_;
 };
 

@@ -114,6 +114,7 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
 
 std::size_t Worker::answer(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
                            bool is_tcp) noexcept {
+    client->wants_location = ++sample_tick_ % kSampleEvery == 0;
     std::size_t size = answer::answer_query(*snapshot_, *client, query, response);
     if (client->outcome->is_explain_request) size = answer_explain(client, query, response, size);
     count(*client->outcome, is_tcp);
@@ -157,6 +158,12 @@ void Worker::count(const answer::Outcome& o, bool is_tcp) noexcept {
     if (o.steered_name < 0) return;
     (o.is_from_ecs ? stats_.ecs : stats_.source).add();
     runtime.steering().count(static_cast<std::size_t>(o.steered_name), o.route, o.regions.data(), o.region_count);
+    if (o.is_located && sample_tick_ % kSampleEvery == 0 && o.region_count > 0) {
+        runtime.samples().record(index_, {static_cast<uint32_t>(o.steered_name),
+                                          o.route,
+                                          {o.country.chars[0], o.country.chars[1]},
+                                          o.regions[0]});
+    }
 }
 
 void Worker::connection_closed(TcpConnection* connection) noexcept {

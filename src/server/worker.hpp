@@ -96,6 +96,9 @@ private:
     std::vector<TcpConnection*> connections_;  // owned; each deletes itself once closed
     std::vector<uint8_t> tcp_response_;
     Random random_;  // this thread's draws for weighted answers
+    // One query in kSampleEvery is located and, when steered, sampled for the recommendations.
+    static constexpr unsigned kSampleEvery = 4;
+    unsigned sample_tick_ = 0;
     stats::WorkerStats stats_;
     ResponseRateLimiter rate_limiter_;
     TokenBucket explain_budget_;

@@ -140,6 +140,12 @@ public:
           locator_(client, databases), random_(random), trace_(trace) {}
 
     Decision decide(const SteeredName& name, uint16_t qtype) noexcept;
+    // The client's country, when this decision looked the client up anyway.
+    void note_location(Decision* decision) noexcept {
+        if (!locator_.was_used()) return;
+        decision->is_located = true;
+        decision->country = locator_.facts().country;
+    }
 
 private:
     bool matches(const Condition& when) noexcept;
@@ -593,7 +599,10 @@ Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
 Decision decide(const Policy& policy, Boards boards, const SteeredName& name, uint16_t qtype,
                 const ClientAddress& client, const geo::GeoDatabases* databases, Random* random,
                 Trace* trace) noexcept {
-    return Decider(policy, boards, client, databases, random, trace).decide(name, qtype);
+    Decider decider(policy, boards, client, databases, random, trace);
+    Decision decision = decider.decide(name, qtype);
+    decider.note_location(&decision);
+    return decision;
 }
 
 }  // namespace meridian::steer

@@ -34,6 +34,10 @@ struct Decision {
     bool is_pruned = false;              // a candidate was left out for its health
     uint32_t ttl = 0;                    // the name's ttl, or pruned_ttl when is_pruned
     const std::string* cname = nullptr;  // the name's fail CNAME, when that is the answer
+    // The client's country, when the decision looked the client up (is_located); what
+    // recommendations learn from (stats::ClientSamples).
+    bool is_located = false;
+    geo::Code<2> country;
 };
 
 // Human-readable record of a decision, one line per step (see docs/POLICY.md). Filled only when

@@ -19,6 +19,7 @@ ZoneRuntime::ZoneRuntime(const Zone& zone, std::size_t workers, std::shared_ptr<
     : health_(zone.policy().regions.size()), feedback_(zone.policy().regions.size(), zone.policy().target_slots),
       steering_(routes_per_name(zone.policy()), zone.policy().regions.size()),
       queries_(carried != nullptr && carried->workers() == workers ? std::move(carried)
-                                                                   : std::make_shared<stats::ZoneStats>(workers)) {}
+                                                                   : std::make_shared<stats::ZoneStats>(workers)),
+      samples_(workers, !zone.policy().names.empty()) {}
 
 }  // namespace meridian::zone

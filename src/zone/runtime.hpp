@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "health/state.hpp"
+#include "stats/client_samples.hpp"
 #include "stats/counters.hpp"
 #include "steer/feedback.hpp"
 #include "zone/zone.hpp"
@@ -34,12 +35,16 @@ public:
     stats::ZoneStats& queries() noexcept { return *queries_; }
     const stats::ZoneStats& queries() const noexcept { return *queries_; }
     const std::shared_ptr<stats::ZoneStats>& shared_queries() const noexcept { return queries_; }
+    // A sample of steered answers (name, route, client country, region) for the recommendations;
+    // none kept for a zone without steered names.
+    stats::ClientSamples& samples() noexcept { return samples_; }
 
 private:
     health::HealthBoard health_;
     steer::FeedbackBoard feedback_;
     stats::SteerStats steering_;
     std::shared_ptr<stats::ZoneStats> queries_;  // never null
+    stats::ClientSamples samples_;
 };
 
 }  // namespace meridian::zone

@@ -1,6 +1,6 @@
 // meridianctl: the operator's command line for a running meridiand, through its admin API.
 //   status | check | reload | explain NAME CLIENT [--type T] [--down REGION]... |
-//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION
+//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION | recommend [ZONE]
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +22,8 @@ constexpr const char* kUsage =
     "                                           optionally as if REGION were down\n"
     "  drain ZONE REGION [--for SECONDS] [--reason TEXT]\n"
     "  undrain ZONE REGION\n"
+    "  recommend [ZONE]                         route changes that would lower clients' latency,\n"
+    "                                           as TOML to paste (nothing is applied)\n"
     "defaults: --admin http://127.0.0.1:8019, --token from $MERIDIAN_TOKEN\n";
 
 struct Options {
@@ -90,6 +92,32 @@ void show_check(const nlohmann::json& body) {
     for (const auto& e : body["errors"]) std::printf("%s\n", e.get<std::string>().c_str());
 }
 
+void show_recommendations(const nlohmann::json& body) {
+    const nlohmann::json& matrix = body["latency_matrix"];
+    if (matrix.is_null()) {
+        std::printf("latencies estimated from distance (no [recommendations] latency_matrix)\n");
+    } else if (matrix.contains("errors")) {
+        std::printf("latency matrix %s NOT used:\n", matrix["file"].get<std::string>().c_str());
+        for (const auto& e : matrix["errors"]) std::printf("  %s\n", e.get<std::string>().c_str());
+    } else {
+        std::printf("latency matrix %s: %zu measurements\n", matrix["file"].get<std::string>().c_str(),
+                    matrix["entries"].get<std::size_t>());
+    }
+    std::size_t count = 0;
+    for (const auto& z : body["zones"]) {
+        for (const auto& n : z["names"]) {
+            const auto& list = n["recommendations"];
+            std::printf("%s (%.0f sampled answers): %s\n", n["name"].get<std::string>().c_str(),
+                        n["sampled_answers"].get<double>(), list.empty() ? "no change recommended" : "");
+            for (const auto& r : list) {
+                ++count;
+                std::printf("\n%s\n", r["toml"].get<std::string>().c_str());
+            }
+        }
+    }
+    if (count > 0) std::printf("%zu recommendation%s; nothing was applied.\n", count, count == 1 ? "" : "s");
+}
+
 int run(int argc, char** argv) {
     Options o;
     if (const char* token = std::getenv("MERIDIAN_TOKEN")) o.token = token;
@@ -135,6 +163,11 @@ int run(int argc, char** argv) {
         httplib::Params params{{"name", o.words[1]}, {"client", o.words[2]}, {"type", o.type}};
         for (const std::string& region : o.down) params.emplace("down", region);
         return finish(client.Get("/explain", params, httplib::Headers{}), o, show_lines);
+    }
+    if (command == "recommend" && operands <= 1) {
+        httplib::Params params;
+        if (operands == 1) params.emplace("zone", o.words[1]);
+        return finish(client.Get("/recommendations", params, httplib::Headers{}), o, show_recommendations);
     }
     if ((command == "drain" || command == "undrain") && operands == 2) {
         const std::string path = "/regions/" + o.words[1] + "/" + o.words[2] + "/override";

@@ -430,10 +430,13 @@ TEST_CASE("steered answers allocate nothing once warmed up, with and without ECS
     };
     std::vector<uint8_t> buffer(meridian::dns::kMaxMessageSize);
     meridian::Random random(1);
+    meridian::answer::Outcome outcome;
     auto answer = [&](const Case& c) {
         ClientInfo client;
         client.source = c.source;
         client.random = &random;
+        client.outcome = &outcome;
+        client.wants_location = true;  // as for a sampled query: the extra lookup allocates nothing either
         return answer_query(snapshot, client, c.query, buffer);
     };
     for (const Case& c : cases) {
@@ -457,4 +460,31 @@ TEST_CASE("steered answers allocate nothing once warmed up, with and without ECS
         CHECK(meridian::test::allocation_count() > start);
         CHECK_FALSE(trace.lines.empty());
     }
+}
+
+TEST_CASE("a steered answer's outcome carries the client's country when located, or when asked", "[answer]") {
+    const auto located = [](const std::vector<uint8_t>& query, const sockaddr* source, bool wants) {
+        std::vector<uint8_t> buffer(meridian::dns::kMaxMessageSize);
+        meridian::answer::Outcome outcome;
+        ClientInfo client;
+        client.source = source;
+        client.outcome = &outcome;
+        client.wants_location = wants;
+        REQUIRE(answer_query(example(), client, query, buffer) >= 12);
+        REQUIRE(outcome.steered_name >= 0);
+        return outcome;
+    };
+    // 127.0.0.2 matches app's first route by CIDR: the decision never looks the client up …
+    const Source london("127.0.0.2");
+    const auto plain = located(make_query(kApp, LDNS_RR_TYPE_A), london.get(), false);
+    CHECK_FALSE(plain.is_located);
+    CHECK(plain.country.empty());
+    // … unless the worker asks (a sampled query): then it is GB (test-geo.csv).
+    const auto asked = located(make_query(kApp, LDNS_RR_TYPE_A), london.get(), true);
+    CHECK(asked.is_located);
+    CHECK(asked.country.view() == "GB");
+    // A client the decision located anyway (BR, by the nearest route) carries it without asking.
+    const auto brazil = located(make_query(kApp, LDNS_RR_TYPE_A, subnet("200.0.0.0/24")), london.get(), false);
+    CHECK(brazil.is_located);
+    CHECK(brazil.country.view() == "BR");
 }

@@ -151,6 +151,10 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[forecast] season", [=](const ServerConfig& c) { return n(c.forecast.season_ms); }},
         {"[forecast] horizon", [=](const ServerConfig& c) { return n(c.forecast.horizon_ms); }},
         {"[forecast] state_file", [](const ServerConfig& c) { return c.forecast.state_file.string(); }},
+        {"[recommendations] latency_matrix",
+         [](const ServerConfig& c) { return c.recommendations.latency_matrix.string(); }},
+        {"[recommendations] min_gain", [=](const ServerConfig& c) { return n(c.recommendations.min_gain_ms); }},
+        {"[recommendations] half_life", [=](const ServerConfig& c) { return n(c.recommendations.half_life_ms); }},
         {"[[geoip]] path", [](const ServerConfig& c) { return c.geoip.empty() ? "" : c.geoip[0].path.string(); }},
     };
     return fields;
