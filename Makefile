@@ -55,14 +55,16 @@ build-tsan: deps
 
 # ThreadSanitizer over what runs on several threads: health, probes, counters, the snapshot
 # hand-over and the admin bridge (unit), and reloads, database swaps, health, the admin API and the
-# control loop that learns (capacity, shed load, adaptive weights, forecasts)
+# control loop that learns (capacity, shed load, adaptive weights, forecasts, the sampled answers
+# drained for recommendations)
 # (system), under load. A race makes meridiand exit non-zero, which the system tests catch.
 tsan: build-tsan
 	$(BUILD_TSAN)/bin/unit_tests "[health],[probes],[server],[stats]"
 	MERIDIAND=$(CURDIR)/$(BUILD_TSAN)/bin/meridiand MERIDIANCTL=$(CURDIR)/$(BUILD_TSAN)/bin/meridianctl \
 	MERIDIAN_TEST_MMDB=$(CURDIR)/$(BUILD_TSAN)/geoip/test-geo.mmdb \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system/test_reload.py tests/system/test_geoip_reload.py \
-	  tests/system/test_health.py tests/system/test_health_file.py tests/system/test_admin_api.py tests/system/test_adaptive.py
+	  tests/system/test_health.py tests/system/test_health_file.py tests/system/test_admin_api.py tests/system/test_adaptive.py \
+	  tests/system/test_recommendations.py
 
 # libFuzzer (clang, ASan+UBSan): every target for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/.
 fuzz: deps

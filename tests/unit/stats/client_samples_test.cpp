@@ -2,6 +2,8 @@
 // and a zone without steered names keeping nothing.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include "stats/client_samples.hpp"
@@ -11,7 +13,7 @@ using meridian::stats::ClientSamples;
 using meridian::stats::pack;
 using meridian::stats::unpack;
 
-TEST_CASE("a client sample packs into one word and back; what does not fit is refused") {
+TEST_CASE("a client sample packs into one word and back; what does not fit is refused", "[stats]") {
     for (const ClientSample s : {ClientSample{0, -1, {0, 0}, 0}, ClientSample{1048575, 254, {'Z', 'Z'}, 65535},
                                  ClientSample{12, 3, {'B', 'R'}, 7}}) {
         const auto word = pack(s);
@@ -29,7 +31,7 @@ TEST_CASE("a client sample packs into one word and back; what does not fit is re
     CHECK_FALSE(unpack(0));  // a slot never written
 }
 
-TEST_CASE("samples are drained once each, per worker in order; a lapped ring keeps its newest") {
+TEST_CASE("samples are drained once each, per worker in order; a lapped ring keeps its newest", "[stats]") {
     ClientSamples samples(2, true);
     samples.record(0, {1, 0, {'B', 'R'}, 2});
     samples.record(1, {2, 1, {'U', 'S'}, 3});
@@ -55,7 +57,7 @@ TEST_CASE("samples are drained once each, per worker in order; a lapped ring kee
     CHECK(lost == 100);
 }
 
-TEST_CASE("a zone without steered names keeps no rings; a worker out of range records nothing") {
+TEST_CASE("a zone without steered names keeps no rings; a worker out of range records nothing", "[stats]") {
     ClientSamples none(4, false);
     CHECK_FALSE(none.is_enabled());
     none.record(0, {1, 0, {'B', 'R'}, 0});
@@ -66,4 +68,31 @@ TEST_CASE("a zone without steered names keeps no rings; a worker out of range re
     one.record(5, {1, 0, {'B', 'R'}, 0});
     one.drain(&out);
     CHECK(out.empty());
+}
+
+TEST_CASE("workers record while the control loop drains: every sample is whole, drained or counted lost", "[stats]") {
+    constexpr uint32_t kPerWorker = 200000;
+    ClientSamples samples(2, true);
+    std::atomic<int> running{2};
+    auto writer = [&](unsigned worker) {
+        for (uint32_t i = 0; i < kPerWorker; ++i) samples.record(worker, {i % 1000, 1, {'B', 'R'}, worker});
+        running.fetch_sub(1);
+    };
+    std::thread a(writer, 0), b(writer, 1);
+    std::vector<ClientSample> out;
+    uint64_t lost = 0, drained = 0;
+    bool is_whole = true;
+    while (running.load() > 0) {
+        out.clear();
+        samples.drain(&out, &lost);
+        drained += out.size();
+        for (const ClientSample& s : out) is_whole = is_whole && s.route == 1 && s.country[0] == 'B' && s.region < 2;
+    }
+    a.join();
+    b.join();
+    out.clear();
+    samples.drain(&out, &lost);
+    drained += out.size();
+    CHECK(is_whole);
+    CHECK(drained + lost == 2 * kPerWorker);
 }
