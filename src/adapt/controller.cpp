@@ -13,9 +13,6 @@ constexpr double kRateTimeConstantSeconds = 2.0;
 // A capacity never takes a region below this share of what it is offered: what it is sent then
 // still measures what it is offered, so the factor can recover when demand falls.
 constexpr double kMinCapacityFactor = 0.01;
-// Below this admission (the load factor near 0) the answers sent say too little about what was
-// offered; the capacity factor then stays where it is.
-constexpr double kMinAdmissionToMeasure = 0.005;
 constexpr double kDefaultTimeConstantMs = 30000;
 
 std::string key_of(std::string_view a, std::string_view b) {
@@ -102,7 +99,7 @@ void Controller::step_region(const std::string& key, const steer::Region& region
         // What was offered to the region since the last step: it took about `admission` of it,
         // the factors in effect over that time (before this step changes them).
         const double admission = s.capacity_factor * s.load_factor;
-        if (admission >= kMinAdmissionToMeasure) {
+        if (admission >= steer::kMinShareToMeasure) {  // else the capacity factor stays where it is
             const double offered = static_cast<double>(sent - s.last_sent) / dt / admission;
             s.offered_per_second = s.offered_per_second < 0
                                        ? offered

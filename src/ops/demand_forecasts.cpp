@@ -25,12 +25,12 @@ adapt::ForecastSettings settings_of(const config::ForecastConfig& config) {
 }
 
 // The share of the answers offered to a region that it took while its capacity or load factor
-// was below 1 (steer/feedback.hpp); below 1 % what it was sent says too little, and counts as is.
+// was below 1 (steer/feedback.hpp); below kMinShareToMeasure what it was sent counts as is.
 double share_taken(const zone::ServedZone& served, std::size_t region) {
     const steer::FeedbackBoard& board = served.runtime->feedback();
     if (region >= board.regions()) return 1.0;
     const double share = board.region(region).admission() / static_cast<double>(steer::kWholeShare);
-    return share < 0.01 ? 1.0 : share;
+    return share < steer::kMinShareToMeasure ? 1.0 : share;
 }
 
 }  // namespace

@@ -195,15 +195,14 @@ std::string metrics_text(const Readings& readings) {
                 const steer::Route& route = policy.names[n].routes[r];
                 if (route.strategy != steer::Strategy::adaptive) continue;
                 for (std::size_t t = 0; t < route.targets.size(); ++t) {
-                    const std::size_t slot = route.first_slot + t;
-                    const steer::FeedbackBoard& board = zone.runtime->feedback();
-                    if (slot >= board.targets() || board.weight(slot) == steer::kNoWeight) continue;
+                    const auto learned = zone.runtime->feedback().learned_weight(route.first_slot, t);
+                    if (!learned) continue;
                     m.sample("meridian_adaptive_weight",
                              {{"zone", origin},
                               {"name", name},
                               {"route", std::to_string(r + 1)},
                               {"region", policy.regions[route.targets[t].region].name}},
-                             board.weight(slot) / static_cast<double>(steer::kShareScale));
+                             *learned / static_cast<double>(steer::kShareScale));
                 }
             }
         }

@@ -75,9 +75,9 @@ json adaptive_weights(const zone::ServedZone& served, const steer::Route& route)
     const steer::FeedbackBoard& board = served.runtime->feedback();
     json weights = json::object();
     for (std::size_t t = 0; t < route.targets.size(); ++t) {
-        const std::size_t slot = route.first_slot + t;
-        if (slot >= board.targets() || board.weight(slot) == steer::kNoWeight) return nullptr;
-        weights[served.zone().policy().regions[route.targets[t].region].name] = board.weight(slot) /
+        const auto learned = board.learned_weight(route.first_slot, t);
+        if (!learned) return nullptr;
+        weights[served.zone().policy().regions[route.targets[t].region].name] = *learned /
                                                                                 static_cast<double>(steer::kShareScale);
     }
     return weights;

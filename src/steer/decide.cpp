@@ -168,10 +168,7 @@ private:
     // An adaptive route's published weight for its target `index`, or the configured one.
     uint32_t weight_of(const Route& route, std::size_t index, uint32_t configured) const noexcept {
         if (route.strategy != Strategy::adaptive || feedback_ == nullptr) return configured;
-        const std::size_t slot = route.first_slot + index;
-        if (slot >= feedback_->targets()) return configured;
-        const uint32_t learned = feedback_->weight(slot);
-        return learned == kNoWeight ? configured : learned;
+        return feedback_->learned_weight(route.first_slot, index).value_or(configured);
     }
     void note_scope(unsigned prefix) noexcept { scope_ = std::max(scope_, std::min(prefix, client_.address.width())); }
     // Trace lines are built only when a trace was asked for: the query path allocates nothing.

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace meridian::steer {
 
@@ -25,6 +26,11 @@ struct RegionFeedback {
         return static_cast<uint16_t>(uint32_t{capacity_factor} * load_factor / kWholeShare);
     }
 };
+
+// A region taking less than this share of the answers offered to it (its admission) is sent too
+// few for them to say what it was offered: the control loop and the demand forecasts then do not
+// divide by the share (adapt::Controller, ops::DemandForecasts).
+inline constexpr double kMinShareToMeasure = 0.005;
 
 // An adaptive route target's weight in parts per million of its route; kNoWeight until the
 // controller has published one (decide() then uses the configured weight).
@@ -44,6 +50,14 @@ public:
     uint32_t weight(std::size_t slot) const noexcept { return weights_[slot].load(std::memory_order_relaxed); }
     void set_weight(std::size_t slot, uint32_t weight) noexcept {
         weights_[slot].store(weight, std::memory_order_relaxed);
+    }
+    // The weight published for target `index` of the route whose targets start at `first_slot`
+    // (Route::first_slot); nullopt while none is (kNoWeight) or for a slot out of range.
+    std::optional<uint32_t> learned_weight(std::size_t first_slot, std::size_t index) const noexcept {
+        const std::size_t slot = first_slot + index;
+        if (slot >= targets_) return std::nullopt;
+        const uint32_t w = weight(slot);
+        return w == kNoWeight ? std::nullopt : std::optional<uint32_t>(w);
     }
 
 private:
