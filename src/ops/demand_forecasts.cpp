@@ -135,12 +135,17 @@ void DemandForecasts::load() {
     if (!in) return;  // nothing kept yet
     std::stringstream text;
     text << in.rdbuf();
-    const json document = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    const std::string where = "forecast: " + state_file_.string() + ": ";
+    const std::size_t kept = read_state(text.str(), state_file_.string());
+    log::info("forecast: " + state_file_.string() + ": read " + std::to_string(kept) + " series");
+}
+
+std::size_t DemandForecasts::read_state(const std::string& text, const std::string& file) {
+    const json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const std::string where = "forecast: " + file + ": ";
     if (document.is_discarded() || !document.is_object() || document.value("meridian_forecasts", 0) != kFormat ||
         !document.contains("series") || !document["series"].is_object()) {
         log::warning(where + "not a forecast state file; starting afresh");
-        return;
+        return 0;
     }
     std::size_t kept = 0;
     for (const auto& [name, entry] : document["series"].items()) {
@@ -159,28 +164,35 @@ void DemandForecasts::load() {
             continue;
         }
         Series s(std::move(*f));
-        if (entry.contains("last_actual") && entry["last_actual"].is_number())
-            s.last_actual = std::max(0.0, entry["last_actual"].get<double>());
+        if (entry.contains("last_actual") && entry["last_actual"].is_number()) {
+            const double last = entry["last_actual"].get<double>();
+            s.last_actual = std::isfinite(last) ? std::max(0.0, last) : 0.0;
+        }
         series_.insert_or_assign(SeriesKey{zone, kind == "region", id}, std::move(s));
         ++kept;
     }
-    log::info(where + "read " + std::to_string(kept) + " series");
+    return kept;
 }
 
-bool DemandForecasts::save() const {
-    if (state_file_.empty()) return false;
+std::optional<std::string> DemandForecasts::state_text() const {
     json series = json::object();
     for (const auto& [key, s] : series_) {
         if (s.forecaster.observations() == 0) continue;
         series[key.to_string()] = {{"forecaster", s.forecaster.to_json()}, {"last_actual", s.last_actual}};
     }
-    if (series.empty()) return true;  // nothing learned yet: an earlier file stays as it is
-    const json document = {{"meridian_forecasts", kFormat}, {"series", series}};
+    if (series.empty()) return std::nullopt;
+    return json{{"meridian_forecasts", kFormat}, {"series", series}}.dump();
+}
+
+bool DemandForecasts::save() const {
+    if (state_file_.empty()) return false;
+    const auto text = state_text();
+    if (!text) return true;  // nothing learned yet: an earlier file stays as it is
     std::filesystem::path temporary = state_file_;
     temporary += ".tmp";
     {
         std::ofstream out(temporary, std::ios::trunc);
-        out << document.dump() << "\n";
+        out << *text << "\n";
         if (!out.flush()) {
             if (!is_write_failing_) {
                 log::warning("forecast: cannot write " + temporary.string() +

@@ -42,11 +42,16 @@ public:
     // Reads the state file; a missing file starts afresh, an unreadable or foreign one is logged
     // and starts afresh (it is overwritten at the next closed bucket).
     void load();
+    // The state file's text (named `file` in warnings): the series it holds replace those kept;
+    // returns how many. A series that does not read is warned about and starts afresh.
+    std::size_t read_state(const std::string& text, const std::string& file);
     // One analytics tick at `now_seconds` (since the epoch): counts since the last tick go to the
     // open bucket; when the clock has moved past it, it is closed and observed, and the state saved.
     void update(const answer::Snapshot& snapshot, double now_seconds);
     // Writes the state file now; false (logged) when it cannot be written.
     bool save() const;
+    // The state file's text: every series with an observation; nullopt when none has one.
+    std::optional<std::string> state_text() const;
 
     // One closed bucket: what was sent, and what had been forecast for it one bucket ahead.
     struct Point {
