@@ -9,7 +9,7 @@ FUZZ_CXX   ?= clang++-16
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := query ecs answer zone_file mmdb_csv state_file forecast_state latency_matrix demand_state
 
-.PHONY: all deps build build-asan build-tsan geoip run lint test tsan fuzz bench package schema-doc clean
+.PHONY: all deps build build-asan build-tsan geoip run lint test tsan fuzz bench sim package schema-doc clean
 
 all: build
 
@@ -73,11 +73,19 @@ fuzz: deps
 	./tests/fuzz/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Meridian against gdnsd, Knot+geoip, NSD and a do-nothing reflector, one core each, then the
-# scale measurements (10 → 10,000 names, 1 and 2 workers, load, memory, reload under load)
+# scale measurements (10 → 10,000 names, 1 and 2 workers, load, memory, reload under load), then the
+# closed-loop simulator's full mode (about 13 minutes; tools/sim/README.md)
 # (docs/PERFORMANCE.md). BENCH_SECONDS=3 BENCH_REPEATS=1 SCALE_SECONDS=2 make bench for a quick look.
 bench: build
 	BUILD=$(BUILD) ./tools/bench/run-bench.sh
 	BUILD=$(BUILD) ./tools/scale/scale-bench.sh
+	BUILD=$(BUILD) ./tools/sim/simulate.py
+
+# The closed-loop simulator of steering that learns, quick mode (about 4 minutes): static against
+# adaptive steering of the real meridiand, per scenario (tools/sim/README.md). make bench runs the
+# full mode, whose goals fail the run when missed.
+sim: build geoip
+	BUILD=$(BUILD) ./tools/sim/simulate.py --quick
 
 # docs/CONFIG.md's settings tables, from the schema (src/config/schema.hpp) via meridiand --schema.
 schema-doc: build
