@@ -87,12 +87,6 @@ void Controller::step_region(const std::string& key, const steer::Region& region
         s.has_latency = true;
     }
 
-    // No load reported (yet): the region keeps its share.
-    const double load_target = region.has_shed && health.has_load
-                                   ? shed_factor(health.load_centi / 100.0, region.shed_low, region.shed_high)
-                                   : 1.0;
-    s.load_factor = move(s.load_factor, load_target);
-
     if (region.capacity == 0) {
         s.capacity_factor = 1;
     } else if (s.last_step >= 0 && dt > 0 && sent >= s.last_sent) {
@@ -110,6 +104,12 @@ void Controller::step_region(const std::string& key, const steer::Region& region
             s.capacity_factor = std::max(kMinCapacityFactor, move(s.capacity_factor, target));
         }
     }
+    // The load factor moves after the capacity factor has used it: the answers just counted were
+    // sent while the old one was in effect. No load reported (yet): the region keeps its share.
+    const double load_target = region.has_shed && health.has_load
+                                   ? shed_factor(health.load_centi / 100.0, region.shed_low, region.shed_high)
+                                   : 1.0;
+    s.load_factor = move(s.load_factor, load_target);
     s.last_sent = sent;  // a smaller count than before: new counters after a reload, measured from here
     s.last_step = now;
 

@@ -128,7 +128,8 @@ std::optional<Forecaster> Forecaster::from_json(const std::string& text, const F
         const auto it = document.find(key);
         return it != document.end() && it->is_number() ? &*it : nullptr;
     };
-    if (const json* format = number("meridian_forecast"); format == nullptr || format->get<int>() != kFormat) {
+    if (const json* format = number("meridian_forecast");
+        format == nullptr || *format != json(kFormat)) {  // compared as JSON: a huge number is no int
         *error = "not a forecast state (format " + std::to_string(kFormat) + ")";
         return std::nullopt;
     }

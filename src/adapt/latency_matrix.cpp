@@ -9,9 +9,10 @@ namespace meridian::adapt {
 
 namespace {
 
+// Spaces and tabs around a field or a line; a line's CR (CRLF files) is dropped before.
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
 }
 
@@ -48,7 +49,7 @@ std::optional<LatencyMatrix> LatencyMatrix::parse(std::string_view text, const s
             fail("line longer than " + std::to_string(kMaxMatrixLineBytes) + " bytes");
             continue;
         }
-        const std::string_view line = trim(raw);
+        const std::string_view line = trim(raw.ends_with('\r') ? raw.substr(0, raw.size() - 1) : raw);
         if (line.empty() || line.front() == '#') continue;
         if (line_number == 1 && line == "country,region,rtt_ms") continue;
         const std::size_t first = line.find(',');

@@ -142,8 +142,10 @@ void DemandForecasts::load() {
 std::size_t DemandForecasts::read_state(const std::string& text, const std::string& file) {
     const json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
     const std::string where = "forecast: " + file + ": ";
-    if (document.is_discarded() || !document.is_object() || document.value("meridian_forecasts", 0) != kFormat ||
-        !document.contains("series") || !document["series"].is_object()) {
+    // The format is compared as JSON (an integer): a huge number read as an int would be undefined.
+    if (document.is_discarded() || !document.is_object() || !document.contains("meridian_forecasts") ||
+        document["meridian_forecasts"] != json(kFormat) || !document.contains("series") ||
+        !document["series"].is_object()) {
         log::warning(where + "not a forecast state file; starting afresh");
         return 0;
     }

@@ -140,6 +140,38 @@ TEST_CASE("capacity: the factor settles where the answers sent meet the capacity
     CHECK(seen.back() == 1000);
 }
 
+TEST_CASE("shedding does not read as more demand: the capacity factor uses the factors the answers were sent under",
+          "[adapt]") {
+    Zone z(Strategy::failover);
+    z.policy.regions[0].capacity = 100;
+    z.policy.regions[0].has_shed = true;
+    z.policy.regions[0].shed_low = 60;
+    z.policy.regions[0].shed_high = 90;
+    Controller c(Settings{0.10});
+    z.load(0, 10);
+    z.step(c, 0);
+    // Offered 200 answers per second; the region takes capacity factor × load factor of them.
+    double now = 0;
+    const auto run = [&](int steps) {
+        for (int s = 0; s < steps; ++s) {
+            const auto r = z.board->region(0);
+            now += 2;
+            z.send(0, static_cast<int>(std::lround(200 * 2 * r.capacity_factor / 1000.0 * r.load_factor / 1000.0)));
+            z.step(c, now);
+        }
+    };
+    run(60);
+    REQUIRE(z.board->region(0).capacity_factor == Approx(500).margin(2));  // 100 / 200
+    // The region reports more load: its load factor falls step by step to 0.5. Demand is what it
+    // was, so the capacity factor stays where it is on every step, the first one included.
+    z.load(0, 75);
+    for (int s = 0; s < 8; ++s) {
+        run(1);
+        CHECK(z.board->region(0).capacity_factor == Approx(500).margin(2));
+    }
+    CHECK(z.board->region(0).load_factor == 500);
+}
+
 TEST_CASE("capacity below demand never flips a region off at once", "[adapt]") {
     Zone z(Strategy::failover);
     z.policy.regions[0].capacity = 1;

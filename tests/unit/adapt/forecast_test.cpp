@@ -135,7 +135,8 @@ TEST_CASE("a state made with other sizes, or not a state, is refused with a reas
     other.bucket_seconds = 300;
     CHECK_FALSE(Forecaster::from_json(f.to_json(), other, &error).has_value());
     for (const char* bad :
-         {"", "[]", "{\"meridian_forecast\": 2}", "{\"meridian_forecast\": 1, \"bucket_seconds\": 3600}", "not json"}) {
+         {"", "[]", "{\"meridian_forecast\": 2}", "{\"meridian_forecast\": 1, \"bucket_seconds\": 3600}", "not json",
+          "{\"meridian_forecast\": 6.7e45}", "{\"meridian_forecast\": 1.5}"}) {
         CAPTURE(bad);
         error.clear();
         CHECK_FALSE(Forecaster::from_json(bad, settings, &error).has_value());

@@ -35,6 +35,13 @@ TEST_CASE("every bad line of a latency matrix is an error with its line number, 
     CHECK(d.items()[2].message == "expected country,region,rtt_ms");
 }
 
+TEST_CASE("a CR is allowed only at the end of a line (CRLF files), not inside a field") {
+    Diagnostics d;
+    CHECK_FALSE(LatencyMatrix::parse("BR,us\r\r,5\r\n", "m.csv", &d));
+    REQUIRE(d.items().size() == 1);
+    CHECK(d.items()[0].message == "\"us\r\r\" is not a region name");
+}
+
 TEST_CASE("a header elsewhere than the first line is an error; an over-long line too") {
     Diagnostics d;
     CHECK_FALSE(LatencyMatrix::parse("BR,us,10\ncountry,region,rtt_ms\n", "m.csv", &d));
