@@ -62,15 +62,21 @@ LatencyMatrix matrix() {
     return *m;
 }
 
+// The input recommend() gets for `p` with the matrix above (held by the caller) and `mix`.
+RecommendInput input(const Policy& p, const LatencyMatrix& m, std::vector<MixCell> mix) {
+    RecommendInput in;
+    in.policy = &p;
+    in.matrix = &m;
+    in.mix = std::move(mix);
+    return in;
+}
+
 }  // namespace
 
 TEST_CASE("a country answered far away is sent to its nearest region: gain and share by hand") {
     const Policy p = policy();
     const LatencyMatrix m = matrix();
-    RecommendInput in;
-    in.policy = &p;
-    in.matrix = &m;
-    in.mix = {{0, 0, kBR, kUs, 30}, {0, 0, kUS, kUs, 70}};
+    RecommendInput in = input(p, m, {{0, 0, kBR, kUs, 30}, {0, 0, kUS, kUs, 70}});
     const std::vector<Recommendation> found = recommend(in);
     REQUIRE(found.size() == 1);
     const Recommendation& r = found[0];
@@ -91,11 +97,8 @@ TEST_CASE("a country answered far away is sent to its nearest region: gain and s
 TEST_CASE("the current latency is the mean over the regions a country's answers went to; countries merge") {
     const Policy p = policy();
     const LatencyMatrix m = matrix();
-    RecommendInput in;
-    in.policy = &p;
-    in.matrix = &m;
     // BR: half to us (120), half to eu (200): 160 now. AR: all to us: 140 now.
-    in.mix = {{0, 0, kBR, kUs, 10}, {0, 0, kBR, kEu, 10}, {0, 0, kAR, kUs, 20}, {0, 0, kUS, kUs, 60}};
+    RecommendInput in = input(p, m, {{0, 0, kBR, kUs, 10}, {0, 0, kBR, kEu, 10}, {0, 0, kAR, kUs, 20}, {0, 0, kUS, kUs, 60}});
     const auto found = recommend(in);
     REQUIRE(found.size() == 1);
     CHECK(found[0].countries == std::vector<Country>{kAR, kBR});
@@ -108,10 +111,7 @@ TEST_CASE("the current latency is the mean over the regions a country's answers 
 TEST_CASE("nothing is recommended below min_gain, min_samples or min_share") {
     const Policy p = policy();
     const LatencyMatrix m = matrix();
-    RecommendInput in;
-    in.policy = &p;
-    in.matrix = &m;
-    in.mix = {{0, 0, kBR, kUs, 30}, {0, 0, kUS, kUs, 70}};
+    RecommendInput in = input(p, m, {{0, 0, kBR, kUs, 30}, {0, 0, kUS, kUs, 70}});
     in.min_gain_ms = 100.5;  // the gain is 100
     CHECK(recommend(in).empty());
     in.min_gain_ms = 100;
@@ -127,9 +127,7 @@ TEST_CASE("a region with a capacity takes only the countries that fit under its 
     Policy p = policy();
     p.regions[kBr].capacity = 100;  // room: 0.9 × 100 − 80 sent now = 10 answers per second
     const LatencyMatrix m = matrix();
-    RecommendInput in;
-    in.policy = &p;
-    in.matrix = &m;
+    RecommendInput in = input(p, m, {});
     in.region_rate = {0, 80, 0};
     in.name_rate = {100};  // answers per second of www
     // BR is 30 % of www (30 per second: too much); AR 5 % (5 per second: fits).
@@ -190,10 +188,7 @@ TEST_CASE("the TOML snippet keeps the route's other conditions and lists the rou
     p.names[0].routes[0].when.continents.push_back(sa);
     p.names[0].routes[0].when.asns.push_back(64500);
     const LatencyMatrix m = matrix();
-    RecommendInput in;
-    in.policy = &p;
-    in.matrix = &m;
-    in.mix = {{0, 0, kBR, kUs, 30}, {0, 0, kUS, kUs, 70}};
+    RecommendInput in = input(p, m, {{0, 0, kBR, kUs, 30}, {0, 0, kUS, kUs, 70}});
     const auto found = recommend(in);
     REQUIRE(found.size() == 1);
     const std::string toml = toml_snippet(p, found[0], "www", 12);
@@ -207,10 +202,7 @@ TEST_CASE("the TOML snippet keeps the route's other conditions and lists the rou
 TEST_CASE("fail-policy answers, unlocated clients and unknown names count in the total only") {
     const Policy p = policy();
     const LatencyMatrix m = matrix();
-    RecommendInput in;
-    in.policy = &p;
-    in.matrix = &m;
-    in.mix = {{0, 0, kBR, kUs, 30}, {0, -1, kBR, kUs, 40}, {0, 0, {0, 0}, kUs, 30}, {7, 0, kBR, kUs, 1000}};
+    RecommendInput in = input(p, m, {{0, 0, kBR, kUs, 30}, {0, -1, kBR, kUs, 40}, {0, 0, {0, 0}, kUs, 30}, {7, 0, kBR, kUs, 1000}});
     const auto found = recommend(in);
     REQUIRE(found.size() == 1);
     CHECK(found[0].share == Approx(0.30));  // 30 of the 100 answers www had
