@@ -188,7 +188,8 @@ def test_the_example_zone_recommends_tokyo_for_japan_as_the_readme_shows(start_s
     assert rec["countries"] == ["JP"] and rec["region"] == "ap-northeast-1", rec
     assert rec["route"] == 5 and rec["estimated"] is True
     assert rec["fallback"] == ["ap-southeast-1"]
-    # Half to Tokyo (5 ms) and half to Singapore (5 ms + 0.015 × ~5,300 km): about −40 ms.
-    assert 30 <= rec["expected_gain_ms"] <= 50, rec
+    # Half to Tokyo (5 ms) and half to Singapore (5 ms + 0.015 × ~5,300 km): about −40 ms. The
+    # weighted draw of ~100 sampled answers puts Singapore's share within 0.5 ± 0.19 (3.7 σ).
+    assert 25 <= rec["expected_gain_ms"] <= 55, rec
     out = ctl("recommend", "geo.example.com", admin=srv)
     assert out.returncode == 0 and rec["toml"] in out.stdout, out
