@@ -123,31 +123,45 @@ std::vector<Recommendation> recommend(const RecommendInput& input) {
         moves[{name, route, *best}].push_back(c);
     }
 
-    for (auto& [key, candidates] : moves) {
-        const auto& [name, route, region] = key;
+    // What each region may still take, in answers per second, shared by every recommendation
+    // that sends it more; negative: no capacity, no limit.
+    std::vector<double> room(policy.regions.size(), -1);
+    for (std::size_t r = 0; r < policy.regions.size(); ++r) {
+        if (policy.regions[r].capacity == 0) continue;
+        const double sent = r < input.region_rate.size() ? input.region_rate[r] : 0;
+        room[r] = std::max(0.0, policy.regions[r].capacity * kCapacityHeadroom - sent);
+    }
+    // The moves with the most to gain take a region's room first.
+    std::vector<std::pair<double, decltype(moves)::iterator>> order;
+    for (auto it = moves.begin(); it != moves.end(); ++it) {
+        double benefit = 0;
+        for (const Candidate& c : it->second) benefit += c.answers * (c.current_ms - c.best_ms);
+        order.emplace_back(benefit / name_total[std::get<0>(it->first)], it);
+    }
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+
+    for (auto& [benefit, it] : order) {
+        const auto& [name, route, region] = it->first;
+        std::vector<Candidate>& candidates = it->second;
         const double total = name_total[name];
         std::sort(candidates.begin(), candidates.end(),
                   [](const Candidate& a, const Candidate& b) { return a.answers > b.answers; });
-        // What the region may still take, in answers per second; infinite without a capacity.
-        const uint32_t capacity = policy.regions[region].capacity;
         const double name_rate = name < input.name_rate.size() ? input.name_rate[name] : 0;
-        double room = -1;
-        if (capacity > 0) {
-            const double sent = region < input.region_rate.size() ? input.region_rate[region] : 0;
-            room = std::max(0.0, capacity * kCapacityHeadroom - sent);
-        }
         Recommendation rec;
         rec.name = name;
         rec.before_route = static_cast<uint32_t>(route);
         rec.region = region;
         double current = 0, proposed = 0;
         for (const Candidate& c : candidates) {
-            const double added = (c.answers - c.answers_to_best) / total * name_rate;
-            if (room >= 0 && added > room) {
-                rec.is_capacity_limited = true;
-                continue;
+            if (room[region] >= 0) {
+                // A region with a capacity takes a country only when what it adds is known and fits.
+                const double added = (c.answers - c.answers_to_best) / total * name_rate;
+                if (name_rate <= 0 || added > room[region]) {
+                    rec.is_capacity_limited = true;
+                    continue;
+                }
+                room[region] -= added;
             }
-            if (room >= 0) room -= added;
             rec.countries.push_back(c.country);
             rec.samples += c.answers;
             current += c.answers * c.current_ms;
@@ -159,8 +173,10 @@ std::vector<Recommendation> recommend(const RecommendInput& input) {
         rec.current_ms = current / rec.samples;
         rec.proposed_ms = proposed / rec.samples;
         rec.share = rec.samples / total;
+        // The route's own regions after the best one, as many as a route may list.
         for (const steer::Target& t : policy.names[name].routes[rec.before_route].targets) {
-            if (t.region != region) rec.fallback.push_back(t.region);
+            if (t.region != region && rec.fallback.size() + 1 < steer::kMaxRouteTargets)
+                rec.fallback.push_back(t.region);
         }
         out.push_back(std::move(rec));
     }

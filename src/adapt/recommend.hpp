@@ -11,8 +11,10 @@
 // candidate. Candidates of one route and one best region are merged into one recommendation: a
 // new route placed before that route, sending those countries to the best region first and the
 // route's own regions after it (failover), so health still decides when the best one is down. A
-// region with a capacity takes only what fits under kCapacityHeadroom of it, the largest
-// countries first.
+// region with a capacity takes only what fits under kCapacityHeadroom of it, less what it is
+// sent now, shared by all the recommendations that send it more (those with the most to gain
+// first, the largest countries first); while the name's answer rate is not known yet (no
+// forecast bucket has closed), it takes none.
 #pragma once
 
 #include <array>
@@ -49,7 +51,7 @@ struct RecommendInput {
     std::vector<MixCell> mix;
     const LatencyMatrix* matrix = nullptr;  // may be null: estimates only
     // Answers per second each region (by index) is sent now, and each name is answered; empty
-    // or 0: not measured yet, so capacities are checked against the sample's shares only.
+    // or 0: not measured yet (a region with a capacity is then recommended nothing).
     std::vector<double> region_rate;
     std::vector<double> name_rate;
     double min_gain_ms = 5;

@@ -32,7 +32,10 @@ void send(httplib::Response& res, const Reply& reply) {
 }  // namespace
 
 Reply error_reply(int status, const std::string& message) {
-    return {status, nlohmann::json{{"error", message}}.dump() + "\n", "application/json"};
+    // A message may quote a request's bytes: what is not UTF-8 becomes U+FFFD instead of an exception.
+    return {status,
+            nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+            "application/json"};
 }
 
 AdminServer::AdminServer(Settings settings, ControlBridge* bridge, Handlers handlers)

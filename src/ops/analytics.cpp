@@ -40,7 +40,7 @@ void Analytics::report(const Alert& a, const char* state) {
                                  {"zone", a.zone},
                                  {"region", a.region},
                                  {"message", a.message}}
-                      .dump());
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Analytics::stop() {

@@ -1,9 +1,10 @@
 // Where each steered name's clients are: the answers sampled by the workers (stats::
 // ClientSamples), drained on each analytics tick and kept as counts per zone, name, route, client
 // country and region that decay with a half-life, so recommendations follow recent traffic.
-// Keyed by origin, owner and region name, so the counts survive a reload that keeps them; a
-// route is kept by its position. At most kMaxCells cells are kept: new ones beyond that are
-// dropped (and counted) until old ones decay away.
+// Keyed by origin, owner, region name and what a route says (route_fingerprint: its conditions,
+// regions and strategy), so the counts survive a reload that keeps them; a name whose routes a
+// reload changed (a pasted recommendation, say) starts its counts afresh. At most kMaxCells
+// cells are kept: new ones beyond that are dropped (and counted) until old ones decay away.
 #pragma once
 
 #include <array>
@@ -17,6 +18,9 @@
 #include "answer/snapshot.hpp"
 
 namespace meridian::ops {
+
+// A hash of what `route` says: its conditions, its regions by name with their weights, its strategy.
+uint64_t route_fingerprint(const steer::Policy& policy, const steer::Route& route);
 
 class ClientMix {
 public:
@@ -38,11 +42,12 @@ public:
     std::size_t size() const noexcept { return cells_.size(); }
 
 private:
-    using Key = std::tuple<std::string, std::string, int32_t, std::array<char, 2>,
-                           std::string>;  // zone, owner, route, country, region
+    // zone, owner, route fingerprint (0: the fail policy), country, region
+    using Key = std::tuple<std::string, std::string, uint64_t, std::array<char, 2>, std::string>;
     double half_life_seconds_;
     std::map<Key, double> cells_;
-    std::vector<stats::ClientSample> drained_;  // reused between updates
+    std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> routes_seen_;  // per zone and name
+    std::vector<stats::ClientSample> drained_;                                          // reused between updates
     uint64_t lost_ = 0;
     uint64_t dropped_ = 0;
 };

@@ -287,7 +287,7 @@ void HealthMonitor::alert(const Subscriber& who, const std::string& check, const
                                  {"time", std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count()}};
-    webhook_.post(body.dump());
+    webhook_.post(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::vector<RegionStatus> HealthMonitor::status() const {

@@ -14,7 +14,11 @@ namespace {
 
 using nlohmann::json;
 
-admin::Reply json_reply(int status, const json& body) { return {status, body.dump(2) + "\n", "application/json"}; }
+// Bytes that are not UTF-8 (a zone name in a request, a line of an operator's file quoted in an
+// error) are written as U+FFFD rather than making dump() throw on the control loop.
+admin::Reply json_reply(int status, const json& body) {
+    return {status, body.dump(2, ' ', false, json::error_handler_t::replace) + "\n", "application/json"};
+}
 
 }  // namespace
 

@@ -61,7 +61,10 @@ def answer_for(srv, subnet):
 def server(start_server, test_geo_mmdb, tmp_path):
     def _serve(matrix_text=MATRIX):
         matrix = tmp_path / "rum.csv"
-        matrix.write_text(matrix_text)
+        if isinstance(matrix_text, bytes):
+            matrix.write_bytes(matrix_text)
+        else:
+            matrix.write_text(matrix_text)
         return start_ops_server(start_server, zone_files={"rec.example.toml": zone()}, geoip=[test_geo_mmdb],
                                 analytics={"interval_ms": 500},
                                 extra_config=f'[recommendations]\nlatency_matrix = "{matrix}"\n')
@@ -193,3 +196,17 @@ def test_the_example_zone_recommends_tokyo_for_japan_as_the_readme_shows(start_s
     assert 25 <= rec["expected_gain_ms"] <= 55, rec
     out = ctl("recommend", "geo.example.com", admin=srv)
     assert out.returncode == 0 and rec["toml"] in out.stdout, out
+
+
+def test_bytes_that_are_not_utf8_in_the_matrix_or_the_request_are_reported_not_fatal(server):
+    """A Latin-1 export (0xE7 in a country) and a zone parameter of raw 0xFF: the errors name them,
+    and meridiand keeps answering (JSON cannot carry them as they are)."""
+    srv = server(b"country,region,rtt_ms\nBR,us-east,120\n\xe7A,us-east,5\n")
+    doc = admin_json(srv, "GET", "/recommendations")
+    errors = doc["latency_matrix"]["errors"]
+    assert len(errors) == 1 and errors[0].endswith('rum.csv:3: "\\xe7A" is not an ISO 3166-1 alpha-2 country code'), errors
+    reply = admin_request(srv, "GET", "/recommendations?zone=%FF")
+    assert reply.status == 404
+    check = admin_request(srv, "GET", "/check")
+    assert check.status == 422 and "\\xe7A" in check.text, check.text
+    assert answer_for(srv, BR_CLIENTS) == [US_EAST]

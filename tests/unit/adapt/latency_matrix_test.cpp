@@ -39,7 +39,7 @@ TEST_CASE("a CR is allowed only at the end of a line (CRLF files), not inside a 
     Diagnostics d;
     CHECK_FALSE(LatencyMatrix::parse("BR,us\r\r,5\r\n", "m.csv", &d));
     REQUIRE(d.items().size() == 1);
-    CHECK(d.items()[0].message == "\"us\r\r\" is not a region name");
+    CHECK(d.items()[0].message == "\"us\\x0d\\x0d\" is not a region name");
 }
 
 TEST_CASE("a header elsewhere than the first line is an error; an over-long line too") {

@@ -207,3 +207,29 @@ TEST_CASE("fail-policy answers, unlocated clients and unknown names count in the
     REQUIRE(found.size() == 1);
     CHECK(found[0].share == Approx(0.30));  // 30 of the 100 answers www had
 }
+
+TEST_CASE("one region's room is shared by every recommendation that sends it more, the largest gain first; an "
+          "unknown rate takes none") {
+    Policy p = policy();
+    // A second name, "api", with the same route: its BR clients want br too.
+    SteeredName api = p.names[0];
+    api.owner = std::string("\3api\7example\0", 13);
+    p.names.push_back(api);
+    p.regions[kBr].capacity = 100;  // room: 90 answers per second
+    const LatencyMatrix m = matrix();
+    // Each name: BR is half of 100 answers per second. www's BR goes to us (120 ms → 20 at br),
+    // api's to eu (200 ms → 20).
+    RecommendInput in = input(p, m, {{0, 0, kBR, kUs, 50}, {0, 0, kUS, kUs, 50},
+                                     {1, 0, kBR, kEu, 50}, {1, 0, kUS, kUs, 50}});
+    in.name_rate = {100, 100};
+    in.min_samples = 1;
+    auto found = recommend(in);
+    // api's BR gains more (200 → 20 ms) and takes 50 of the 90; www's 50 no longer fits.
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].name == 1);
+    CHECK(found[0].gain_ms() == Approx(180));
+    in.name_rate = {};  // no forecast bucket closed yet: br, with a capacity, is recommended nothing
+    CHECK(recommend(in).empty());
+    p.regions[kBr].capacity = 0;  // no capacity: no limit, both
+    CHECK(recommend(in).size() == 2);
+}

@@ -46,15 +46,32 @@ TEST_CASE("the client mix counts drained samples per zone and decays them by the
     CHECK(mix.size() == 0);
 }
 
-TEST_CASE("the client mix keeps its counts by name across a new snapshot of the same zone", "[ops]") {
+TEST_CASE("the client mix keeps its counts across a reload that keeps the routes, and starts afresh when they change",
+          "[ops]") {
     auto before = snapshot_of({{"example.net.", {"a", "b"}}});
     before->zones.zones()[0].runtime->samples().record(0, {0, 0, {'B', 'R'}, 1});
     ClientMix mix(kHour);
     mix.update(*before, 0);
-    // The reloaded zone lists b first: the count follows the region's name, not its index.
-    auto after = snapshot_of({{"example.net.", {"b", "a"}}});
-    mix.update(*after, 0);
-    CHECK(answers_of(mix.cells(after->zones.zones()[0]), {'B', 'R'}, 0) == 1);
-    auto gone = snapshot_of({{"example.net.", {"a"}}});  // region b is gone: its cells are not shown
-    CHECK(mix.cells(gone->zones.zones()[0]).empty());
+    // A reload with the same routes: the count is still there, by name.
+    auto same = snapshot_of({{"example.net.", {"a", "b"}}});
+    mix.update(*same, 0);
+    CHECK(answers_of(mix.cells(same->zones.zones()[0]), {'B', 'R'}, 1) == 1);
+    // The route now lists b first (what it says changed): what was learned under the old one is dropped.
+    auto changed = snapshot_of({{"example.net.", {"b", "a"}}});
+    mix.update(*changed, 0);
+    CHECK(mix.cells(changed->zones.zones()[0]).empty());
+    CHECK(mix.size() == 0);
+}
+
+TEST_CASE("a route's fingerprint follows what it says, not where it stands", "[ops]") {
+    auto one = snapshot_of({{"example.net.", {"a", "b"}}});
+    auto two = snapshot_of({{"example.net.", {"a", "b"}}});
+    auto other = snapshot_of({{"example.net.", {"b", "a"}}});
+    const auto fingerprint = [](const meridian::answer::Snapshot& s) {
+        const auto& policy = s.zones.zones()[0].zone().policy();
+        return meridian::ops::route_fingerprint(policy, policy.names[0].routes[0]);
+    };
+    CHECK(fingerprint(*one) == fingerprint(*two));
+    CHECK(fingerprint(*one) != fingerprint(*other));
+    CHECK(fingerprint(*one) != 0);  // 0 stands for the fail policy
 }
