@@ -22,6 +22,7 @@ constexpr std::string_view kPage = R"html(<!doctype html>
   .bar { display: inline-block; height: .7em; background: #4a78c2; vertical-align: middle; }
   #meta, #error { color: #5b6475; } #error { color: #c42b1c; }
   .critical { color: #c42b1c; } .warning { color: #b26b00; }
+  tr.member td { color: #5b6475; font-size: .92em; }
   svg.demand { vertical-align: middle; }
   svg.demand polyline { fill: none; stroke-width: 1.5; }
   svg.demand .actual { stroke: #4a78c2; } svg.demand .forecast { stroke: #b26b00; stroke-dasharray: 3 2; }
@@ -64,6 +65,20 @@ function demandChart(id, demand) {
   td.append(svg, " " + demand.actual_per_second.toFixed(1) + " → " + demand.forecast_per_second.toFixed(1));
   return td;
 }
+// One address of a region with member health, under its region's row.
+function memberRow(body, zone, region, m) {
+  const row = body.insertRow();
+  row.id = "member-" + zone.origin + "-" + region.name + "-" + m.address;
+  row.className = "member";
+  row.appendChild(cell("└ " + m.address + (m.id ? " (" + m.id + ")" : "")));
+  const state = m.source_state === "up" ? m.state : m.state + " (" + m.source_state + ")";
+  const stateCell = cell(state, m.answered ? m.state : "unhealthy"); stateCell.dataset.state = m.state; row.appendChild(stateCell);
+  row.appendChild(cell(m.latency_ms === null ? "none" : m.latency_ms + " ms", "num"));
+  row.appendChild(cell((m.success_rate * 100).toFixed(1) + " %", "num"));
+  const answered = cell(m.answered ? "answered" : "left out"); answered.colSpan = 5; answered.dataset.answered = m.answered;
+  row.appendChild(answered);
+  row.appendChild(cell(m.reason || ""));
+}
 function render(status) {
   document.getElementById("meta").textContent =
     "node " + status.node + " · up " + status.uptime_seconds + " s · " + status.workers + " workers · updated " +
@@ -99,7 +114,7 @@ function render(status) {
       row.appendChild(cell(r.name));
       const state = r.override ? r.state + " (" + r.override.action + ")" : r.state;
       const stateCell = cell(state, r.state); stateCell.dataset.state = r.state; row.appendChild(stateCell);
-      row.appendChild(cell(r.latency_ms + " ms", "num"));
+      row.appendChild(cell(r.latency_ms === null ? "none" : r.latency_ms + " ms", "num"));
       row.appendChild(cell((r.success_rate * 100).toFixed(1) + " %", "num"));
       row.appendChild(cell(String(r.answers), "num"));
       const share = total ? r.answers / total : 0;
@@ -109,6 +124,7 @@ function render(status) {
       row.appendChild(cell(r.query_rate.moving_average.toFixed(2) + " → " + r.query_rate.forecast.toFixed(2), "num"));
       row.appendChild(demandChart("demand-" + zone.origin + "-" + r.name, r.demand));
       row.appendChild(cell(r.reason || ""));
+      for (const m of r.members || []) memberRow(body, zone, r, m);
     }
     zones.appendChild(table);
   }

@@ -304,6 +304,7 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
     r.policy = &policy;
     r.regions = decision.regions.data();
     r.region_count = decision.count;
+    r.health = &served.runtime->health();
     sections_.add(Section::answer, r);
     return rcode::NOERROR;
 }

@@ -1,8 +1,29 @@
 #include "answer/sections.hpp"
 
+#include <algorithm>
+
 namespace meridian::answer {
 
 namespace {
+
+// One family of a region's addresses: all of them, or with member health those of the best tier
+// present; when every one is left out the region answers with all (failing open within it, as a
+// name fails open when every region is down).
+template <typename Address, typename Add>
+bool write_members(const steer::Region& region, const std::vector<Address>& addresses, std::size_t first_index,
+                   const health::HealthBoard* board, Add add) noexcept {
+    const bool is_judged = board != nullptr && region.has_member_health;
+    unsigned best = 2;
+    if (is_judged) {
+        for (std::size_t i = 0; i < addresses.size() && best > 0; ++i)
+            best = std::min(best, health::member_tier(board->read(region.first_member + first_index + i)));
+    }
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (is_judged && best < 2 && health::member_tier(board->read(region.first_member + first_index + i)) != best) continue;
+        if (!add(addresses[i].data(), addresses[i].size())) return false;
+    }
+    return true;
+}
 
 bool write_rrset(dns::Section section, const RRsetRef& r, dns::MessageWriter* w) noexcept {
     auto add = [&](const uint8_t* rdata, std::size_t size) {
@@ -17,15 +38,10 @@ bool write_rrset(dns::Section section, const RRsetRef& r, dns::MessageWriter* w)
     if (r.policy != nullptr) {
         for (std::size_t i = 0; i < r.region_count; ++i) {
             const steer::Region& region = r.policy->regions[r.regions[i]];
-            if (r.type == dns::rrtype::A) {
-                for (const auto& a : region.ipv4) {
-                    if (!add(a.data(), a.size())) return false;
-                }
-            } else {
-                for (const auto& a : region.ipv6) {
-                    if (!add(a.data(), a.size())) return false;
-                }
-            }
+            const bool ok = r.type == dns::rrtype::A
+                                ? write_members(region, region.ipv4, 0, r.health, add)
+                                : write_members(region, region.ipv6, region.ipv4.size(), r.health, add);
+            if (!ok) return false;
         }
         return true;
     }

@@ -9,6 +9,7 @@
 
 #include "dns/message_writer.hpp"
 #include "dns/wire.hpp"
+#include "health/state.hpp"
 #include "steer/policy.hpp"
 #include "zone/zone.hpp"
 
@@ -37,6 +38,7 @@ struct RRsetRef {
     const steer::Policy* policy = nullptr;  // … or these regions' A or AAAA records (type) …
     const uint32_t* regions = nullptr;
     std::size_t region_count = 0;
+    const health::HealthBoard* health = nullptr;  // … each member kept or left out by its slot …
     const uint8_t* rdata = nullptr;  // … or one record
     std::size_t rdata_size = 0;
 };

@@ -68,6 +68,7 @@ public:
 private:
     void read_check(const std::string& name, const toml::table& table);
     void read_region(const std::string& name, const toml::table& table);
+    void read_min_healthy(TableReader& reader, health::CheckSpec* check);
     void read_cidr_set(const std::string& name, const toml::node& node);
     void read_location_set(const std::string& name, const toml::table& table);
     void read_name(const std::string& key, const toml::table& table, const toml::key& where);
@@ -218,6 +219,8 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
         if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
         check.file_path = p.lexically_normal().string();
     }
+    reader.read(check_setting("per_address"), &check.per_address);
+    read_min_healthy(reader, &check);
     switch (check.kind) {
     case health::CheckKind::http:
     case health::CheckKind::https:
@@ -236,8 +239,42 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
         break;
     case health::CheckKind::none: break;
     }
+    if (check.per_address) {
+        const bool probes_address = check.kind != health::CheckKind::none && check.kind != health::CheckKind::file;
+        const toml::node* at = reader.node("per_address");
+        if (!probes_address)
+            error(where(*at), "per_address needs a check that probes an address (tcp, http, https, dns), not " +
+                                  std::string(health::to_string(check.kind)));
+        else if (!check.url.empty() || !check.address.empty())
+            error(where(*at), "per_address probes each address of the region: give \"path\", not \"url\" or "
+                              "\"address\"");
+    } else if (const toml::node* at = reader.node("min_healthy")) {
+        error(where(*at), "min_healthy counts addresses probed one by one: it needs per_address = true");
+    }
     reader.finish();
     checks_.checks.push_back(std::move(check));
+}
+
+// An integer (a count of addresses) or a number between 0 and 1 (a share of them).
+void PolicyReader::read_min_healthy(TableReader& reader, health::CheckSpec* check) {
+    constexpr const Setting& row = check_setting("min_healthy");
+    const toml::node* node = reader.node(row);
+    if (node == nullptr) return;
+    if (node->is_integer()) {
+        const int64_t count = *node->value<int64_t>();
+        if (count >= row.min && count <= row.max) {
+            check->min_healthy = static_cast<uint32_t>(count);
+            return;
+        }
+    } else if (node->is_floating_point()) {
+        const double share = *node->value<double>();
+        if (share > 0 && share < 1) {
+            check->min_healthy_fraction = share;
+            return;
+        }
+    }
+    reader.error(*node, "min_healthy is a count of addresses (" + std::to_string(row.min) + " … " +
+                            std::to_string(row.max) + ") or a share of them (a number between 0 and 1, such as 0.5)");
 }
 
 void PolicyReader::read_region(const std::string& name, const toml::table& table) {
@@ -304,10 +341,20 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
             reader.error(*reader.node("check_address"), "\"" + address + "\" is not an IP address");
         else check_address = address;
     }
-    if (probe.check >= 0) {
+    region.members.resize(region.ipv4.size() + region.ipv6.size());
+    if (probe.check >= 0 && checks_.checks[static_cast<std::size_t>(probe.check)].per_address) {
+        // Each address is probed where it is: nothing else to point the probes at.
+        region.has_member_health = true;
+        if (!region.cname.empty())
+            reader.error(*reader.node("check"), "region " + name + " is a CNAME: a per_address check needs addresses");
+        if (!check_address.empty())
+            reader.error(*reader.node("check_address"),
+                         "region " + name + " probes each address (per_address): check_address has no place here");
+    } else if (probe.check >= 0) {
         // A probe needs somewhere to go: the check's address or URL, the region's check_address,
         // or the region's own first address (a CNAME region has none).
         const health::CheckSpec& spec = checks_.checks[static_cast<std::size_t>(probe.check)];
+        probe.is_address_from_region = spec.address.empty() && check_address.empty();
         if (!spec.address.empty()) probe.address = spec.address;
         else if (!check_address.empty()) probe.address = check_address;
         else if (!region.ipv4.empty()) probe.address = geo::to_string(geo::IpAddress::v4(region.ipv4[0]));
@@ -646,6 +693,7 @@ void PolicyReader::read() {
             else error(where(*value), "[names." + std::string(key->str()) + "] must be a table");
         }
     }
+    policy_.assign_board_slots();
     steer::check_policy(policy_, diagnostics_);
 }
 

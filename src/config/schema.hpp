@@ -335,6 +335,12 @@ inline constexpr Setting kRows[] = {
      .max = 15, .number = 0, .limit = "RFC 1035 §4.1.1: RCODE is 4 bits", .doc = "dns: the rcode that passes"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "file", .type = string,
      .doc = "file: the state file written by outside systems, relative to the zone file; required"},
+    {.document = zone_file, .table = "[checks.NAME]", .key = "per_address", .type = boolean, .number = false,
+     .doc = "tcp, http, https, dns: probe every address of the region on its own; answers carry the healthy ones"},
+    {.document = zone_file, .table = "[checks.NAME]", .key = "min_healthy", .type = structure, .min = 1,
+     .max = steer::kMaxMembers, .default_doc = "1", .limit = "steer::kMaxMembers: the most addresses a region has",
+     .shape = "count or fraction",
+     .doc = "per_address: the region is up while this many addresses (an integer) or this share of them (0 < x < 1) are"},
 
     // ---- [regions.NAME] -----------------------------------------------------------------------
     {.document = zone_file, .table = "[regions.NAME]", .key = "addresses", .type = strings, .shape = "list of IP addresses", .doc = "The region's A and AAAA records"},

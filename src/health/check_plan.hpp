@@ -17,6 +17,9 @@ struct RegionCheck {
     // Where its probes go: the check's address, else the region's check_address, else the
     // region's first address; "" when the check needs none (an absolute URL, a file, none).
     std::string address;
+    // The address is the region's first (no check address, no check_address): it follows the
+    // region's members when a feed or a push replaces them.
+    bool is_address_from_region = false;
 };
 
 struct CheckPlan {

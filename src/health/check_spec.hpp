@@ -56,6 +56,13 @@ struct CheckSpec {
     // file
     std::string file_path;  // resolved against the zone file's directory
 
+    // Every address of a region probed on its own ("multi-value"): answers carry the healthy
+    // ones, and the region is up while at least `min_healthy` of them are — a count, or with
+    // `min_healthy_fraction` > 0 that share of the region's addresses, rounded up.
+    bool per_address = false;
+    uint32_t min_healthy = 1;
+    double min_healthy_fraction = 0;
+
     SourceLocation where;
 };
 

@@ -22,7 +22,17 @@ struct RegionHealth {
     bool has_load = false;
     uint32_t load_centi = 0;  // reported load × 100 (least_loaded)
     Override override = Override::none;
+    // Regions whose addresses are judged one by one (members): written by the health monitor
+    // into the region's slot, so that a decision reads one word per candidate.
+    bool is_member_pruned = false;  // an address was left out for its health or its source's word
+    bool lacks_ipv4 = false;        // no IPv4 member can be answered (the region cannot answer A)
+    bool lacks_ipv6 = false;        // … nor AAAA
 };
+
+// How fit a member (one address of a region) is to be answered: 0 answerable, 1 held back while
+// an answerable one remains (degraded, a standby), 2 left out (unhealthy, drained, forced down).
+// Answers and the health monitor's aggregation judge members by this one rule.
+unsigned member_tier(const RegionHealth& h) noexcept;
 
 // One slot per region of a zone: written by the control thread after each probe, read by workers
 // with one relaxed atomic load (a torn read is impossible: the whole state is one 64-bit word).

@@ -104,7 +104,25 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
             transition = assign(wanted, reason, now);
         }
     }
+    // Without a change the reason still follows the latest result, so that it always says what
+    // the current verdict rests on (not "assumed up until probed" an hour after the first probe).
+    if (!transition) last_reason_ = verdict(result);
     return transition;
+}
+
+std::string TargetHealth::verdict(const ProbeResult& result) const {
+    if (!result.is_ok) {
+        const std::string why = result.reason.empty() ? "failed" : result.reason;
+        if (state_ == State::unhealthy) return why;
+        return why + " (" + std::to_string(consecutive_failures_) + " in a row; down after " +
+               std::to_string(thresholds_.fall) + ")";
+    }
+    std::string text = "latency " + std::to_string(latency_ms()) + " ms, success " +
+                       std::to_string(std::lround(success_rate() * 100)) + " %";
+    if (state_ == State::unhealthy)
+        text += " (" + std::to_string(good_streak_) + " good in a row; up after " + std::to_string(thresholds_.rise) +
+                ")";
+    return text;
 }
 
 std::optional<Transition> TargetHealth::assign(State state, const std::string& reason, Clock::time_point now) {
@@ -112,7 +130,10 @@ std::optional<Transition> TargetHealth::assign(State state, const std::string& r
     good_streak_ = 0;
     pending_direction_ = 0;
     pending_count_ = 0;
-    if (state == state_) return std::nullopt;
+    if (state == state_) {
+        last_reason_ = reason;  // the same verdict, said again: its latest wording
+        return std::nullopt;
+    }
     Transition t{state_, state, reason};
     state_ = state;
     last_change_ = now;

@@ -44,11 +44,14 @@ public:
     double success_rate() const noexcept;
     uint32_t latency_ms() const noexcept;
     Clock::time_point last_change() const noexcept { return last_change_; }
+    // What the current state rests on: the reason of the last change, or of the latest result
+    // or assignment when that kept the state.
     const std::string& last_reason() const noexcept { return last_reason_; }
     std::size_t samples() const noexcept { return window_.size(); }
 
 private:
     State evaluate() const noexcept;
+    std::string verdict(const ProbeResult& result) const;
 
     Thresholds thresholds_;
     State state_;

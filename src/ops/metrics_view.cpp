@@ -86,6 +86,25 @@ void demand_samples(MetricsText& m, const Readings& readings, const SeriesKey& k
     if (r->mape) m.sample("meridian_demand_forecast_mape_percent", labels, *r->mape);
 }
 
+// Each address of a region with member health, and how many answers carry.
+void member_samples(MetricsText& m, const probes::RegionStatus& status, const Labels& labels) {
+    if (status.members.empty()) return;
+    double answered = 0;
+    for (const probes::MemberStatus& member : status.members) {
+        Labels with = labels;
+        with.emplace_back("address", member.address);
+        m.sample("meridian_member_answered", with, member.is_answered ? 1 : 0);
+        m.sample("meridian_member_state", with, static_cast<double>(static_cast<int>(member.state)));
+        if (member.has_latency) m.sample("meridian_member_latency_ms", with, member.latency_ms);
+        answered += member.is_answered ? 1 : 0;
+    }
+    Labels with = labels;
+    with.emplace_back("members", "answered");
+    m.sample("meridian_region_members", with, answered);
+    with.back().second = "total";
+    m.sample("meridian_region_members", with, static_cast<double>(status.members.size()));
+}
+
 }  // namespace
 
 std::string metrics_text(const Readings& readings) {
@@ -164,10 +183,17 @@ std::string metrics_text(const Readings& readings) {
              "Steered answers by name and the route that answered (route=\"fail\": the fail policy).");
     m.family("meridian_region_answers_total", "counter", "Steered answers that included a region.");
     m.family("meridian_region_state", "gauge", "Region health: 0 healthy, 1 degraded, 2 unhealthy.");
-    m.family("meridian_region_latency_ms", "gauge", "Recent probe latency of a region.");
+    m.family("meridian_region_latency_ms", "gauge",
+             "Recent probe latency of a region (absent while none is measured: file and none checks, no probe yet).");
     m.family("meridian_region_success_ratio", "gauge", "Probe success rate of a region over its window.");
     m.family("meridian_region_override", "gauge", "Operator override of a region: 0 none, 1 up, 2 down, 3 drain.");
     m.family("meridian_probe_latency_ms", "histogram", "Latency of successful probes.");
+    m.family("meridian_member_answered", "gauge",
+             "Whether answers carry an address of a region with member health (1) or leave it out (0).");
+    m.family("meridian_member_state", "gauge",
+             "Probe verdict on one address of a region: 0 healthy, 1 degraded, 2 unhealthy.");
+    m.family("meridian_member_latency_ms", "gauge", "Recent probe latency of one address (per-address checks).");
+    m.family("meridian_region_members", "gauge", "Addresses of a region with member health, by what answers do with them.");
     m.family("meridian_region_capacity_factor", "gauge",
              "Share of what a region is offered that it takes, for its capacity (1: all).");
     m.family("meridian_region_load_factor", "gauge", "Share a region keeps for its reported load and shed watermarks.");
@@ -213,7 +239,7 @@ std::string metrics_text(const Readings& readings) {
             m.sample("meridian_region_answers_total", labels,
                      static_cast<double>(zone.runtime->steering().region_answers(i)));
             m.sample("meridian_region_state", labels, static_cast<double>(static_cast<int>(h.state)));
-            m.sample("meridian_region_latency_ms", labels, h.latency_ms);
+            if (h.has_measurement) m.sample("meridian_region_latency_ms", labels, h.latency_ms);
             m.sample("meridian_region_success_ratio", labels, h.success_permille / 1000.0);
             m.sample("meridian_region_override", labels, static_cast<double>(static_cast<int>(h.override)));
             demand_samples(m, readings, SeriesKey{origin, true, policy.regions[i].name}, labels);
@@ -223,6 +249,7 @@ std::string metrics_text(const Readings& readings) {
             if (learned.has_latency)
                 m.sample("meridian_region_latency_ewma_ms", labels, learned.latency_tenths_ms / 10.0);
             const auto it = readings.monitored.find(RegionKey{origin, policy.regions[i].name});
+            if (it != readings.monitored.end()) member_samples(m, it->second, labels);
             if (it == readings.monitored.end() || !it->second.is_probed) continue;
             const probes::LatencyHistogram& hist = it->second.probe_latency;
             for (std::size_t b = 0; b < probes::kLatencyBucketsMs.size(); ++b) {

@@ -33,21 +33,43 @@ json demand_json(const Readings& readings, const SeriesKey& key) {
             {"history", history}};
 }
 
+// Each address of a region with member health: what its source says, what probes found, and
+// whether answers carry it now.
+json members_json(const probes::RegionStatus& status) {
+    json members = json::array();
+    for (const probes::MemberStatus& m : status.members) {
+        members.push_back({{"address", m.address},
+                           {"id", m.id.empty() ? json(nullptr) : json(m.id)},
+                           {"source_state", m.source_state},
+                           {"weight", m.weight},
+                           {"state", health::to_string(m.state)},
+                           {"answered", m.is_answered},
+                           {"latency_ms", m.has_latency ? json(m.latency_ms) : json(nullptr)},
+                           {"success_rate", m.success_rate},
+                           {"reason", m.reason}});
+    }
+    return members;
+}
+
 json region_json(const Readings& readings, const zone::ServedZone& served, const RegionKey& key, std::size_t i) {
     const health::CheckSpec* check = served.zone().checks().check_of(i);
     const health::RegionHealth board = served.runtime->health().read(i);
     json r = {{"name", key.region},
               {"state", health::to_string(board.state)},
-              {"latency_ms", board.latency_ms},
+              {"latency_ms", board.has_measurement ? json(board.latency_ms) : json(nullptr)},
               {"success_rate", board.success_permille / 1000.0},
               {"check", check != nullptr ? check->name : "none"},
               {"answers", served.runtime->steering().region_answers(i)},
               {"reason", ""},
               {"last_change", nullptr},
-              {"override", nullptr}};
+              {"override", nullptr},
+              {"members", nullptr}};
+    if (check == nullptr || check->kind == health::CheckKind::none) r["reason"] = "no check: always up";
     if (const auto it = readings.monitored.find(key); it != readings.monitored.end()) {
         r["reason"] = it->second.reason;
         r["last_change"] = epoch_seconds(to_system(it->second.last_change));
+        if (!it->second.members.empty() || served.zone().policy().regions[i].has_member_health)
+            r["members"] = members_json(it->second);
     }
     if (const Override* o = readings.overrides.find(key)) {
         r["override"] = {{"action", action_name(o->action)},

@@ -32,6 +32,20 @@ struct LatencyHistogram {
     void add(uint32_t ms) noexcept;
 };
 
+// One address of a region with member health, as the admin view shows it.
+struct MemberStatus {
+    std::string address;
+    std::string id;                      // the instance's name from its source, "" when none
+    const char* source_state = "up";     // what its source says: up, down, drain
+    uint32_t weight = 1;                 // 0: a standby
+    health::State state = health::State::healthy;  // its probes' verdict (healthy when not probed)
+    bool is_answered = true;             // answers carry it now
+    bool has_latency = false;            // measured by probes of this address
+    uint32_t latency_ms = 0;
+    double success_rate = 1;
+    std::string reason;
+};
+
 // One region as the admin view shows it.
 struct RegionStatus {
     std::string zone;
@@ -43,7 +57,9 @@ struct RegionStatus {
     std::string reason;
     health::Clock::time_point last_change;
     LatencyHistogram probe_latency;
-    bool is_probed = false;  // a check with probes (not a state file, not none)
+    bool is_probed = false;    // a check with probes (not a state file, not none)
+    bool has_latency = false;  // latency_ms was measured (by probes, or given by a state file)
+    std::vector<MemberStatus> members;  // regions with member health: each address
 };
 
 class HealthMonitor {
@@ -65,11 +81,14 @@ public:
     std::vector<RegionStatus> status() const;
 
 private:
+    struct MemberGroup;
     struct Subscriber {
         std::shared_ptr<health::HealthBoard> board;
         uint32_t slot;
         std::string zone;
         std::string region;
+        std::shared_ptr<MemberGroup> group;  // the region's members, when it has member health
+        int32_t member = -1;                 // the member this target probes (per_address), else -1
     };
     struct Target;
     struct StateFile;
@@ -78,9 +97,18 @@ private:
     void run_probe(const std::shared_ptr<Target>& target);
     void publish(Target& target);
     void reload_state_file(StateFile& file);
+    // What a region-level check concluded, into the region's slot (through its member group).
+    void write_region(const Subscriber& who, const health::RegionHealth& h);
+    // A member group's region slot from its members (and its region-level check), with an alert
+    // when the region's state changes.
+    void aggregate(MemberGroup& group);
+    std::shared_ptr<MemberGroup> make_group(const zone::ServedZone& served, uint32_t region,
+                                            const std::shared_ptr<health::HealthBoard>& board,
+                                            const std::string& zone_name, health::Clock::time_point now);
     // Stops watching a state file and frees it once libuv has closed its handle.
     static void close_state_file(std::unique_ptr<StateFile> file);
-    void alert(const Subscriber& who, const std::string& check, const health::Transition& t);
+    void alert(const Subscriber& who, const std::string& check, const health::Transition& t,
+               const std::string& member = {});
     void retire(const std::shared_ptr<Target>& target);
 
     uv_loop_t* loop_;
@@ -90,6 +118,7 @@ private:
     Random random_;
     std::map<std::string, std::shared_ptr<Target>> targets_;         // by probe key
     std::map<std::string, std::unique_ptr<StateFile>> state_files_;  // by path
+    std::map<std::string, std::shared_ptr<MemberGroup>> groups_;     // by zone and region
     uint64_t transitions_ = 0;
     bool is_stopped_ = false;
 };

@@ -43,11 +43,6 @@ uint64_t hash_region_name(std::string_view name) noexcept {
     return hash.value();
 }
 
-bool Region::answers(uint16_t qtype) const noexcept {
-    if (!cname.empty()) return true;
-    return qtype == dns::rrtype::AAAA ? !ipv6.empty() : !ipv4.empty();
-}
-
 uint8_t cidr_set_scope(const CidrSet& set, const geo::IpAddress& address, bool* is_match) noexcept {
     uint8_t scope = 0;
     uint8_t longest_match = 0;
@@ -267,6 +262,8 @@ std::size_t Decider::candidates(const SteeredName& name, const Route& route, uin
         else if (h.override == health::Override::drain) pruned_because = "drained";
         else if (h.override == health::Override::force_up) pruned_because = nullptr;  // the operator's word wins
         else if (h.state == health::State::unhealthy) pruned_because = "unhealthy";
+        else if (region.has_member_health && (qtype == dns::rrtype::AAAA ? h.lacks_ipv6 : h.lacks_ipv4))
+            pruned_because = qtype == dns::rrtype::AAAA ? "no AAAA member can answer" : "no A member can answer";
         else if (route.max_latency_ms != 0 && h.has_measurement && h.latency_ms > route.max_latency_ms)
             pruned_because = "too slow";
         const RegionFeedback learned = feedback_of(t.region);
@@ -492,7 +489,11 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
         const std::size_t taken = admit(c, n);
         if (route.strategy == Strategy::all && taken > 0) want = std::min(want, taken);
     }
-    for (std::size_t i = 0; i < want; ++i) d->regions[d->count++] = candidates[i].region;
+    for (std::size_t i = 0; i < want; ++i) {
+        d->regions[d->count++] = candidates[i].region;
+        // An address left out of the region's answer shortens the TTL like a region left out.
+        d->is_pruned = d->is_pruned || candidates[i].health.is_member_pruned;
+    }
 }
 
 Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {

@@ -4,6 +4,7 @@
 // the zone's runtime (zone/runtime.hpp); how regions are probed, in health::CheckPlan.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -39,10 +40,44 @@ inline constexpr std::size_t kMaxAnswers = 16;
 // slots, so the loader refuses a route with more (config::read_policy).
 inline constexpr std::size_t kMaxRouteTargets = 64;
 
+// What a member's source (the zone file, a feed, the push API) says of it; probes of a
+// per-address check judge the rest.
+enum class MemberState : uint8_t {
+    up,     // answered while healthy
+    down,   // never answered (the source saw it fail)
+    drain,  // being taken out: never answered, like a drained region
+};
+const char* to_string(MemberState state) noexcept;
+bool parse_member_state(std::string_view text, MemberState* out) noexcept;
+
+// Members a region may have: each takes a health-board slot, and a feed or a push with more is
+// refused (config::read_members).
+inline constexpr std::size_t kMaxMembers = 256;
+inline constexpr uint32_t kMaxMemberWeight = 1000;
+
+// One address of a region, with what its source said of it. Regions keep their addresses in
+// `ipv4` and `ipv6` (what answers copy); members are the same addresses in that order (IPv4
+// first), for the health monitor and the status pages.
+struct Member {
+    std::string id;  // the instance's name from a feed or a push; "" when none was given
+    MemberState state = MemberState::up;
+    // 0: a standby, answered only while no member with a weight can be.
+    uint32_t weight = 1;
+    bool has_load = false;
+    double load = 0;  // as a feed reported it (least_loaded, shed), when has_load
+};
+
 struct Region {
     std::string name;
     std::vector<std::array<uint8_t, 4>> ipv4;
     std::vector<std::array<uint8_t, 16>> ipv6;
+    // One per address, IPv4 first; a member's health is health-board slot `first_member` + its
+    // index. Read by answers only when `has_member_health`: then each address is answered or
+    // left out by its own slot (a per-address check, or members a source marked down, drained
+    // or standby), else every address is answered.
+    std::vector<Member> members;
+    uint32_t first_member = 0;
+    bool has_member_health = false;
     std::string cname;  // wire-form target; non-empty instead of addresses (multi-CDN steering)
     bool has_location = false;
     double latitude = 0;
@@ -61,6 +96,8 @@ struct Region {
     double shed_high = 0;
 
     bool answers(uint16_t qtype) const noexcept;  // has records for A or AAAA (or a CNAME)
+    // The member at `index` (IPv4 first) as an address.
+    geo::IpAddress member_address(std::size_t index) const noexcept;
 };
 
 struct CidrSet {
@@ -157,6 +194,13 @@ struct Policy {
     bool use_ecs = true;        // false: locate clients by the packet source even when ECS is sent
     uint32_t target_slots = 0;  // route targets of every name: the feedback board's weight slots
     std::unordered_map<std::string, uint32_t> region_index;  // name → index into regions
+    // Health-board slots: one per region, then one per member of each region with member
+    // health (assign_board_slots); 0 in a policy built by hand means one per region.
+    uint32_t board_slots = 0;
+
+    // Numbers the member slots of regions with member health, after the regions' last change.
+    void assign_board_slots() noexcept;
+    std::size_t health_slots() const noexcept { return std::max<std::size_t>(board_slots, regions.size()); }
 
     // The index of the region called `name`, or -1.
     int32_t find_region(const std::string& name) const noexcept {

@@ -16,7 +16,7 @@ std::vector<std::size_t> routes_per_name(const steer::Policy& policy) {
 }  // namespace
 
 ZoneRuntime::ZoneRuntime(const Zone& zone, std::size_t workers, std::shared_ptr<stats::ZoneStats> carried)
-    : health_(zone.policy().regions.size()), feedback_(zone.policy().regions.size(), zone.policy().target_slots),
+    : health_(zone.policy().health_slots()), feedback_(zone.policy().regions.size(), zone.policy().target_slots),
       steering_(routes_per_name(zone.policy()), zone.policy().regions.size()),
       queries_(carried != nullptr && carried->workers() == workers ? std::move(carried)
                                                                    : std::make_shared<stats::ZoneStats>(workers)),

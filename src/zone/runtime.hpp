@@ -22,8 +22,8 @@ public:
     // runtime's counters of the same zone) has that many, in which case those are kept.
     ZoneRuntime(const Zone& zone, std::size_t workers, std::shared_ptr<stats::ZoneStats> carried = nullptr);
 
-    // One slot per policy region: written by the health monitor and the override store, read by
-    // answers with one relaxed load.
+    // One slot per policy region, then one per member of regions with member health: written by
+    // the health monitor and the override store, read by answers with one relaxed load.
     health::HealthBoard& health() noexcept { return health_; }
     const health::HealthBoard& health() const noexcept { return health_; }
     // What the control loop learned (capacity and load factors, latency EWMAs, adaptive weights):

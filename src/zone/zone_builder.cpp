@@ -279,4 +279,15 @@ std::unique_ptr<Zone> ZoneBuilder::build(Diagnostics* diagnostics, bool check_so
     return zone;
 }
 
+std::shared_ptr<const Zone> ZoneBuilder::rebind(const Zone& zone, std::shared_ptr<const steer::Policy> policy,
+                                                std::shared_ptr<const health::CheckPlan> checks) {
+    auto copy = std::make_shared<Zone>(zone);
+    // The index's keys point into the byte arena: the copy's own, not the original's.
+    copy->index_.clear();
+    for (uint32_t i = 0; i < copy->nodes_.size(); ++i) copy->index_.emplace(copy->name_of(copy->nodes_[i]), i);
+    copy->policy_ = std::move(policy);
+    copy->checks_ = std::move(checks);
+    return copy;
+}
+
 }  // namespace meridian::zone

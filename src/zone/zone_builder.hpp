@@ -36,6 +36,12 @@ public:
     // `check_soa` is false when the caller has already reported the SOA as missing.
     std::unique_ptr<Zone> build(Diagnostics* diagnostics, bool check_soa = true);
 
+    // `zone` with another policy and check plan of the same shape (the same regions and names,
+    // other addresses): how members from a feed or a push reach a zone without compiling its
+    // records again.
+    static std::shared_ptr<const Zone> rebind(const Zone& zone, std::shared_ptr<const steer::Policy> policy,
+                                              std::shared_ptr<const health::CheckPlan> checks);
+
 private:
     std::string origin_;
     SourceLocation where_;

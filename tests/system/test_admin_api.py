@@ -12,6 +12,7 @@ database) answers with eu-central-1, 192.0.2.120, and the pruned TTL.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -34,7 +35,7 @@ EU_CENTRAL = "192.0.2.120"
 REGIONS = ["us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"]
 SERIAL = 2026112701
 TOKEN = "s3cret-token"
-REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change",
+REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change", "members",
                "override", "query_rate", "learned", "demand"}
 
 
@@ -311,7 +312,8 @@ def test_override_up_brings_back_a_region_the_state_file_says_is_down(start_serv
     srv = start_ops_server(start_server, zone_files=zone_files({"eu-west-1": "down"}), geoip=[test_geo_mmdb])
     assert app_answer(srv) == ([EU_CENTRAL], 10)
     region = next(r for r in admin_json(srv, "GET", "/status")["zones"][0]["regions"] if r["name"] == "eu-west-1")
-    assert region["state"] == "unhealthy" and region["reason"] == "state file says down"
+    # the reason names its source: the state file, by its path
+    assert region["state"] == "unhealthy" and re.fullmatch(r"state file /.*\.json: state file says down", region["reason"]), region
     admin_json(srv, "PUT", OVERRIDE, body={"action": "up", "reason": "we know better"})
     assert app_answer(srv) == ([EU_WEST], 30)
     assert metric_value(scrape_metrics(srv), "meridian_region_override", zone=ZONE, region="eu-west-1") == 1

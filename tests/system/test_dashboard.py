@@ -142,7 +142,8 @@ def test_dashboard_shows_regions_and_their_states(start_server, test_geo_mmdb, t
     for region in ("us-east-1", "eu-central-1", "ap-northeast-1"):
         assert states[region] == ("healthy", "healthy", "healthy")
     # the reason column says why eu-west-1 is out
-    assert dom.rows[f"region-{ZONE}-eu-west-1"][8]["text"] == "state file says down"
+    reason = dom.rows[f"region-{ZONE}-eu-west-1"][8]["text"]
+    assert reason.startswith("state file /") and reason.endswith(".json: state file says down"), reason
     # the page's node line
     assert "node node-a" in dom.text
 

@@ -488,3 +488,125 @@ TEST_CASE("a steered answer's outcome carries the client's country when located,
     CHECK(brazil.is_located);
     CHECK(brazil.country.view() == "BR");
 }
+
+namespace {
+
+// A zone whose "pool" region is probed address by address (per_address), with a fallback.
+const char* const kMemberZone = R"(origin = "m.example."
+records = """
+@   3600 IN NS ns1
+ns1 3600 IN A  192.0.2.53
+"""
+[soa]
+primary = "ns1.m.example."
+contact = "hostmaster.m.example."
+serial = 1
+[checks.web]
+kind = "tcp"
+port = 80
+per_address = true
+min_healthy = 2
+[regions.pool]
+addresses = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1"]
+check = "web"
+[regions.backup]
+addresses = ["198.51.100.9", "2001:db8::9"]
+[names.app]
+ttl = 60
+pruned_ttl = 10
+[[names.app.route]]
+to = ["pool", "backup"]
+strategy = "failover"
+)";
+
+struct MemberZone {
+    TempDir dir;
+    std::unique_ptr<Snapshot> snapshot;
+    MemberZone() {
+        dir.write("zones/m.example.toml", kMemberZone);
+        snapshot = load_snapshot((dir.path() / "zones").string());
+    }
+    meridian::health::HealthBoard& board() { return snapshot->zones.zones()[0].runtime->health(); }
+    const meridian::steer::Region& pool() { return snapshot->zones.zones()[0].zone().policy().regions[0]; }
+    void member(std::size_t index, meridian::health::State state,
+                meridian::health::Override override = meridian::health::Override::none) {
+        meridian::health::RegionHealth h;
+        h.state = state;
+        h.override = override;
+        board().write(pool().first_member + index, h);
+    }
+    void region(const meridian::health::RegionHealth& h) { board().write(0, h); }
+};
+
+uint32_t first_ttl(const Response& r) { return ldns_rr_ttl(r.answer(0)); }
+
+}  // namespace
+
+TEST_CASE("member health: answers carry the healthy addresses of a per-address region", "[answer][members]") {
+    MemberZone z;
+    const auto& pool = z.pool();
+    REQUIRE(pool.has_member_health);
+    REQUIRE(pool.members.size() == 4);
+    CHECK(pool.first_member == 2);  // after the two regions' own slots
+    CHECK(z.board().size() == 6);
+    const auto query = make_query("app.m.example.", LDNS_RR_TYPE_A);
+    const Source client("127.0.0.9");
+    using meridian::health::State;
+
+    SECTION("every member healthy: every address, the name's TTL") {
+        const Response r = ask(*z.snapshot, query, client.get());
+        CHECK(r.rdatas() == Strings{"192.0.2.1", "192.0.2.2", "192.0.2.3"});
+        CHECK(first_ttl(r) == 60);
+    }
+    SECTION("one member down: the others, and the pruned TTL once the region says a member is out") {
+        z.member(1, State::unhealthy);
+        meridian::health::RegionHealth region;
+        region.is_member_pruned = true;
+        z.region(region);
+        const Response r = ask(*z.snapshot, query, client.get());
+        CHECK(r.rdatas() == Strings{"192.0.2.1", "192.0.2.3"});
+        CHECK(first_ttl(r) == 10);
+    }
+    SECTION("degraded members wait while a healthy one remains; drained and forced-down ones never answer") {
+        z.member(0, State::degraded);
+        z.member(1, State::healthy, meridian::health::Override::drain);
+        z.member(2, State::healthy);
+        CHECK(ask(*z.snapshot, query, client.get()).rdatas() == Strings{"192.0.2.3"});
+        z.member(2, State::healthy, meridian::health::Override::force_down);
+        CHECK(ask(*z.snapshot, query, client.get()).rdatas() == Strings{"192.0.2.1"});
+    }
+    SECTION("no A member can answer: the region is passed over for A, still answers AAAA") {
+        for (std::size_t i = 0; i < 3; ++i) z.member(i, State::unhealthy);
+        meridian::health::RegionHealth region;
+        region.lacks_ipv4 = true;
+        region.is_member_pruned = true;
+        z.region(region);
+        const Response a = ask(*z.snapshot, query, client.get());
+        CHECK(a.rdatas() == Strings{"198.51.100.9"});  // the route's next region
+        CHECK(first_ttl(a) == 10);
+        const Response aaaa = ask(*z.snapshot, make_query("app.m.example.", LDNS_RR_TYPE_AAAA), client.get());
+        CHECK(aaaa.rdatas() == Strings{"2001:db8::1"});
+    }
+    SECTION("every candidate out: failing open, a region answers with all its addresses") {
+        for (std::size_t i = 0; i < 3; ++i) z.member(i, State::unhealthy);
+        meridian::health::RegionHealth down;
+        down.state = State::unhealthy;
+        z.region(down);
+        z.board().write(1, down);
+        CHECK(ask(*z.snapshot, query, client.get()).rdatas() == Strings{"192.0.2.1", "192.0.2.2", "192.0.2.3"});
+    }
+}
+
+TEST_CASE("member health: answers with members left out allocate nothing", "[answer][members]") {
+    MemberZone z;
+    z.member(1, meridian::health::State::unhealthy);
+    std::vector<uint8_t> buffer(meridian::dns::kMaxMessageSize);
+    const auto query = make_query("app.m.example.", LDNS_RR_TYPE_A);
+    const Source client("127.0.0.9");
+    ClientInfo info;
+    info.source = client.get();
+    REQUIRE(answer_query(*z.snapshot, info, query, buffer) > 12);
+    const std::size_t before = meridian::test::allocation_count();
+    for (int i = 0; i < 10; ++i) answer_query(*z.snapshot, info, query, buffer);
+    CHECK(meridian::test::allocation_count() == before);
+}

@@ -503,3 +503,76 @@ TEST_CASE("capacity, shed and adaptive mistakes are reported at the value", "[co
         CHECK(has_error(r, 19, 17, "time_constant applies to strategy \"adaptive\" only"));
     }
 }
+
+// ---- per-address checks ---------------------------------------------------------------------------
+
+TEST_CASE("per_address: every address of the region becomes a member with a board slot of its own", "[config][members]") {
+    const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.web]\nkind = \"tcp\"\nport = 80\n"
+                                                              "per_address = true\nmin_healthy = 0.5\n"
+                                                              "[regions.pool]\n"
+                                                              "addresses = [\"192.0.2.7\", \"2001:db8::7\", \"192.0.2.8\"]\n"
+                                                              "check = \"web\"\n"
+                                                              "[regions.plain]\naddresses = [\"192.0.2.9\"]\n"));
+    INFO(r.diagnostics.format_all());
+    REQUIRE(r.zone() != nullptr);
+    const auto& policy = r.zone()->policy();
+    const auto& check = r.zone()->checks().checks.at(0);
+    CHECK(check.per_address);
+    CHECK(check.min_healthy_fraction == Approx(0.5));
+    const auto& pool = policy.regions.at(3);
+    CHECK(pool.has_member_health);
+    REQUIRE(pool.members.size() == 3);
+    CHECK(meridian::geo::to_string(pool.member_address(0)) == "192.0.2.7");  // IPv4 first …
+    CHECK(meridian::geo::to_string(pool.member_address(1)) == "192.0.2.8");
+    CHECK(meridian::geo::to_string(pool.member_address(2)) == "2001:db8::7");  // … then IPv6
+    CHECK(pool.first_member == policy.regions.size());
+    CHECK_FALSE(policy.regions.at(4).has_member_health);
+    CHECK(policy.board_slots == policy.regions.size() + 3);
+    CHECK(policy.health_slots() == policy.regions.size() + 3);
+}
+
+TEST_CASE("per_address and min_healthy mistakes are reported at the value", "[config][members]") {
+    SECTION("a check that probes no address") {
+        const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.f]\n"               // 16
+                                                                  "kind = \"file\"\n"          // 17
+                                                                  "file = \"s.json\"\n"        // 18
+                                                                  "per_address = true\n"));    // 19
+        check_single_error(r, 19, 15, "per_address needs a check that probes an address (tcp, http, https, dns), not file");
+    }
+    SECTION("an absolute url") {
+        const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.u]\n"                          // 16
+                                                                  "kind = \"http\"\n"                     // 17
+                                                                  "url = \"http://192.0.2.1/health\"\n"  // 18
+                                                                  "per_address = true\n"));               // 19
+        check_single_error(r, 19, 15, "per_address probes each address of the region");
+    }
+    SECTION("min_healthy without per_address") {
+        const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.t]\nkind = \"tcp\"\nport = 80\n"  // 16-18
+                                                                  "min_healthy = 2\n"));                    // 19
+        check_single_error(r, 19, 15, "min_healthy counts addresses probed one by one: it needs per_address = true");
+    }
+    SECTION("min_healthy out of range") {
+        for (const char* value : {"0", "257", "1.0", "0.0", "-0.5", "\"50%\""}) {
+            CAPTURE(value);
+            const LoadedZoneFile r = load_zone_text(zone_with_regions(std::string("[checks.t]\nkind = \"tcp\"\nport = 80\n"
+                                                                                  "per_address = true\nmin_healthy = ") +
+                                                                      value + "\n"));  // 20
+            check_single_error(r, 20, 15, "min_healthy is a count of addresses (1 … 256) or a share of them");
+        }
+    }
+    SECTION("a CNAME region or a check_address with a per-address check") {
+        const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.t]\nkind = \"tcp\"\nport = 80\n"  // 16-18
+                                                                  "per_address = true\n"                   // 19
+                                                                  "[regions.cdn]\n"                        // 20
+                                                                  "cname = \"cdn.example.org.\"\n"          // 21
+                                                                  "check = \"t\"\n"                         // 22
+                                                                  "[regions.web]\n"                        // 23
+                                                                  "addresses = [\"192.0.2.5\"]\n"          // 24
+                                                                  "check = \"t\"\n"                         // 25
+                                                                  "check_address = \"192.0.2.6\"\n"));      // 26
+        INFO(r.diagnostics.format_all());
+        CHECK(r.errors().size() == 2);
+        CHECK(has_error(r, 22, 9, "region cdn is a CNAME: a per_address check needs addresses"));
+        CHECK(has_error(r, 26, 17, "region web probes each address (per_address): check_address has no place here"));
+    }
+}

@@ -202,6 +202,7 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[checks.NAME] query", [](const ZoneParts& z) { return z.check.query_name; }},
         {"[checks.NAME] expect_rcode", [=](const ZoneParts& z) { return n(z.check.expect_rcode); }},
         {"[checks.NAME] file", [](const ZoneParts& z) { return z.check.file_path; }},
+        {"[checks.NAME] per_address", [=](const ZoneParts& z) { return b(z.check.per_address); }},
         {"[regions.NAME] weight", [=](const ZoneParts& z) { return n(z.region.weight); }},
         {"[regions.NAME] bias", [=](const ZoneParts& z) { return n(z.region.bias); }},
         {"[regions.NAME] cname", [](const ZoneParts& z) { return z.region.cname; }},

@@ -27,6 +27,9 @@ void check_equal(const RegionHealth& got, const RegionHealth& want) {
     CHECK(got.has_load == want.has_load);
     CHECK(got.load_centi == want.load_centi);
     CHECK(got.override == want.override);
+    CHECK(got.is_member_pruned == want.is_member_pruned);
+    CHECK(got.lacks_ipv4 == want.lacks_ipv4);
+    CHECK(got.lacks_ipv6 == want.lacks_ipv6);
 }
 
 RegionHealth written_then_read(const RegionHealth& h) {
@@ -60,6 +63,9 @@ TEST_CASE("every state and every override survives the round trip with every oth
                 h.latency_ms = flags ? kLatencyMax : 0;
                 h.success_permille = flags ? 1000 : 0;
                 h.load_centi = flags ? 0 : kLoadMax;
+                h.is_member_pruned = flags;
+                h.lacks_ipv4 = !flags;
+                h.lacks_ipv6 = flags;
                 check_equal(written_then_read(h), h);
             }
         }
@@ -144,4 +150,18 @@ TEST_CASE("writing one slot leaves the others as they were", "[health]") {
     board.write(0, RegionHealth{});
     check_equal(board.read(0), RegionHealth{});
     check_equal(board.read(2), slow);
+}
+
+TEST_CASE("the member bits are independent of each other and of the fields below them", "[health]") {
+    for (unsigned bits = 0; bits < 8; ++bits) {
+        CAPTURE(bits);
+        RegionHealth h;
+        h.state = State::unhealthy;
+        h.load_centi = kLoadMax;
+        h.has_load = true;
+        h.is_member_pruned = (bits & 1u) != 0;
+        h.lacks_ipv4 = (bits & 2u) != 0;
+        h.lacks_ipv6 = (bits & 4u) != 0;
+        check_equal(written_then_read(h), h);
+    }
 }

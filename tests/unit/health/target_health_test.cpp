@@ -475,3 +475,23 @@ TEST_CASE("a reported load reaches the snapshot in hundredths, clamped to 0 … 
         CHECK_FALSE(p.health.snapshot().has_load);
     }
 }
+
+TEST_CASE("the reason always says what the current state rests on, not only why it last changed", "[health]") {
+    Probed p(thresholds(/*rise=*/2, /*fall=*/3));
+    CHECK(p.health.last_reason() == "assumed up until probed");
+    REQUIRE_FALSE(p.feed(good(12)));
+    CHECK(p.health.last_reason() == "latency 12 ms, success 100 %");  // no change of state, still a new reason
+    REQUIRE_FALSE(p.feed(failed("HTTP 503")));
+    CHECK(p.health.last_reason() == "HTTP 503 (1 in a row; down after 3)");
+    p.take_down(3);
+    CHECK(p.health.last_reason() == "HTTP 503");  // the change's own reason
+    REQUIRE_FALSE(p.feed(good(8)));
+    CHECK(p.health.last_reason() == "latency 8 ms, success 100 % (1 good in a row; up after 2)");
+    REQUIRE_FALSE(p.feed(failed("timeout after 1000 ms")));
+    CHECK(p.health.last_reason() == "timeout after 1000 ms");
+
+    SECTION("an assignment that keeps the state still gives its wording") {
+        REQUIRE_FALSE(p.health.assign(State::unhealthy, "state file says down", p.now));
+        CHECK(p.health.last_reason() == "state file says down");
+    }
+}

@@ -86,7 +86,9 @@ TEST_CASE("status: a region shows its board, the monitor's reason, its override 
     CHECK(a["name"] == "a");
     CHECK(a["state"] == "healthy");
     CHECK(a["check"] == "none");
-    CHECK(a["reason"] == "");
+    CHECK(a["reason"] == "no check: always up");
+    CHECK(a["latency_ms"].is_null());  // nothing measures it
+    CHECK(a["members"].is_null());
     CHECK(a["last_change"].is_null());
     CHECK(a["override"].is_null());
     CHECK(a["query_rate"] == json{{"moving_average", 0.0}, {"forecast", 0.0}});
@@ -119,7 +121,7 @@ TEST_CASE("metrics: each family's HELP and TYPE once, then all its samples", "[o
     CHECK(answers != std::string::npos);
     std::size_t families = 0;
     for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++families;
-    CHECK(families == 29);  // 23, four for what the control loop learned, two for the demand forecasts
+    CHECK(families == 33);  // 23, four for what the control loop learned, two for the demand forecasts, four for members
     CHECK(contains(text, "meridian_alerts{rule=\"healthy_regions\",severity=\"critical\"} 0\n"));
 }
 
