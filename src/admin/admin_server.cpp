@@ -56,10 +56,10 @@ void AdminServer::route() {
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         // Before any body is read: a POST or PUT must say how long it is (or be chunked, which
         // the handlers bound themselves), and may not announce more than the limit.
-        if (req.method == "POST" || req.method == "PUT") {
+        if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
             const bool is_chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
             if (!req.has_header("Content-Length") && !is_chunked) {
-                send(res, error_reply(400, "a POST or PUT needs a Content-Length (send an empty body: curl -d '')"));
+                send(res, error_reply(400, "a POST, PUT or PATCH needs a Content-Length (send an empty body: curl -d '')"));
                 return httplib::Server::HandlerResponse::Handled;
             }
             if (req.has_header("Content-Length") &&
@@ -138,6 +138,23 @@ void AdminServer::route() {
         on_control(res, [=, this] { return handlers_.clear_override(zone, region); });
     });
 
+    s.Get("/members", [=, this](const httplib::Request& req, httplib::Response& res) {
+        const std::string zone = req.has_param("zone") ? req.get_param_value("zone") : "";
+        on_control(res, [=, this] { return handlers_.members("GET", zone, "", ""); });
+    });
+    const std::string members_path = R"(/members/([^/]+)/([^/]+))";
+    const auto on_members = [=, this](const httplib::Request& req, httplib::Response& res) {
+        if (req.body.size() > settings_.max_body_bytes) return send(res, error_reply(413, "request body too large"));
+        const std::string method = req.method;
+        const std::string zone = req.matches[1];
+        const std::string region = req.matches[2];
+        const std::string body = req.body;
+        on_control(res, [=, this] { return handlers_.members(method, zone, region, body); });
+    };
+    s.Get(members_path, on_members);
+    s.Put(members_path, on_members);
+    s.Patch(members_path, on_members);
+    s.Delete(members_path, on_members);
     s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return;  // a handler already said what went wrong
         if (res.status == 404) send(res, error_reply(404, "no such endpoint"));

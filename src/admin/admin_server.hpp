@@ -39,6 +39,11 @@ struct Handlers {
                         const std::vector<std::string>& down)>
         explain;
     std::function<Reply(const std::string& zone)> recommendations;  // zone "": every zone
+    // Region members: GET (zone and region "": every region with addresses), PUT, PATCH, DELETE;
+    // `body` as sent.
+    std::function<Reply(const std::string& method, const std::string& zone, const std::string& region,
+                        const std::string& body)>
+        members;
 };
 
 struct Settings {

@@ -18,21 +18,15 @@
 #include <memory>
 
 #include "geo/address.hpp"
+#include "health/check_plan.hpp"
 #include "steer/policy.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::config {
 
-enum class AddressFamily : uint8_t { any, ipv4, ipv6 };
+using health::AddressFamily;
+using health::MemberRules;
 const char* to_string(AddressFamily family) noexcept;
-
-// What a region accepts (its `[regions.NAME.members]` table; pushes to a region without one get
-// the defaults).
-struct MemberRules {
-    AddressFamily family = AddressFamily::any;
-    uint32_t max_members = 64;
-    bool allow_empty = false;
-};
 
 inline constexpr std::size_t kMaxMemberIdBytes = 128;
 

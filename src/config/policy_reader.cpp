@@ -69,6 +69,7 @@ private:
     void read_check(const std::string& name, const toml::table& table);
     void read_region(const std::string& name, const toml::table& table);
     void read_min_healthy(TableReader& reader, health::CheckSpec* check);
+    void read_members(const std::string& region, const toml::table& table, health::RegionCheck* probe);
     void read_cidr_set(const std::string& name, const toml::node& node);
     void read_location_set(const std::string& name, const toml::table& table);
     void read_name(const std::string& key, const toml::table& table, const toml::key& where);
@@ -97,6 +98,9 @@ constexpr uint32_t kNotFound = UINT32_MAX;
 
 consteval const Setting& check_setting(std::string_view key) { return zone_setting("[checks.NAME]", key); }
 consteval const Setting& region_setting(std::string_view key) { return zone_setting("[regions.NAME]", key); }
+consteval const Setting& members_setting(std::string_view key) {
+    return zone_setting("[regions.NAME.members]", key);
+}
 consteval const Setting& name_setting(std::string_view key) { return zone_setting("[names.NAME]", key); }
 consteval const Setting& route_setting(std::string_view key) { return zone_setting("[[names.NAME.route]]", key); }
 
@@ -255,6 +259,38 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     checks_.checks.push_back(std::move(check));
 }
 
+// [regions.NAME.members]: a feed and the rules members from it and from pushes follow.
+void PolicyReader::read_members(const std::string& region, const toml::table& table, health::RegionCheck* probe) {
+    TableReader reader(table, "[regions." + region + ".members]", root_.file(), diagnostics_);
+    health::MemberRules& rules = probe->member_rules;
+    reader.read(members_setting("max_members"), &rules.max_members);
+    reader.read(members_setting("allow_empty"), &rules.allow_empty);
+    if (std::string family; reader.read(members_setting("family"), &family)) {
+        rules.family = family == "ipv4"   ? health::AddressFamily::ipv4
+                       : family == "ipv6" ? health::AddressFamily::ipv6
+                                          : health::AddressFamily::any;
+    }
+    health::MemberFeed& feed = probe->feed;
+    reader.read(members_setting("interval"), &feed.interval_ms);
+    reader.read(members_setting("timeout"), &feed.timeout_ms);
+    if (std::string source; reader.read(members_setting("feed"), &source) && !source.empty()) {
+        if (source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0) {
+            feed.url = source;
+        } else if (source.find("://") != std::string::npos) {
+            reader.error(*reader.node("feed"), "feed \"" + source + "\": a URL must be http:// or https://");
+        } else {
+            std::filesystem::path p(source);
+            if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
+            feed.path = p.lexically_normal().string();
+        }
+    }
+    if (feed.timeout_ms > feed.interval_ms) {
+        const toml::node* at = reader.node("timeout");
+        reader.error(at != nullptr ? *at : *reader.node("interval"), "timeout must not be longer than the interval");
+    }
+    reader.finish();
+}
+
 // An integer (a count of addresses) or a number between 0 and 1 (a share of them).
 void PolicyReader::read_min_healthy(TableReader& reader, health::CheckSpec* check) {
     constexpr const Setting& row = check_setting("min_healthy");
@@ -302,8 +338,18 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
             reader.error(*reader.node("cname"), "region " + name + " has both addresses and a cname; give one");
         }
     }
-    if (region.cname.empty() && region.ipv4.empty() && region.ipv6.empty() && reader.node("cname") == nullptr) {
-        error(reader.where(), "region " + name + " has no records: give \"addresses\" or \"cname\"");
+    health::RegionCheck probe;
+    probe.region = name;
+    if (const toml::node* members = reader.node(region_setting("members"))) {
+        if (const toml::table* t = members->as_table()) read_members(name, *t, &probe);
+        else reader.error(*members, "members must be a table: [regions." + name + ".members]");
+        if (!region.cname.empty())
+            reader.error(*members, "region " + name + " is a CNAME region: it has no addresses to take members for");
+    }
+    // A region fed its members may start with none: the feed (or the members kept from it) fills it.
+    if (region.cname.empty() && region.ipv4.empty() && region.ipv6.empty() && reader.node("cname") == nullptr &&
+        !probe.feed.is_set()) {
+        error(reader.where(), "region " + name + " has no records: give \"addresses\", \"cname\" or a member feed");
     }
     if (const toml::node* location = reader.node(region_setting("location"))) {
         const auto* array = location->as_array();
@@ -326,8 +372,6 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
     int32_t bias = 0;
     reader.read(region_setting("bias"), &bias);
     region.bias = bias;
-    health::RegionCheck probe;
-    probe.region = name;
     if (std::string check; reader.read(region_setting("check"), &check)) {
         for (std::size_t i = 0; i < checks_.checks.size(); ++i) {
             if (checks_.checks[i].name == check) probe.check = static_cast<int32_t>(i);

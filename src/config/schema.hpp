@@ -232,6 +232,11 @@ inline constexpr Setting kRows[] = {
      .default_doc = "`meridian-forecast.json` next to the first `zones` entry",
      .doc = "Where the forecasts are kept across restarts (relative to this file)"},
 
+    // ---- [members] ----------------------------------------------------------------------------
+    {.document = server_config, .table = "[members]", .key = "state_file", .type = string,
+     .default_doc = "`meridian-members.json` next to the first `zones` entry",
+     .doc = "Where members set by the push API and read from feeds are kept across restarts (relative to this file)"},
+
     // ---- [recommendations] --------------------------------------------------------------------
     {.document = server_config, .table = "[recommendations]", .key = "latency_matrix", .type = string,
      .default_doc = "none: latencies estimated from distance",
@@ -362,6 +367,24 @@ inline constexpr Setting kRows[] = {
      .doc = "Shed load: watermarks on the load its check reports (`load_field`); from low to high its share falls to 0"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "check_address", .type = string,
      .default_doc = "the first address", .doc = "Probe this address instead"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "members", .type = structure, .shape = "table",
+     .doc = "`[regions.NAME.members]`: a member feed, and the rules for members from feeds and pushes (docs/INTEGRATIONS.md)"},
+
+    // ---- [regions.NAME.members] ---------------------------------------------------------------
+    {.document = zone_file, .table = "[regions.NAME.members]", .key = "feed", .type = string,
+     .default_doc = "none: the zone file's addresses and pushes",
+     .doc = "A member document at an http(s) URL, or in a file (relative to the zone file), read again as it changes"},
+    {.document = zone_file, .table = "[regions.NAME.members]", .key = "interval", .type = duration, .min = seconds(1),
+     .max = hours(1), .number = seconds(30), .doc = "How often a URL feed is asked (conditionally); a file feed is watched each second"},
+    {.document = zone_file, .table = "[regions.NAME.members]", .key = "timeout", .type = duration, .min = ms(100),
+     .max = seconds(60), .number = seconds(5), .doc = "A URL feed's request gives up after this long"},
+    {.document = zone_file, .table = "[regions.NAME.members]", .key = "max_members", .type = integer, .min = 1,
+     .max = steer::kMaxMembers, .number = 64, .limit = "steer::kMaxMembers: each member takes a health-board slot",
+     .doc = "A feed or a push with more members is refused"},
+    {.document = zone_file, .table = "[regions.NAME.members]", .key = "family", .type = choice, .text = "any",
+     .choices = "any, ipv4, ipv6", .noun = "family", .doc = "A feed or a push with an address of another family is refused"},
+    {.document = zone_file, .table = "[regions.NAME.members]", .key = "allow_empty", .type = boolean, .number = false,
+     .doc = "An empty member list empties the region instead of being refused"},
 
     // ---- [cidrs], [locations.NAME] ------------------------------------------------------------
     {.document = zone_file, .table = "[cidrs]", .key = "NAME", .type = strings,

@@ -304,11 +304,22 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         }
         reader.finish();
     }
-    if (f.state_file.empty() && !config.zones.empty()) {
+    std::filesystem::path& members_file = config.members.state_file;
+    if (const toml::table* members = root.table("members")) {
+        TableReader reader(*members, "[members]", path, diagnostics);
+        if (std::string file; reader.read(server_setting("[members]", "state_file"), &file) && !file.empty()) {
+            members_file = file;
+            if (members_file.is_relative()) members_file = base / members_file;
+        }
+        reader.finish();
+    }
+    // State kept across restarts defaults to a file next to the zones.
+    if (!config.zones.empty()) {
         const std::filesystem::path& first = config.zones.front().path;
         std::error_code ec;
         const std::filesystem::path dir = std::filesystem::is_directory(first, ec) ? first : first.parent_path();
-        f.state_file = dir / "meridian-forecast.json";
+        if (f.state_file.empty()) f.state_file = dir / "meridian-forecast.json";
+        if (members_file.empty()) members_file = dir / "meridian-members.json";
     }
     if (const toml::table* recommend = root.table("recommendations")) {
         TableReader reader(*recommend, "[recommendations]", path, diagnostics);

@@ -78,6 +78,11 @@ struct ForecastConfig {
 };
 inline constexpr uint32_t kMaxSeasonBuckets = 10080;
 
+// Region members from the push API and feeds (ops::MemberStore).
+struct MembersConfig {
+    std::filesystem::path state_file;  // resolved; never empty after loading
+};
+
 // Rule recommendations (GET /recommendations, adapt::recommend).
 struct RecommendConfig {
     std::filesystem::path latency_matrix;  // resolved; empty: estimates from distance only
@@ -124,6 +129,7 @@ struct ServerConfig {
     AnalyticsConfig analytics;
     AdaptiveConfig adaptive;
     ForecastConfig forecast;
+    MembersConfig members;
     RecommendConfig recommendations;
     RrlConfig rrl;
 };

@@ -24,10 +24,12 @@ MemberSummary summarise_members(std::span<const MemberView> members, bool is_per
     for (std::size_t i = 0; i < members.size(); ++i) {
         const MemberView& m = members[i];
         const unsigned tier = member_tier(m.word);
-        const bool is_answered = tier == best[m.is_ipv6] || best[m.is_ipv6] == 2;
+        // Answers carry it (when they carry the region); with every member of its family out they
+        // would carry them all, failing open, but none is reported as answered.
+        const bool is_answered = tier == best[m.is_ipv6] && tier < 2;
         out.is_answered[i] = is_answered;
         // Left out for its health or its source's word (a standby waiting is not left out).
-        if (tier == 2 || (!is_answered && !m.is_standby)) h.is_member_pruned = true;
+        if (tier == 2 || (!is_answered && !m.is_standby)) (m.is_ipv6 ? h.is_ipv6_pruned : h.is_ipv4_pruned) = true;
         if (tier < 2) ++out.usable;
         else ++out.out;
         if (tier == 0 || m.is_standby) ++out.healthy;

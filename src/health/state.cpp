@@ -20,8 +20,8 @@ unsigned member_tier(const RegionHealth& h) noexcept {
 namespace {
 
 // Layout of a slot, low bits first: state 2, has_measurement 1, override 2, has_load 1,
-// success_permille 10, latency_ms 20, load_centi 24, is_member_pruned 1, lacks_ipv4 1,
-// lacks_ipv6 1 = 63 bits.
+// success_permille 10, latency_ms 20, load_centi 24, is_ipv4_pruned 1, lacks_ipv4 1,
+// lacks_ipv6 1, is_ipv6_pruned 1 = 64 bits.
 constexpr uint64_t kLatencyMax = (1u << 20) - 1;
 constexpr uint64_t kLoadMax = (1u << 24) - 1;
 
@@ -31,8 +31,8 @@ uint64_t pack(const RegionHealth& h) noexcept {
     const uint64_t success = h.success_permille <= 1000 ? h.success_permille : 1000;
     return uint64_t{static_cast<uint8_t>(h.state)} | (uint64_t{h.has_measurement} << 2) |
            (uint64_t{static_cast<uint8_t>(h.override)} << 3) | (uint64_t{h.has_load} << 5) | (success << 6) |
-           (latency << 16) | (load << 36) | (uint64_t{h.is_member_pruned} << 60) | (uint64_t{h.lacks_ipv4} << 61) |
-           (uint64_t{h.lacks_ipv6} << 62);
+           (latency << 16) | (load << 36) | (uint64_t{h.is_ipv4_pruned} << 60) | (uint64_t{h.lacks_ipv4} << 61) |
+           (uint64_t{h.lacks_ipv6} << 62) | (uint64_t{h.is_ipv6_pruned} << 63);
 }
 
 RegionHealth unpack(uint64_t word) noexcept {
@@ -44,7 +44,8 @@ RegionHealth unpack(uint64_t word) noexcept {
     h.success_permille = static_cast<uint16_t>((word >> 6) & 0x3FFu);
     h.latency_ms = static_cast<uint32_t>((word >> 16) & kLatencyMax);
     h.load_centi = static_cast<uint32_t>((word >> 36) & kLoadMax);
-    h.is_member_pruned = ((word >> 60) & 1u) != 0;
+    h.is_ipv4_pruned = ((word >> 60) & 1u) != 0;
+    h.is_ipv6_pruned = ((word >> 63) & 1u) != 0;
     h.lacks_ipv4 = ((word >> 61) & 1u) != 0;
     h.lacks_ipv6 = ((word >> 62) & 1u) != 0;
     return h;

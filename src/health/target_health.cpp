@@ -144,7 +144,8 @@ std::optional<Transition> TargetHealth::assign(State state, const std::string& r
 RegionHealth TargetHealth::snapshot() const noexcept {
     RegionHealth h;
     h.state = state_;
-    h.has_measurement = !window_.empty();
+    // A latency needs a probe that succeeded: failures alone measure nothing (and would rank as 0 ms).
+    h.has_measurement = std::any_of(window_.begin(), window_.end(), [](const ProbeResult& r) { return r.is_ok; });
     h.latency_ms = latency_ms();
     h.success_permille = static_cast<uint16_t>(std::lround(success_rate() * 1000));
     if (load_) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/atomic_file.hpp"
 #include "common/log.hpp"
 #include "dns/name.hpp"
 
@@ -190,24 +191,10 @@ bool DemandForecasts::save() const {
     if (state_file_.empty()) return false;
     const auto text = state_text();
     if (!text) return true;  // nothing learned yet: an earlier file stays as it is
-    std::filesystem::path temporary = state_file_;
-    temporary += ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << *text << "\n";
-        if (!out.flush()) {
-            if (!is_write_failing_) {
-                log::warning("forecast: cannot write " + temporary.string() +
-                             "; the forecasts are kept in memory only until it can be written");
-            }
-            is_write_failing_ = true;
-            return false;
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(temporary, state_file_, ec);
-    if (ec) {
-        if (!is_write_failing_) log::warning("forecast: cannot replace " + state_file_.string() + ": " + ec.message());
+    std::string error;
+    if (!write_file_atomically(state_file_, *text + "\n", &error)) {
+        if (!is_write_failing_)
+            log::warning("forecast: " + error + "; the forecasts are kept in memory only until it can be written");
         is_write_failing_ = true;
         return false;
     }

@@ -1,7 +1,9 @@
 #include "probes/curl_driver.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <string_view>
 
 namespace meridian::probes {
 
@@ -11,6 +13,8 @@ struct CurlDriver::Transfer {
     curl_slist* resolve = nullptr;
     std::string body;
     std::size_t max_body = 0;
+    bool is_truncated = false;
+    std::map<std::string, std::string> response_headers;
     std::string post_body;
     std::function<void(const HttpResponse&)> done;
     char error[CURL_ERROR_SIZE] = {};
@@ -29,7 +33,24 @@ std::size_t CurlDriver::on_body(char* data, std::size_t size, std::size_t count,
     const std::size_t room = transfer->max_body > transfer->body.size() ? transfer->max_body - transfer->body.size()
                                                                         : 0;
     transfer->body.append(data, std::min(n, room));
+    transfer->is_truncated = transfer->is_truncated || n > room;
     return n;  // keep reading past the cap; only the first max_body bytes are kept
+}
+
+// "Name: value\r\n" lines of the response (and of every interim response before it).
+std::size_t CurlDriver::on_header(char* data, std::size_t size, std::size_t count, void* transfer_ptr) {
+    auto* transfer = static_cast<Transfer*>(transfer_ptr);
+    const std::size_t n = size * count;
+    const std::string_view line(data, n);
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || transfer->response_headers.size() >= 64) return n;
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    transfer->response_headers[name] = std::string(value.substr(0, 1024));
+    return n;
 }
 
 CurlDriver::CurlDriver(uv_loop_t* loop) : loop_(loop) {
@@ -94,6 +115,8 @@ void CurlDriver::start(const HttpRequest& request, std::function<void(const Http
     }
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
     transfers_[easy] = std::move(transfer);
     curl_multi_add_handle(multi_, easy);
 }
@@ -171,6 +194,8 @@ void CurlDriver::finish_transfers() {
         if (response.is_transport_ok) {
             curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
             response.body = std::move(transfer->body);
+            response.is_truncated = transfer->is_truncated;
+            response.headers = std::move(transfer->response_headers);
         } else {
             response.error = transfer->error[0] != 0 ? transfer->error : curl_easy_strerror(code);
             if (code == CURLE_OPERATION_TIMEDOUT) response.error = "timeout: " + response.error;

@@ -31,6 +31,8 @@ struct HttpResponse {
     std::string body;
     std::string error;  // curl's words when !is_transport_ok
     uint32_t elapsed_ms = 0;
+    bool is_truncated = false;  // the body was longer than max_body (only that much is kept)
+    std::map<std::string, std::string> headers;  // by lower-case name; the last of a repeated one
 };
 
 class CurlDriver {
@@ -48,6 +50,7 @@ private:
     struct Socket;
 
     static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* transfer);
+    static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* transfer);
     static int on_socket(CURL* easy, curl_socket_t fd, int what, void* driver, void* socket);
     static int on_timer(CURLM* multi, long timeout_ms, void* driver);
     static void on_poll(uv_poll_t* handle, int status, int events);

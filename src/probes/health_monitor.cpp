@@ -541,7 +541,7 @@ std::vector<RegionStatus> HealthMonitor::status() const {
             r.success_rate = target->health.success_rate();
             r.probe_latency = target->latency;
             r.is_probed = true;
-            r.has_latency = measures_latency(spec.kind) && target->health.samples() > 0;
+            r.has_latency = measures_latency(spec.kind) && target->health.snapshot().has_measurement;
         }
     }
     for (const auto& [path, file] : state_files_) {

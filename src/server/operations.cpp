@@ -23,8 +23,10 @@ admin::Reply json_reply(int status, const json& body) {
 }  // namespace
 
 Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
-                       const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health)
-    : config_(config), publisher_(publisher), workers_(workers), health_(health),
+                       const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health,
+                       ops::MemberStore* members, std::function<void(std::unique_ptr<const answer::Snapshot>)> publish)
+    : config_(config), publisher_(publisher), workers_(workers), health_(health), members_(members),
+      publish_(std::move(publish)),
       analytics_(config.analytics, config.forecast, loop,
                  probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}),
       client_mix_(config.recommendations.half_life_ms) {
@@ -53,6 +55,8 @@ admin::Handlers Operations::handlers(std::function<ReloadResult()> reload) {
     h.explain = [this](const std::string& name, const std::string& client, const std::string& type,
                        const std::vector<std::string>& down) { return explain(name, client, type, down); };
     h.recommendations = [this](const std::string& zone) { return recommendations(zone); };
+    h.members = [this](const std::string& method, const std::string& zone, const std::string& region,
+                       const std::string& body) { return members(method, zone, region, body); };
     return h;
 }
 
@@ -153,6 +157,98 @@ admin::Reply Operations::recommendations(const std::string& zone) const {
                                                    &is_unknown_zone);
     if (is_unknown_zone) return admin::error_reply(404, "no zone " + zone);
     return json_reply(200, doc);
+}
+
+namespace {
+
+// PATCH's body: {"members": [...], "remove": ["ADDRESS", ...]}, either part optional.
+bool read_patch(const std::string& body, std::vector<config::RegionMember>* upserts,
+                std::vector<geo::IpAddress>* removals, std::string* error) {
+    const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded() || !request.is_object() || (!request.contains("members") && !request.contains("remove"))) {
+        *error = "the body must be a JSON object: {\"members\": [{\"address\": ...}], \"remove\": [\"ADDRESS\"]}";
+        return false;
+    }
+    if (request.contains("members")) {
+        // Each member is checked here; the list they make, once merged, by the store.
+        const config::MemberRules any{config::AddressFamily::any, steer::kMaxMembers, true};
+        const std::string members = json{{"members", request["members"]}}.dump(-1, ' ', false,
+                                                                                json::error_handler_t::replace);
+        if (!config::parse_member_document(members, any, upserts, error)) return false;
+    }
+    if (request.contains("remove")) {
+        const json& remove = request["remove"];
+        if (!remove.is_array() || remove.size() > steer::kMaxMembers) {
+            *error = "\"remove\" is an array of addresses";
+            return false;
+        }
+        for (const json& a : remove) {
+            const auto address = a.is_string() ? geo::parse_address(a.get<std::string>()) : std::nullopt;
+            if (!address) {
+                *error = "remove: " + a.dump(-1, ' ', false, json::error_handler_t::replace) + " is not an IP address";
+                return false;
+            }
+            removals->push_back(*address);
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+admin::Reply Operations::members(const std::string& method, const std::string& zone, const std::string& region,
+                                 const std::string& body) {
+    const answer::Snapshot& snapshot = *publisher_->current();
+    if (region.empty()) {
+        const json document = ops::members_document(*members_, snapshot, zone);
+        if (document.is_null()) return admin::error_reply(404, "no zone " + zone);
+        return json_reply(200, document);
+    }
+    const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
+    if (method == "GET") {
+        const ops::RegionRef ref = ops::find_region(snapshot, key);
+        if (!ref) return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+        return json_reply(200, ops::region_members_json(*members_, *ref.served, ref.index));
+    }
+    ops::MemberChange change;
+    std::string error;
+    if (method == "PUT") {
+        std::vector<config::RegionMember> list;
+        const config::MemberRules rules{config::AddressFamily::any, steer::kMaxMembers, true};
+        if (!config::parse_member_document(body, rules, &list, &error)) return admin::error_reply(400, error);
+        change = members_->set(snapshot, key, std::move(list), ops::MemberSource::push);
+    } else if (method == "PATCH") {
+        std::vector<config::RegionMember> upserts;
+        std::vector<geo::IpAddress> removals;
+        if (!read_patch(body, &upserts, &removals, &error)) return admin::error_reply(400, error);
+        change = members_->patch(snapshot, key, upserts, removals);
+    } else {
+        change = members_->reset(snapshot, key);
+    }
+    if (!change.ok()) return admin::error_reply(change.status, change.error);
+    publish_(members_->rebuild(snapshot, key.zone, config_.workers));
+    const ops::RegionRef ref = ops::find_region(*publisher_->current(), key);
+    const json reply = ops::region_members_json(*members_, *ref.served, ref.index);
+    log::info("members: " + key.to_string() + " " + (method == "DELETE" ? "reset to the zone file's" : "set by push to") +
+              " " + std::to_string(reply["members"].size()) + " addresses");
+    return json_reply(200, reply);
+}
+
+void Operations::feed_read(const probes::FeedRead& read) {
+    const answer::Snapshot& snapshot = *publisher_->current();
+    const ops::RegionKey key{read.zone, read.region};
+    if (read.is_unchanged) {
+        members_->feed_unchanged(key, read.source);
+        return;
+    }
+    bool is_changed = false;
+    members_->feed_read(snapshot, key, read.source, read.error.empty() ? &read.body : nullptr, read.error,
+                        &is_changed);
+    if (!is_changed) return;
+    publish_(members_->rebuild(snapshot, key.zone, config_.workers));
+    const ops::MemberSet* set = members_->find(key);
+    log::info("members: " + key.to_string() + " set by its feed to " +
+              std::to_string(set != nullptr ? set->members.size() : 0) + " addresses");
 }
 
 void Operations::stop() { analytics_.stop(); }

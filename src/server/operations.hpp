@@ -15,10 +15,12 @@
 #include "config/server_config.hpp"
 #include "ops/analytics.hpp"
 #include "ops/client_mix.hpp"
+#include "ops/member_store.hpp"
 #include "ops/override_store.hpp"
 #include "ops/readings.hpp"
 #include "ops/reload_counts.hpp"
 #include "probes/health_monitor.hpp"
+#include "probes/member_feeds.hpp"
 #include "server/snapshot_publisher.hpp"
 #include "server/worker.hpp"
 
@@ -29,8 +31,11 @@ using ops::ReloadResult;
 class Operations {
 public:
     // `loop`: where the analytics' webhook runs.
+    // `members`: the server's member store (its snapshots are served through it); `publish`:
+    // the server's own publish, for snapshots rebuilt when members change.
     Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
-               const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health);
+               const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health,
+               ops::MemberStore* members, std::function<void(std::unique_ptr<const answer::Snapshot>)> publish);
 
     // The admin API's handlers; `reload` is the server's own reload.
     admin::Handlers handlers(std::function<ReloadResult()> reload);
@@ -52,6 +57,10 @@ public:
                          const std::vector<std::string>& down) const;
     admin::Reply check() const;
     admin::Reply recommendations(const std::string& zone) const;
+    admin::Reply members(const std::string& method, const std::string& zone, const std::string& region,
+                         const std::string& body);
+    // What a member feed gave (probes::MemberFeeds): taken, or refused with the reason kept.
+    void feed_read(const probes::FeedRead& read);
 
 private:
     ops::Readings readings() const;
@@ -60,6 +69,8 @@ private:
     SnapshotPublisher* publisher_;
     const std::vector<std::unique_ptr<Worker>>* workers_;
     probes::HealthMonitor* health_;
+    ops::MemberStore* members_;
+    std::function<void(std::unique_ptr<const answer::Snapshot>)> publish_;
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     ops::OverrideStore overrides_;
     ops::Analytics analytics_;

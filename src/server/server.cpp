@@ -23,6 +23,7 @@
 #include "common/log.hpp"
 #include "common/thread_priority.hpp"
 #include "config/snapshot_loader.hpp"
+#include "ops/member_store.hpp"
 #include "probes/health_monitor.hpp"
 #include "server/operations.hpp"
 #include "server/privileges.hpp"
@@ -57,8 +58,9 @@ bool is_address_free(const config::ListenAddress& address, int type, std::string
 class Control {
 public:
     Control(config::ServerConfig config, std::unique_ptr<const answer::Snapshot> snapshot)
-        : config_(std::move(config)), publisher_(config_.workers) {
-        publisher_.publish(std::move(snapshot));
+        : config_(std::move(config)), members_(config_.members.state_file), publisher_(config_.workers) {
+        members_.load();
+        publisher_.publish(members_.serve(*snapshot, config_.workers));
     }
 
     int run();
@@ -77,6 +79,7 @@ private:
     static void on_signal(uv_signal_t* handle, int signal);
 
     config::ServerConfig config_;
+    ops::MemberStore members_;  // every snapshot is served through it
     SnapshotPublisher publisher_;
     TcpAdmission tcp_admission_{config_.tcp_max_connections, config_.tcp_max_connections_per_source};
     std::vector<std::unique_ptr<Worker>> workers_;
@@ -85,6 +88,7 @@ private:
     uv_timer_t reclaim_timer_{};
     std::vector<std::unique_ptr<uv_fs_poll_t>> geo_watchers_;
     std::unique_ptr<probes::HealthMonitor> health_;
+    std::unique_ptr<probes::MemberFeeds> feeds_;
     std::unique_ptr<Operations> operations_;
     std::unique_ptr<admin::ControlBridge> bridge_;
     std::unique_ptr<admin::AdminServer> admin_;
@@ -92,7 +96,8 @@ private:
     adapt::Controller adapt_{adapt::Settings{config_.adaptive.max_step}};
     uv_timer_t adapt_timer_{};
     uv_timer_t reload_debounce_{};
-    std::vector<std::unique_ptr<uv_fs_poll_t>> config_watchers_;
+    struct ConfigWatch;
+    std::vector<std::unique_ptr<ConfigWatch>> config_watchers_;
 };
 
 bool Control::open_sockets() {
@@ -152,7 +157,7 @@ ReloadResult Control::reload() {
     }
     result.is_ok = true;
     result.zones = snapshot->zones.zones().size();
-    publish(std::move(snapshot));
+    publish(members_.serve(*snapshot, config_.workers));
     watch_config_files();
     log::info("reloaded " + config_.path + ": " + std::to_string(result.zones) + " zones");
     operations_->count_reload(result);
@@ -164,6 +169,7 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     // Probes and overrides follow the new zones before workers see them, so their health slots
     // are filled.
     if (health_) health_->apply(*publisher_.current());
+    if (feeds_) feeds_->apply(*publisher_.current());
     if (operations_) operations_->apply_overrides();
     adapt_step();  // the new zones' feedback boards start from what was learned, not from scratch
     for (auto& worker : workers_) worker->snapshot_changed();
@@ -184,6 +190,30 @@ void Control::adapt_step() {
 
 // Zone files, their directories and the config are polled; a change reloads after a short
 // quiet spell, so an editor's several writes make one reload.
+namespace {
+
+// The *.toml files of a zone directory, in order: what a reload would load from it.
+std::vector<std::string> toml_files(const std::filesystem::path& directory) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& item : std::filesystem::directory_iterator(directory, ec)) {
+        if (item.path().extension() == ".toml") names.push_back(item.path().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+// One watched path. A zone directory counts as changed only when its set of *.toml files does:
+// the state files Meridian itself keeps there (forecasts, members) change it all the time.
+struct Control::ConfigWatch {
+    uv_fs_poll_t poll{};
+    Control* control = nullptr;
+    std::filesystem::path directory;  // empty: a file
+    std::vector<std::string> tomls;   // of the directory, when last looked at
+};
+
 void Control::watch_config_files() {
     constexpr unsigned kPollIntervalMs = 1000;
     constexpr unsigned kQuietMs = 300;
@@ -191,33 +221,42 @@ void Control::watch_config_files() {
         uv_timer_init(&loop_, &reload_debounce_);
         reload_debounce_.data = this;
     }
-    std::vector<std::string> paths{config_.path};
+    std::vector<std::pair<std::string, bool>> paths{{config_.path, false}};  // path, is a directory
     for (const auto& entry : config_.zones) {
-        paths.push_back(entry.path.string());
         std::error_code ec;
-        if (std::filesystem::is_directory(entry.path, ec)) {
-            for (const auto& item : std::filesystem::directory_iterator(entry.path, ec)) {
-                if (item.path().extension() == ".toml") paths.push_back(item.path().string());
-            }
+        const bool is_directory = std::filesystem::is_directory(entry.path, ec);
+        paths.emplace_back(entry.path.string(), is_directory);
+        if (is_directory) {
+            for (const std::string& file : toml_files(entry.path)) paths.emplace_back(file, false);
         }
     }
     // Watched anew after each reload: zone files added since are watched too.
     for (auto& old : config_watchers_) {
-        uv_fs_poll_stop(old.get());
-        uv_close(reinterpret_cast<uv_handle_t*>(old.release()),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_poll_t*>(h); });
+        uv_fs_poll_stop(&old->poll);
+        uv_close(reinterpret_cast<uv_handle_t*>(&old.release()->poll),
+                 [](uv_handle_t* h) { delete static_cast<ConfigWatch*>(h->data); });
     }
     config_watchers_.clear();
-    for (const std::string& path : paths) {
-        auto watcher = std::make_unique<uv_fs_poll_t>();
-        uv_fs_poll_init(&loop_, watcher.get());
-        watcher->data = this;
+    for (const auto& [path, is_directory] : paths) {
+        auto watch = std::make_unique<ConfigWatch>();
+        watch->control = this;
+        if (is_directory) {
+            watch->directory = path;
+            watch->tomls = toml_files(path);
+        }
+        uv_fs_poll_init(&loop_, &watch->poll);
+        watch->poll.data = watch.get();
         uv_fs_poll_start(
-            watcher.get(),
+            &watch->poll,
             [](uv_fs_poll_t* handle, int, const uv_stat_t*, const uv_stat_t*) {
-                auto* self = static_cast<Control*>(handle->data);
+                auto* w = static_cast<ConfigWatch*>(handle->data);
+                if (!w->directory.empty()) {
+                    std::vector<std::string> now = toml_files(w->directory);
+                    if (now == w->tomls) return;
+                    w->tomls = std::move(now);
+                }
                 uv_timer_start(
-                    &self->reload_debounce_,
+                    &w->control->reload_debounce_,
                     [](uv_timer_t* t) {
                         auto* control = static_cast<Control*>(t->data);
                         log::info("configuration changed on disk: reloading");
@@ -226,7 +265,7 @@ void Control::watch_config_files() {
                     kQuietMs, 0);
             },
             path.c_str(), kPollIntervalMs);
-        config_watchers_.push_back(std::move(watcher));
+        config_watchers_.push_back(std::move(watch));
     }
 }
 
@@ -271,6 +310,7 @@ void Control::reload_geo() {
 int Control::abandon_start() {
     if (admin_) admin_->stop();
     if (health_) health_->stop();
+    if (feeds_) feeds_->stop();
     if (operations_) operations_->stop();
     if (bridge_) bridge_->close();
     workers_.clear();
@@ -350,7 +390,9 @@ int Control::run() {
                                                       probes::WebhookSettings{config_.alerts.webhook_url,
                                                                               config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
-    operations_ = std::make_unique<Operations>(config_, &loop_, &publisher_, &workers_, health_.get());
+    operations_ = std::make_unique<Operations>(
+        config_, &loop_, &publisher_, &workers_, health_.get(), &members_,
+        [this](std::unique_ptr<const answer::Snapshot> snapshot) { publish(std::move(snapshot)); });
     if (!start_admin()) return abandon_start();
     // Every socket is bound: root is no longer needed (and not kept unless allowed).
     std::string privilege_error;
@@ -368,6 +410,10 @@ int Control::run() {
     uv_timer_start(
         &adapt_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->adapt_step(); },
         config_.adaptive.interval_ms, config_.adaptive.interval_ms);
+    // Feeds start once the admin side exists to take what they read.
+    feeds_ = std::make_unique<probes::MemberFeeds>(
+        &loop_, [this](const probes::FeedRead& read) { operations_->feed_read(read); });
+    feeds_->apply(*publisher_.current());
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
     lower_to_control_plane_priority();  // this thread reloads and probes from now on
@@ -385,6 +431,7 @@ int Control::run() {
     bridge_->close();
     for (auto& worker : workers_) worker->stop();
     health_->stop();
+    feeds_->stop();
     operations_->stop();
     workers_.clear();
     uv_walk(

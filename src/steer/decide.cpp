@@ -183,6 +183,7 @@ private:
     Random* random_;
     Trace* trace_;
     unsigned scope_ = 0;
+    bool is_ipv6_ = false;  // the query asks for AAAA: the family whose members count
 };
 
 bool Decider::matches(const Condition& when) noexcept {
@@ -492,11 +493,12 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
     for (std::size_t i = 0; i < want; ++i) {
         d->regions[d->count++] = candidates[i].region;
         // An address left out of the region's answer shortens the TTL like a region left out.
-        d->is_pruned = d->is_pruned || candidates[i].health.is_member_pruned;
+        d->is_pruned = d->is_pruned || candidates[i].health.is_member_pruned(is_ipv6_);
     }
 }
 
 Decision Decider::decide(const SteeredName& name, uint16_t qtype) noexcept {
+    is_ipv6_ = qtype == dns::rrtype::AAAA;
     Decision decision;
     if (trace_ != nullptr) {
         say_with([&] {

@@ -1,6 +1,7 @@
 // meridianctl: the operator's command line for a running meridiand, through its admin API.
 //   status | check | reload | explain NAME CLIENT [--type T] [--down REGION]... |
-//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION | recommend [ZONE]
+//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION | recommend [ZONE] |
+//   members show|set|add|remove|reset …
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,12 @@ constexpr const char* kUsage =
     "  undrain ZONE REGION\n"
     "  recommend [ZONE]                         route changes that would lower clients' latency,\n"
     "                                           as TOML to paste (nothing is applied)\n"
+    "  members show [ZONE [REGION]]             regions' addresses and where they come from\n"
+    "  members set ZONE REGION ADDRESS...       replace a region's addresses (kept across restarts)\n"
+    "  members add ZONE REGION ADDRESS... [--state up|down|drain] [--weight N] [--id ID]\n"
+    "                                           add addresses, or change those already there\n"
+    "  members remove ZONE REGION ADDRESS...    take addresses out\n"
+    "  members reset ZONE REGION                back to the zone file's addresses\n"
     "defaults: --admin http://127.0.0.1:8019, --token from $MERIDIAN_TOKEN\n";
 
 struct Options {
@@ -35,6 +42,10 @@ struct Options {
     std::vector<std::string> down;
     std::string reason;
     long expires_in = 0;
+    // members add
+    std::string state;
+    long weight = -1;
+    std::string id;
 };
 
 int usage(const char* problem) {
@@ -76,9 +87,24 @@ void show_status(const nlohmann::json& s) {
         for (const auto& r : z["regions"]) {
             std::string state = r["state"].get<std::string>();
             if (!r["override"].is_null()) state += " (" + r["override"]["action"].get<std::string>() + ")";
-            std::printf("  %-20s %-22s %6u ms %6.1f %%  %10llu answers  %s\n", r["name"].get<std::string>().c_str(),
-                        state.c_str(), r["latency_ms"].get<unsigned>(), r["success_rate"].get<double>() * 100,
+            const std::string latency = r["latency_ms"].is_null()
+                                            ? "none"
+                                            : std::to_string(r["latency_ms"].get<unsigned>()) + " ms";
+            std::printf("  %-20s %-22s %9s %6.1f %%  %10llu answers  %s\n", r["name"].get<std::string>().c_str(),
+                        state.c_str(), latency.c_str(), r["success_rate"].get<double>() * 100,
                         r["answers"].get<unsigned long long>(), r["reason"].get<std::string>().c_str());
+            if (!r.contains("members") || r["members"].is_null()) continue;
+            for (const auto& m : r["members"]) {
+                const std::string member_latency = m["latency_ms"].is_null()
+                                                       ? "none"
+                                                       : std::to_string(m["latency_ms"].get<unsigned>()) + " ms";
+                std::printf("    %-18s %-22s %9s %6.1f %%  %-10s %s\n", m["address"].get<std::string>().c_str(),
+                            (m["state"].get<std::string>() +
+                             (m["source_state"] == "up" ? "" : " (" + m["source_state"].get<std::string>() + ")"))
+                                .c_str(),
+                            member_latency.c_str(), m["success_rate"].get<double>() * 100,
+                            m["answered"].get<bool>() ? "answered" : "left out", m["reason"].get<std::string>().c_str());
+            }
         }
     }
 }
@@ -118,6 +144,60 @@ void show_recommendations(const nlohmann::json& body) {
     if (count > 0) std::printf("%zu recommendation%s; nothing was applied.\n", count, count == 1 ? "" : "s");
 }
 
+// One region's members: "geo.example.com./us-east-1 (push): 198.51.100.11 up, …".
+void show_region_members(const nlohmann::json& r) {
+    std::printf("%s/%s (%s):", r["zone"].get<std::string>().c_str(), r["region"].get<std::string>().c_str(),
+                r["source"].get<std::string>().c_str());
+    if (r["members"].empty()) std::printf(" no addresses");
+    const char* separator = " ";
+    for (const auto& m : r["members"]) {
+        std::printf("%s%s", separator, m["address"].get<std::string>().c_str());
+        if (m["state"] != "up") std::printf(" %s", m["state"].get<std::string>().c_str());
+        if (m["weight"] != 1) std::printf(" weight %u", m["weight"].get<unsigned>());
+        if (m.contains("id")) std::printf(" (%s)", m["id"].get<std::string>().c_str());
+        separator = ", ";
+    }
+    std::printf("\n");
+}
+
+void show_members(const nlohmann::json& body) {
+    if (!body.contains("regions")) return show_region_members(body);
+    for (const auto& r : body["regions"]) show_region_members(r);
+}
+
+// members set|add|remove|reset|show: the admin API's /members endpoints.
+int members_command(httplib::Client& client, const Options& o) {
+    const std::vector<std::string>& w = o.words;
+    const std::string action = w.size() > 1 ? w[1] : "show";
+    if (action == "show" && w.size() <= 4) {
+        if (w.size() == 4) return finish(client.Get("/members/" + w[2] + "/" + w[3]), o, show_members);
+        httplib::Params params;
+        if (w.size() == 3) params.emplace("zone", w[2]);
+        return finish(client.Get("/members", params, httplib::Headers{}), o, show_members);
+    }
+    if (w.size() < 4) return usage(("members " + action + " needs ZONE REGION").c_str());
+    const std::string path = "/members/" + w[2] + "/" + w[3];
+    if (action == "reset" && w.size() == 4) return finish(client.Delete(path), o, show_members);
+    if (w.size() < 5 || (action != "set" && action != "add" && action != "remove"))
+        return usage(("bad members command: " + action).c_str());
+    nlohmann::json list = nlohmann::json::array();
+    for (std::size_t i = 4; i < w.size(); ++i) {
+        if (action == "remove") {
+            list.push_back(w[i]);
+            continue;
+        }
+        nlohmann::json member = {{"address", w[i]}};
+        if (!o.state.empty()) member["state"] = o.state;
+        if (o.weight >= 0) member["weight"] = o.weight;
+        if (!o.id.empty()) member["id"] = o.id;
+        list.push_back(std::move(member));
+    }
+    if (action == "set")
+        return finish(client.Put(path, nlohmann::json{{"members", list}}.dump(), "application/json"), o, show_members);
+    const nlohmann::json patch = {{action == "add" ? "members" : "remove", list}};
+    return finish(client.Patch(path, patch.dump(), "application/json"), o, show_members);
+}
+
 int run(int argc, char** argv) {
     Options o;
     if (const char* token = std::getenv("MERIDIAN_TOKEN")) o.token = token;
@@ -137,6 +217,9 @@ int run(int argc, char** argv) {
         else if (arg == "--down") o.down.push_back(value("--down"));
         else if (arg == "--reason") o.reason = value("--reason");
         else if (arg == "--for") o.expires_in = std::strtol(value("--for").c_str(), nullptr, 10);
+        else if (arg == "--state") o.state = value("--state");
+        else if (arg == "--weight") o.weight = std::strtol(value("--weight").c_str(), nullptr, 10);
+        else if (arg == "--id") o.id = value("--id");
         else if (arg == "-h" || arg == "--help") {
             std::fputs(kUsage, stdout);
             return 0;
@@ -181,6 +264,7 @@ int run(int argc, char** argv) {
         if (o.expires_in > 0) request["expires_in"] = o.expires_in;
         return finish(client.Put(path, request.dump(), "application/json"), o, show);
     }
+    if (command == "members") return members_command(client, o);
     return usage(("bad command or operands: " + command).c_str());
 }
 

@@ -561,7 +561,7 @@ TEST_CASE("member health: answers carry the healthy addresses of a per-address r
     SECTION("one member down: the others, and the pruned TTL once the region says a member is out") {
         z.member(1, State::unhealthy);
         meridian::health::RegionHealth region;
-        region.is_member_pruned = true;
+        region.is_ipv4_pruned = true;
         z.region(region);
         const Response r = ask(*z.snapshot, query, client.get());
         CHECK(r.rdatas() == Strings{"192.0.2.1", "192.0.2.3"});
@@ -579,7 +579,7 @@ TEST_CASE("member health: answers carry the healthy addresses of a per-address r
         for (std::size_t i = 0; i < 3; ++i) z.member(i, State::unhealthy);
         meridian::health::RegionHealth region;
         region.lacks_ipv4 = true;
-        region.is_member_pruned = true;
+        region.is_ipv4_pruned = true;
         z.region(region);
         const Response a = ask(*z.snapshot, query, client.get());
         CHECK(a.rdatas() == Strings{"198.51.100.9"});  // the route's next region

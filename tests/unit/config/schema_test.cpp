@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/member_document.hpp"
 #include "config/schema.hpp"
 #include "config/server_config.hpp"
 #include "health/check_spec.hpp"
@@ -151,6 +152,7 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[forecast] season", [=](const ServerConfig& c) { return n(c.forecast.season_ms); }},
         {"[forecast] horizon", [=](const ServerConfig& c) { return n(c.forecast.horizon_ms); }},
         {"[forecast] state_file", [](const ServerConfig& c) { return c.forecast.state_file.string(); }},
+        {"[members] state_file", [](const ServerConfig& c) { return c.members.state_file.string(); }},
         {"[recommendations] latency_matrix",
          [](const ServerConfig& c) { return c.recommendations.latency_matrix.string(); }},
         {"[recommendations] min_gain", [=](const ServerConfig& c) { return n(c.recommendations.min_gain_ms); }},
@@ -167,6 +169,7 @@ struct ZoneParts {
     const meridian::steer::SteeredName& name;
     const meridian::steer::Route& route;
     const meridian::steer::Policy& policy;
+    const meridian::health::RegionCheck& probe;
 };
 
 std::string initial_text(meridian::health::InitialState s) {
@@ -214,6 +217,13 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[names.NAME] strategy", [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.route.strategy)); }},
         {"[[names.NAME.route]] max_latency", [=](const ZoneParts& z) { return n(z.route.max_latency_ms); }},
         {"[[names.NAME.route]] time_constant", [=](const ZoneParts& z) { return n(z.route.time_constant_ms); }},
+        {"[regions.NAME.members] feed", [](const ZoneParts& z) { return z.probe.feed.url + z.probe.feed.path; }},
+        {"[regions.NAME.members] interval", [=](const ZoneParts& z) { return n(z.probe.feed.interval_ms); }},
+        {"[regions.NAME.members] timeout", [=](const ZoneParts& z) { return n(z.probe.feed.timeout_ms); }},
+        {"[regions.NAME.members] max_members", [=](const ZoneParts& z) { return n(z.probe.member_rules.max_members); }},
+        {"[regions.NAME.members] family",
+         [](const ZoneParts& z) { return std::string(meridian::config::to_string(z.probe.member_rules.family)); }},
+        {"[regions.NAME.members] allow_empty", [=](const ZoneParts& z) { return b(z.probe.member_rules.allow_empty); }},
     };
     return fields;
 }
@@ -379,7 +389,8 @@ TEST_CASE("zone-file defaults are the structs' defaults and what the readers fil
     const meridian::steer::SteeredName name;
     const meridian::steer::Route route;
     const meridian::steer::Policy policy;
-    const ZoneParts defaults{check, region, name, route, policy};
+    const meridian::health::RegionCheck probe;
+    const ZoneParts defaults{check, region, name, route, policy, probe};
 
     const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.c]\nkind = \"none\"\n"
                                                               "[regions.d]\naddresses = [\"192.0.2.40\"]\n"
@@ -387,7 +398,8 @@ TEST_CASE("zone-file defaults are the structs' defaults and what the readers fil
     INFO(r.diagnostics.format_all());
     REQUIRE(r.zone() != nullptr);
     const auto& p = r.zone()->policy();
-    const ZoneParts loaded{r.zone()->checks().checks.at(0), p.regions.at(3), p.names.at(0), p.names.at(0).routes.at(0), p};
+    const ZoneParts loaded{r.zone()->checks().checks.at(0), p.regions.at(3), p.names.at(0), p.names.at(0).routes.at(0), p,
+                           r.zone()->checks().regions.at(3)};
 
     const auto& fields = zone_fields();
     for (const Setting& row : kSchema) {
@@ -622,6 +634,11 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
             return text + line;
         }
         if (table == "[regions.NAME]") return zone_with_regions("[regions.r]\naddresses = [\"192.0.2.99\"]\n" + line);
+        if (table == "[regions.NAME.members]") {
+            // a feed's timeout may not be longer than its interval: the other at its far bound
+            const std::string other = key == "timeout" ? "interval = \"1h\"\n" : key == "interval" ? "timeout = \"100ms\"\n" : "";
+            return zone_with_regions("[regions.r]\naddresses = [\"192.0.2.99\"]\n[regions.r.members]\n" + other + line);
+        }
         if (table == "[names.NAME]") return zone_with_regions("[names.app]\n" + line + "[[names.app.route]]\nto = [\"a\"]\n");
         // adaptive: every route setting applies to it (band and time_constant to it alone)
         if (table == "[[names.NAME.route]]")

@@ -27,7 +27,8 @@ void check_equal(const RegionHealth& got, const RegionHealth& want) {
     CHECK(got.has_load == want.has_load);
     CHECK(got.load_centi == want.load_centi);
     CHECK(got.override == want.override);
-    CHECK(got.is_member_pruned == want.is_member_pruned);
+    CHECK(got.is_ipv4_pruned == want.is_ipv4_pruned);
+    CHECK(got.is_ipv6_pruned == want.is_ipv6_pruned);
     CHECK(got.lacks_ipv4 == want.lacks_ipv4);
     CHECK(got.lacks_ipv6 == want.lacks_ipv6);
 }
@@ -63,7 +64,8 @@ TEST_CASE("every state and every override survives the round trip with every oth
                 h.latency_ms = flags ? kLatencyMax : 0;
                 h.success_permille = flags ? 1000 : 0;
                 h.load_centi = flags ? 0 : kLoadMax;
-                h.is_member_pruned = flags;
+                h.is_ipv4_pruned = flags;
+                h.is_ipv6_pruned = !flags;
                 h.lacks_ipv4 = !flags;
                 h.lacks_ipv6 = flags;
                 check_equal(written_then_read(h), h);
@@ -153,13 +155,14 @@ TEST_CASE("writing one slot leaves the others as they were", "[health]") {
 }
 
 TEST_CASE("the member bits are independent of each other and of the fields below them", "[health]") {
-    for (unsigned bits = 0; bits < 8; ++bits) {
+    for (unsigned bits = 0; bits < 16; ++bits) {
         CAPTURE(bits);
         RegionHealth h;
         h.state = State::unhealthy;
         h.load_centi = kLoadMax;
         h.has_load = true;
-        h.is_member_pruned = (bits & 1u) != 0;
+        h.is_ipv4_pruned = (bits & 1u) != 0;
+        h.is_ipv6_pruned = (bits & 8u) != 0;
         h.lacks_ipv4 = (bits & 2u) != 0;
         h.lacks_ipv6 = (bits & 4u) != 0;
         check_equal(written_then_read(h), h);

@@ -40,7 +40,7 @@ TEST_CASE("per-address: the region is up while min_healthy members are, its late
     CHECK(two.region.state == State::healthy);
     CHECK(two.healthy == 2);
     CHECK(two.is_answered == std::vector<bool>{true, true, false});
-    CHECK(two.region.is_member_pruned);
+    CHECK(two.region.is_ipv4_pruned);
     CHECK(two.region.has_measurement);
     CHECK(two.region.latency_ms == 20);  // the unhealthy member's 900 ms is not the region's
     CHECK(two.region.success_permille == 950);
@@ -52,14 +52,14 @@ TEST_CASE("per-address: the region is up while min_healthy members are, its late
     const auto degraded = summarise_members(slow, true, 3, {});
     CHECK(degraded.region.state == State::degraded);  // three usable, two healthy
     CHECK(degraded.is_answered == std::vector<bool>{true, true, false});  // held back behind the healthy ones
-    CHECK(degraded.region.is_member_pruned);
+    CHECK(degraded.region.is_ipv4_pruned);
 }
 
 TEST_CASE("per-address: every member healthy leaves nothing pruned", "[health][members]") {
     const std::vector<MemberView> members = {{word(State::healthy, 5)}, {word(State::healthy, 7)}};
     const auto s = summarise_members(members, true, 1, {});
     CHECK(s.region.state == State::healthy);
-    CHECK_FALSE(s.region.is_member_pruned);
+    CHECK_FALSE(s.region.is_ipv4_pruned);
     CHECK(s.is_answered == std::vector<bool>{true, true});
     CHECK(s.region.latency_ms == 6);
 }
@@ -73,8 +73,11 @@ TEST_CASE("a family whose members are all out is marked lacking, and answered in
     CHECK(s.region.state == State::healthy);  // one healthy member is enough
     CHECK(s.region.lacks_ipv4);
     CHECK_FALSE(s.region.lacks_ipv6);
-    CHECK(s.is_answered == std::vector<bool>{true, true, true});  // fail open within the family
-    CHECK(s.region.is_member_pruned);
+    // Answers would carry both IPv4 members (failing open within the family), but none is
+    // reported as answered.
+    CHECK(s.is_answered == std::vector<bool>{false, false, true});
+    CHECK(s.region.is_ipv4_pruned);
+    CHECK_FALSE(s.region.is_ipv6_pruned);  // AAAA answers leave nothing out
 
     const std::vector<MemberView> only_v6 = {{word(State::healthy), true}};
     CHECK_FALSE(summarise_members(only_v6, true, 1, {}).region.lacks_ipv4);  // no A member at all: not "lacking"
@@ -86,12 +89,12 @@ TEST_CASE("a standby is held back while a member with a weight answers, and coun
     CHECK(s.healthy == 2);
     CHECK(s.region.state == State::healthy);
     CHECK(s.is_answered == std::vector<bool>{true, false});
-    CHECK_FALSE(s.region.is_member_pruned);  // waiting is not being left out
+    CHECK_FALSE(s.region.is_ipv4_pruned);  // waiting is not being left out
 
     members[0].word = word(State::unhealthy);
     const auto failed_over = summarise_members(members, true, 1, {});
     CHECK(failed_over.is_answered == std::vector<bool>{false, true});
-    CHECK(failed_over.region.is_member_pruned);
+    CHECK(failed_over.region.is_ipv4_pruned);
     CHECK(failed_over.region.state == State::healthy);
 }
 
@@ -106,7 +109,7 @@ TEST_CASE("without per-address probes the region's check decides its state; memb
     CHECK(s.region.state == State::degraded);
     CHECK(s.region.latency_ms == 120);
     CHECK(s.region.override == Override::none);
-    CHECK(s.region.is_member_pruned);
+    CHECK(s.region.is_ipv4_pruned);
     CHECK(s.out == 1);
     CHECK(s.is_answered == std::vector<bool>{true, false});
     CHECK(s.region.has_load);
@@ -121,7 +124,7 @@ TEST_CASE("no members: nothing pruned, nothing lacking, a per-address region bel
           "[health][members]") {
     const auto s = summarise_members({}, true, 1, {});
     CHECK(s.region.state == State::unhealthy);
-    CHECK_FALSE(s.region.is_member_pruned);
+    CHECK_FALSE(s.region.is_ipv4_pruned);
     CHECK_FALSE(s.region.lacks_ipv4);
     CHECK_FALSE(s.region.lacks_ipv6);
 }
