@@ -59,7 +59,8 @@ void AdminServer::route() {
         if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
             const bool is_chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
             if (!req.has_header("Content-Length") && !is_chunked) {
-                send(res, error_reply(400, "a POST, PUT or PATCH needs a Content-Length (send an empty body: curl -d '')"));
+                send(res,
+                     error_reply(400, "a POST, PUT or PATCH needs a Content-Length (send an empty body: curl -d '')"));
                 return httplib::Server::HandlerResponse::Handled;
             }
             if (req.has_header("Content-Length") &&

@@ -19,7 +19,8 @@ bool write_members(const steer::Region& region, const std::vector<Address>& addr
             best = std::min(best, health::member_tier(board->read(region.first_member + first_index + i)));
     }
     for (std::size_t i = 0; i < addresses.size(); ++i) {
-        if (is_judged && best < 2 && health::member_tier(board->read(region.first_member + first_index + i)) != best) continue;
+        if (is_judged && best < 2 && health::member_tier(board->read(region.first_member + first_index + i)) != best)
+            continue;
         if (!add(addresses[i].data(), addresses[i].size())) return false;
     }
     return true;

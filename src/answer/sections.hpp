@@ -39,7 +39,7 @@ struct RRsetRef {
     const uint32_t* regions = nullptr;
     std::size_t region_count = 0;
     const health::HealthBoard* health = nullptr;  // … each member kept or left out by its slot …
-    const uint8_t* rdata = nullptr;  // … or one record
+    const uint8_t* rdata = nullptr;               // … or one record
     std::size_t rdata_size = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "geo/database.hpp"
+#include "health/promql_template.hpp"
 #include "steer/policy_check.hpp"
 
 namespace meridian::config {
@@ -98,16 +99,15 @@ constexpr uint32_t kNotFound = UINT32_MAX;
 
 consteval const Setting& check_setting(std::string_view key) { return zone_setting("[checks.NAME]", key); }
 consteval const Setting& region_setting(std::string_view key) { return zone_setting("[regions.NAME]", key); }
-consteval const Setting& members_setting(std::string_view key) {
-    return zone_setting("[regions.NAME.members]", key);
-}
+consteval const Setting& members_setting(std::string_view key) { return zone_setting("[regions.NAME.members]", key); }
 consteval const Setting& name_setting(std::string_view key) { return zone_setting("[names.NAME]", key); }
 consteval const Setting& route_setting(std::string_view key) { return zone_setting("[[names.NAME.route]]", key); }
 
 // The choices a schema row lists and the values they stand for; a unit test keeps the two the same.
 bool parse_check_kind(std::string_view text, health::CheckKind* out) {
-    for (const auto kind : {health::CheckKind::none, health::CheckKind::tcp, health::CheckKind::http,
-                            health::CheckKind::https, health::CheckKind::dns, health::CheckKind::file}) {
+    for (const auto kind :
+         {health::CheckKind::none, health::CheckKind::tcp, health::CheckKind::http, health::CheckKind::https,
+          health::CheckKind::dns, health::CheckKind::file, health::CheckKind::prometheus}) {
         if (text == health::to_string(kind)) {
             *out = kind;
             return true;
@@ -223,6 +223,12 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
         if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
         check.file_path = p.lexically_normal().string();
     }
+    reader.read(check_setting("promql"), &check.promql);
+    if (std::string measure; reader.read(check_setting("measure"), &measure)) {
+        using Measure = health::CheckSpec::Measure;
+        check.measure = measure == "success" ? Measure::success : measure == "load" ? Measure::load : Measure::latency;
+    }
+    reader.read(check_setting("max_age"), &check.max_age_ms);
     reader.read(check_setting("per_address"), &check.per_address);
     read_min_healthy(reader, &check);
     switch (check.kind) {
@@ -241,17 +247,24 @@ void PolicyReader::read_check(const std::string& name, const toml::table& table)
     case health::CheckKind::file:
         if (check.file_path.empty()) error(check.where, "a file check needs \"file\" (the state file to watch)");
         break;
+    case health::CheckKind::prometheus:
+        if (check.url.rfind("http://", 0) != 0 && check.url.rfind("https://", 0) != 0)
+            error(check.where, "a prometheus check needs \"url\": the Prometheus server's http:// or https:// URL");
+        if (check.promql.empty()) error(check.where, "a prometheus check needs \"promql\" (the query, per region)");
+        break;
     case health::CheckKind::none: break;
     }
     if (check.per_address) {
-        const bool probes_address = check.kind != health::CheckKind::none && check.kind != health::CheckKind::file;
+        const bool probes_address = check.kind != health::CheckKind::none && check.kind != health::CheckKind::file &&
+                                    check.kind != health::CheckKind::prometheus;
         const toml::node* at = reader.node("per_address");
         if (!probes_address)
             error(where(*at), "per_address needs a check that probes an address (tcp, http, https, dns), not " +
                                   std::string(health::to_string(check.kind)));
         else if (!check.url.empty() || !check.address.empty())
-            error(where(*at), "per_address probes each address of the region: give \"path\", not \"url\" or "
-                              "\"address\"");
+            error(where(*at),
+                  "per_address probes each address of the region: give \"path\", not \"url\" or "
+                  "\"address\"");
     } else if (const toml::node* at = reader.node("min_healthy")) {
         error(where(*at), "min_healthy counts addresses probed one by one: it needs per_address = true");
     }
@@ -284,10 +297,10 @@ void PolicyReader::read_members(const std::string& region, const toml::table& ta
             feed.path = p.lexically_normal().string();
         }
     }
-    if (feed.timeout_ms > feed.interval_ms) {
-        const toml::node* at = reader.node("timeout");
-        reader.error(at != nullptr ? *at : *reader.node("interval"), "timeout must not be longer than the interval");
-    }
+    // A request must end before the next is due; the default timeout yields to a shorter interval.
+    if (const toml::node* at = reader.node("timeout"); at != nullptr && feed.timeout_ms > feed.interval_ms)
+        reader.error(*at, "timeout must not be longer than the interval");
+    feed.timeout_ms = std::min(feed.timeout_ms, feed.interval_ms);
     reader.finish();
 }
 
@@ -378,6 +391,24 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
         }
         if (probe.check < 0)
             reader.error(*reader.node("check"), "unknown check \"" + check + "\" (define it under [checks])");
+    }
+    if (const toml::node* labels = reader.node(region_setting("labels"))) {
+        const auto* pairs = labels->as_table();
+        bool ok = pairs != nullptr;
+        for (const auto& [key, value] : pairs != nullptr ? *pairs : toml::table{}) {
+            if (!value.is_string()) ok = false;
+            else probe.labels.emplace_back(std::string(key.str()), *value.value<std::string>());
+        }
+        if (!ok) reader.error(*labels, "labels must be a table of strings: { key = \"value\" }");
+    }
+    if (probe.check >= 0) {
+        // A prometheus check's query must expand for this region: every {label:KEY} it names.
+        const health::CheckSpec& spec = checks_.checks[static_cast<std::size_t>(probe.check)];
+        std::string expanded, problem;
+        if (spec.kind == health::CheckKind::prometheus &&
+            !health::expand_promql(spec.promql, {"", name, probe.labels}, &expanded, &problem)) {
+            reader.error(*reader.node("check"), "check \"" + spec.name + "\" for region " + name + ": " + problem);
+        }
     }
     std::string check_address;
     if (std::string address; reader.read(region_setting("check_address"), &address)) {

@@ -66,7 +66,7 @@ inline constexpr int64_t hours(int64_t n) { return n * 3600 * 1000; }
 
 inline constexpr std::string_view kStrategyChoices =
     "weighted, failover, nearest, all, sticky, latency, performance, least_loaded, adaptive";
-inline constexpr std::string_view kCheckKindChoices = "tcp, http, https, dns, file, none";
+inline constexpr std::string_view kCheckKindChoices = "tcp, http, https, dns, file, prometheus, none";
 
 namespace schema_rows {
 
@@ -321,7 +321,7 @@ inline constexpr Setting kRows[] = {
     {.document = zone_file, .table = "[checks.NAME]", .key = "port", .type = integer, .min = 1, .max = 65535,
      .default_doc = "80 (http), 443 (https), 53 (dns)", .doc = "Port probed; a tcp check needs one"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "url", .type = string,
-     .doc = "http, https: an absolute URL, instead of address, port and path"},
+     .doc = "http, https: an absolute URL, instead of address, port and path; prometheus: the server's URL (required)"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "path", .type = string, .text = "/",
      .doc = "http, https: the path asked for (an http check needs `url` or `path`)"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "host", .type = string,
@@ -340,6 +340,13 @@ inline constexpr Setting kRows[] = {
      .max = 15, .number = 0, .limit = "RFC 1035 §4.1.1: RCODE is 4 bits", .doc = "dns: the rcode that passes"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "file", .type = string,
      .doc = "file: the state file written by outside systems, relative to the zone file; required"},
+    {.document = zone_file, .table = "[checks.NAME]", .key = "promql", .type = string,
+     .doc = "prometheus: the instant query whose value is measured, with {region}, {zone} and {label:KEY}; required"},
+    {.document = zone_file, .table = "[checks.NAME]", .key = "measure", .type = choice, .text = "latency",
+     .choices = "latency, success, load", .noun = "measure",
+     .doc = "prometheus: what the value is: a latency in milliseconds, a success ratio (0 … 1) or a load"},
+    {.document = zone_file, .table = "[checks.NAME]", .key = "max_age", .type = duration, .min = seconds(1),
+     .max = hours(24), .number = minutes(5), .doc = "prometheus: a sample older than this is stale (a failed evaluation)"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "per_address", .type = boolean, .number = false,
      .doc = "tcp, http, https, dns: probe every address of the region on its own; answers carry the healthy ones"},
     {.document = zone_file, .table = "[checks.NAME]", .key = "min_healthy", .type = structure, .min = 1,
@@ -367,6 +374,8 @@ inline constexpr Setting kRows[] = {
      .doc = "Shed load: watermarks on the load its check reports (`load_field`); from low to high its share falls to 0"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "check_address", .type = string,
      .default_doc = "the first address", .doc = "Probe this address instead"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "labels", .type = structure,
+     .shape = "{ key = \"value\" }", .doc = "Named values a prometheus check's query takes as {label:KEY}"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "members", .type = structure, .shape = "table",
      .doc = "`[regions.NAME.members]`: a member feed, and the rules for members from feeds and pushes (docs/INTEGRATIONS.md)"},
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "health/check_spec.hpp"
@@ -42,6 +43,8 @@ struct RegionCheck {
     // region's members when a feed or a push replaces them.
     bool is_address_from_region = false;
     MemberRules member_rules;
+    // The region's labels, for a prometheus check's template ({label:KEY}).
+    std::vector<std::pair<std::string, std::string>> labels;
     MemberFeed feed;  // !feed.is_set(): members only from the zone file and pushes
 };
 

@@ -11,7 +11,7 @@
 
 namespace meridian::health {
 
-enum class CheckKind : uint8_t { none, tcp, http, https, dns, file };
+enum class CheckKind : uint8_t { none, tcp, http, https, dns, file, prometheus };
 const char* to_string(CheckKind kind) noexcept;
 
 // The state a region has before its first probe completes.
@@ -55,6 +55,12 @@ struct CheckSpec {
     uint16_t expect_rcode = 0;
     // file
     std::string file_path;  // resolved against the zone file's directory
+    // prometheus: an instant query per region against the server at `url`; its value is the
+    // region's latency (milliseconds), success rate (0 … 1) or load.
+    enum class Measure : uint8_t { latency, success, load };
+    std::string promql;  // a template: {region}, {zone}, {label:KEY} (health/promql_template.hpp)
+    Measure measure = Measure::latency;
+    uint32_t max_age_ms = 300000;  // an older sample is stale: a failed evaluation
 
     // Every address of a region probed on its own ("multi-value"): answers carry the healthy
     // ones, and the region is up while at least `min_healthy` of them are — a count, or with

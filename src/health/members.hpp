@@ -12,17 +12,17 @@
 namespace meridian::health {
 
 struct MemberView {
-    RegionHealth word;        // the member's slot: its probes' verdict under its source's word
+    RegionHealth word;  // the member's slot: its probes' verdict under its source's word
     bool is_ipv6 = false;
     bool is_standby = false;  // healthy but held back as degraded (weight 0): counts as healthy
 };
 
 struct MemberSummary {
-    RegionHealth region;               // what the region slot says (override left as none)
-    std::vector<bool> is_answered;     // per member: answers carry it now
-    uint32_t healthy = 0;              // members healthy (standbys included)
-    uint32_t usable = 0;               // … or at least degraded
-    uint32_t out = 0;                  // left out: unhealthy, or down or drained by their source
+    RegionHealth region;            // what the region slot says (override left as none)
+    std::vector<bool> is_answered;  // per member: answers carry it now
+    uint32_t healthy = 0;           // members healthy (standbys included)
+    uint32_t usable = 0;            // … or at least degraded
+    uint32_t out = 0;               // left out: unhealthy, or down or drained by their source
 };
 
 // `is_per_address`: the region's state comes from its members (healthy while at least

@@ -24,10 +24,10 @@ struct RegionHealth {
     Override override = Override::none;
     // Regions whose addresses are judged one by one (members): written by the health monitor
     // into the region's slot, so that a decision reads one word per candidate.
-    bool is_ipv4_pruned = false;    // an IPv4 address was left out for its health or its source's word
-    bool is_ipv6_pruned = false;    // … an IPv6 address
-    bool lacks_ipv4 = false;        // no IPv4 member can be answered (the region cannot answer A)
-    bool lacks_ipv6 = false;        // … nor AAAA
+    bool is_ipv4_pruned = false;  // an IPv4 address was left out for its health or its source's word
+    bool is_ipv6_pruned = false;  // … an IPv6 address
+    bool lacks_ipv4 = false;      // no IPv4 member can be answered (the region cannot answer A)
+    bool lacks_ipv6 = false;      // … nor AAAA
 
     // Answers of this family leave an address out.
     bool is_member_pruned(bool is_ipv6) const noexcept { return is_ipv6 ? is_ipv6_pruned : is_ipv4_pruned; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace meridian::health {
 
@@ -13,6 +14,7 @@ const char* to_string(CheckKind kind) noexcept {
     case CheckKind::https: return "https";
     case CheckKind::dns: return "dns";
     case CheckKind::file: return "file";
+    case CheckKind::prometheus: return "prometheus";
     }
     return "?";
 }
@@ -24,6 +26,7 @@ TargetHealth::TargetHealth(Thresholds thresholds, InitialState initial, Clock::t
 
 double TargetHealth::success_rate() const noexcept {
     if (window_.empty()) return 1.0;
+    if (window_.back().is_ok && window_.back().success) return *window_.back().success;
     std::size_t ok = 0;
     for (const ProbeResult& r : window_) ok += r.is_ok ? 1 : 0;
     return static_cast<double>(ok) / static_cast<double>(window_.size());
@@ -37,11 +40,29 @@ uint32_t TargetHealth::latency_ms() const noexcept {
     uint64_t total = 0;
     std::size_t n = 0;
     for (auto it = window_.rbegin(); it != window_.rend() && n < recent; ++it) {
-        if (!it->is_ok) continue;
+        if (!it->is_ok || !it->has_latency) continue;
         total += it->latency_ms;
         ++n;
     }
     return n == 0 ? 0 : static_cast<uint32_t>(total / n);
+}
+
+// "latency 12 ms, success 100 %"; without a latency (a success rate or a load read from
+// Prometheus) "success 97 %" and the load when one was reported.
+std::string TargetHealth::measured() const {
+    const bool is_timed = has_latency();
+    std::string text = is_timed ? "latency " + std::to_string(latency_ms()) + " ms, " : std::string();
+    text += "success " + std::to_string(std::lround(success_rate() * 100)) + " %";
+    if (!is_timed && load_) {
+        char load[32];
+        std::snprintf(load, sizeof load, ", load %g", *load_);
+        text += load;
+    }
+    return text;
+}
+
+bool TargetHealth::has_latency() const noexcept {
+    return std::any_of(window_.begin(), window_.end(), [](const ProbeResult& r) { return r.is_ok && r.has_latency; });
 }
 
 // The state the window points at: healthy below the fast threshold with at least the high
@@ -50,7 +71,8 @@ State TargetHealth::evaluate() const noexcept {
     const double success = success_rate();
     const bool has_success = std::any_of(window_.begin(), window_.end(), [](const ProbeResult& r) { return r.is_ok; });
     if (!has_success) return State::unhealthy;
-    const uint32_t latency = latency_ms();
+    // A check that measures no latency is judged on its success alone.
+    const uint32_t latency = has_latency() ? latency_ms() : 0;
     constexpr double kEpsilon = 1e-9;  // 19 of 20 is 95 %, not a rounding error below it
     if (success + kEpsilon >= thresholds_.healthy_success && latency < thresholds_.healthy_below_ms)
         return State::healthy;
@@ -63,7 +85,7 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
     // An unhealthy target is judged on its current run of good results only: the first good one
     // after a bad one starts the window afresh, so `rise` good results in a row bring it back,
     // while a flapping target (good, bad, good …) never strings enough together.
-    const bool is_good = result.is_ok && result.latency_ms < thresholds_.degraded_below_ms;
+    const bool is_good = result.is_ok && (!result.has_latency || result.latency_ms < thresholds_.degraded_below_ms);
     if (state_ == State::unhealthy && is_good && was_last_bad_) window_.clear();
     was_last_bad_ = !is_good;
     window_.push_back(result);
@@ -84,10 +106,7 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
         good_streak_ = is_good ? good_streak_ + 1 : 0;
         const State wanted = evaluate();
         if (good_streak_ >= thresholds_.rise && wanted != State::unhealthy) {
-            transition = assign(wanted,
-                                "latency " + std::to_string(latency_ms()) + " ms, success " +
-                                    std::to_string(std::lround(success_rate() * 100)) + " %",
-                                now);
+            transition = assign(wanted, measured(), now);
         }
     } else {
         const State wanted = evaluate();
@@ -98,8 +117,7 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
         if (direction != 0 && ++pending_count_ >= (direction > 0 ? thresholds_.fall : thresholds_.rise)) {
             std::string reason = result.reason;
             if (reason.empty() || result.is_ok) {
-                reason = "latency " + std::to_string(latency_ms()) + " ms, success " +
-                         std::to_string(std::lround(success_rate() * 100)) + " %";
+                reason = measured();
             }
             transition = assign(wanted, reason, now);
         }
@@ -112,13 +130,12 @@ std::optional<Transition> TargetHealth::record(const ProbeResult& result, Clock:
 
 std::string TargetHealth::verdict(const ProbeResult& result) const {
     if (!result.is_ok) {
-        const std::string why = result.reason.empty() ? "failed" : result.reason;
+        std::string why = result.reason.empty() ? "failed" : result.reason;
         if (state_ == State::unhealthy) return why;
         return why + " (" + std::to_string(consecutive_failures_) + " in a row; down after " +
                std::to_string(thresholds_.fall) + ")";
     }
-    std::string text = "latency " + std::to_string(latency_ms()) + " ms, success " +
-                       std::to_string(std::lround(success_rate() * 100)) + " %";
+    std::string text = measured();
     if (state_ == State::unhealthy)
         text += " (" + std::to_string(good_streak_) + " good in a row; up after " + std::to_string(thresholds_.rise) +
                 ")";
@@ -145,7 +162,7 @@ RegionHealth TargetHealth::snapshot() const noexcept {
     RegionHealth h;
     h.state = state_;
     // A latency needs a probe that succeeded: failures alone measure nothing (and would rank as 0 ms).
-    h.has_measurement = std::any_of(window_.begin(), window_.end(), [](const ProbeResult& r) { return r.is_ok; });
+    h.has_measurement = has_latency();
     h.latency_ms = latency_ms();
     h.success_permille = static_cast<uint16_t>(std::lround(success_rate() * 1000));
     if (load_) {

@@ -18,7 +18,13 @@ using Clock = std::chrono::steady_clock;
 
 struct ProbeResult {
     bool is_ok = false;
+    // A latency was measured (probes; a `prometheus` check measuring latency); false for a
+    // success rate or a load read from elsewhere.
+    bool has_latency = true;
     uint32_t latency_ms = 0;
+    // A success rate measured elsewhere (0 … 1, a `prometheus` check measuring success): it stands
+    // for the window's share of good results while it is the latest.
+    std::optional<double> success;
     std::string reason;          // "HTTP 503", "timeout after 1000 ms", "connection refused" …
     std::optional<double> load;  // reported by an http check's JSON body
 };
@@ -43,6 +49,7 @@ public:
     RegionHealth snapshot() const noexcept;
     double success_rate() const noexcept;
     uint32_t latency_ms() const noexcept;
+    bool has_latency() const noexcept;  // a successful result in the window measured one
     Clock::time_point last_change() const noexcept { return last_change_; }
     // What the current state rests on: the reason of the last change, or of the latest result
     // or assignment when that kept the state.
@@ -52,6 +59,7 @@ public:
 private:
     State evaluate() const noexcept;
     std::string verdict(const ProbeResult& result) const;
+    std::string measured() const;
 
     Thresholds thresholds_;
     State state_;

@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-// What the state file holds; a file of another format is left alone, not overwritten.
+// What the state file holds; a file of another format is moved aside, not overwritten.
 constexpr int kFormat = 1;
 
 // Entries read back from the state file were checked when they were set.
@@ -25,7 +25,16 @@ constexpr config::MemberRules kStoredRules{config::AddressFamily::any, steer::kM
 
 std::vector<config::RegionMember> members_of_region(const steer::Region& region) {
     std::vector<config::RegionMember> out;
-    for (std::size_t i = 0; i < region.members.size(); ++i) out.push_back({region.member_address(i), region.members[i]});
+    for (std::size_t i = 0; i < region.members.size(); ++i)
+        out.push_back({region.member_address(i), region.members[i]});
+    return out;
+}
+
+std::string without_digits(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        if (c < '0' || c > '9') out += c;
+    }
     return out;
 }
 
@@ -44,7 +53,13 @@ void MemberStore::load() {
     const std::string where = "members: " + state_file_.string();
     if (document.is_discarded() || !document.is_object() || document.value("meridian_members", 0) != kFormat ||
         !document.contains("regions") || !document["regions"].is_array()) {
-        log::warning(where + ": not a members state file; starting with the zone files' addresses");
+        // Kept for the operator to look at, not overwritten by the next save.
+        std::filesystem::path aside = state_file_;
+        aside += ".broken";
+        std::error_code ec;
+        std::filesystem::rename(state_file_, aside, ec);
+        log::warning(where + ": not a members state file; starting with the zone files' addresses" +
+                     (ec ? std::string() : " (the file is kept as " + aside.string() + ")"));
         return;
     }
     for (const json& entry : document["regions"]) {
@@ -54,13 +69,14 @@ void MemberStore::load() {
             log::warning(where + ": an entry without zone, region and members; skipped");
             continue;
         }
-        const RegionKey key = RegionKey::from_request(entry["zone"].get<std::string>(), entry["region"].get<std::string>());
+        const RegionKey key = RegionKey::from_request(entry["zone"].get<std::string>(),
+                                                      entry["region"].get<std::string>());
         MemberSet set;
         set.source = entry.value("source", "push") == "feed" ? MemberSource::feed : MemberSource::push;
         set.updated = std::chrono::system_clock::time_point(std::chrono::seconds(entry.value("updated", int64_t{0})));
         std::string error;
         const std::string members = json{{"members", entry["members"]}}.dump(-1, ' ', false,
-                                                                              json::error_handler_t::replace);
+                                                                             json::error_handler_t::replace);
         if (!config::parse_member_document(members, kStoredRules, &set.members, &error)) {
             log::warning(where + ": " + key.to_string() + ": " + error + "; the zone file's addresses stand in");
             continue;
@@ -74,17 +90,16 @@ void MemberStore::save() const {
     json regions = json::array();
     for (const auto& [key, set] : entries_) {
         const json members = json::parse(config::member_document(set.members))["members"];
-        regions.push_back({{"zone", key.zone},
-                           {"region", key.region},
-                           {"source", to_string(set.source)},
-                           {"updated", std::chrono::duration_cast<std::chrono::seconds>(
-                                           set.updated.time_since_epoch())
-                                           .count()},
-                           {"members", members}});
+        regions.push_back(
+            {{"zone", key.zone},
+             {"region", key.region},
+             {"source", to_string(set.source)},
+             {"updated", std::chrono::duration_cast<std::chrono::seconds>(set.updated.time_since_epoch()).count()},
+             {"members", members}});
     }
-    const std::string text = json{{"meridian_members", kFormat}, {"regions", regions}}.dump(
-                                 1, '\t', false, json::error_handler_t::replace) +
-                             "\n";
+    const std::string text =
+        json{{"meridian_members", kFormat}, {"regions", regions}}.dump(1, '\t', false, json::error_handler_t::replace) +
+        "\n";
     std::string error;
     if (!write_file_atomically(state_file_, text, &error))
         log::warning("members: " + error + "; the members are kept in memory only until it can be written");
@@ -173,7 +188,7 @@ MemberChange MemberStore::set(const answer::Snapshot& snapshot, const RegionKey&
     return store(snapshot, key, std::move(members), source);
 }
 
-void MemberStore::feed_read(const answer::Snapshot& snapshot, const RegionKey& key, const std::string& source,
+bool MemberStore::feed_read(const answer::Snapshot& snapshot, const RegionKey& key, const std::string& source,
                             const std::string* body, const std::string& error, bool* is_changed) {
     *is_changed = false;
     FeedStatus& status = feeds_[key];
@@ -204,16 +219,18 @@ void MemberStore::feed_read(const answer::Snapshot& snapshot, const RegionKey& k
     if (problem.empty()) {
         if (!status.error.empty()) log::info("members: feed " + source + " of " + key.to_string() + " read again");
         status.error.clear();
-        return;
+        return true;
     }
     ++status.rejected;
-    // Logged when it starts or changes, not at every interval it goes on.
-    if (problem != status.error) {
+    // Logged when it starts or changes, not at every interval it goes on; "the same" error may
+    // differ in its figures (a timeout's milliseconds, the bytes that came).
+    if (without_digits(problem) != without_digits(status.error)) {
         log::error("members: feed " + source + " of " + key.to_string() + ": " + problem +
                    " (keeping the last good members)");
         status.error_since = now;
     }
     status.error = problem;
+    return false;
 }
 
 void MemberStore::feed_unchanged(const RegionKey& key, const std::string& source) {
@@ -255,7 +272,8 @@ MemberChange MemberStore::patch(const answer::Snapshot& snapshot, const RegionKe
 
 MemberChange MemberStore::reset(const answer::Snapshot& snapshot, const RegionKey& key) {
     if (MemberChange c = check_region(snapshot, key, true); !c.ok()) return c;
-    if (entries_.erase(key) == 0) return {404, "region " + key.to_string() + " has no members set: it answers with its zone file's addresses"};
+    if (entries_.erase(key) == 0)
+        return {404, "region " + key.to_string() + " has no members set: it answers with its zone file's addresses"};
     save();
     return {};
 }

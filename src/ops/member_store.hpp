@@ -31,10 +31,10 @@ struct MemberSet {
 
 // How a region's member feed is doing, for /status and the log.
 struct FeedStatus {
-    std::string source;  // the URL or file
-    uint64_t reads = 0;          // documents fetched or read
-    uint64_t not_modified = 0;   // … of which unchanged (HTTP 304, or the same bytes)
-    uint64_t rejected = 0;       // … refused (the last good members kept)
+    std::string source;                               // the URL or file
+    uint64_t reads = 0;                               // documents fetched or read
+    uint64_t not_modified = 0;                        // … of which unchanged (HTTP 304, or the same bytes)
+    uint64_t rejected = 0;                            // … refused (the last good members kept)
     std::chrono::system_clock::time_point last_read;  // epoch: never
     std::string error;                                // the last read's error, "" when it was good
     std::chrono::system_clock::time_point error_since;
@@ -74,7 +74,8 @@ public:
     // What a region's feed gave: a document (`body`), or an error reading it. A valid document
     // that differs from the region's members replaces them (*is_changed); anything wrong keeps
     // the last good members and is recorded, with the reason, in the feed's status.
-    void feed_read(const answer::Snapshot& snapshot, const RegionKey& key, const std::string& source,
+    // Returns whether the document was good (taken, or the members the region has).
+    bool feed_read(const answer::Snapshot& snapshot, const RegionKey& key, const std::string& source,
                    const std::string* body, const std::string& error, bool* is_changed);
     // The feed read came back unchanged (HTTP 304, or the file's bytes as before).
     void feed_unchanged(const RegionKey& key, const std::string& source);
@@ -89,8 +90,8 @@ public:
 private:
     // Finds the region, refusing those that cannot take members (and, for pushes, those fed).
     MemberChange check_region(const answer::Snapshot& snapshot, const RegionKey& key, bool is_push) const;
-    MemberChange store(const answer::Snapshot& snapshot, const RegionKey& key, std::vector<config::RegionMember> members,
-                       MemberSource source);
+    MemberChange store(const answer::Snapshot& snapshot, const RegionKey& key,
+                       std::vector<config::RegionMember> members, MemberSource source);
     std::shared_ptr<const zone::Zone> overlaid(const std::shared_ptr<const zone::Zone>& base) const;
     void save() const;
 

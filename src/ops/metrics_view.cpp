@@ -193,7 +193,8 @@ std::string metrics_text(const Readings& readings) {
     m.family("meridian_member_state", "gauge",
              "Probe verdict on one address of a region: 0 healthy, 1 degraded, 2 unhealthy.");
     m.family("meridian_member_latency_ms", "gauge", "Recent probe latency of one address (per-address checks).");
-    m.family("meridian_region_members", "gauge", "Addresses of a region with member health, by what answers do with them.");
+    m.family("meridian_region_members", "gauge",
+             "Addresses of a region with member health, by what answers do with them.");
     m.family("meridian_region_capacity_factor", "gauge",
              "Share of what a region is offered that it takes, for its capacity (1: all).");
     m.family("meridian_region_load_factor", "gauge", "Share a region keeps for its reported load and shed watermarks.");

@@ -9,6 +9,7 @@
 #include "answer/snapshot.hpp"
 #include "ops/alert_rules.hpp"
 #include "ops/demand_forecasts.hpp"
+#include "ops/member_store.hpp"
 #include "ops/monitored_regions.hpp"
 #include "ops/override_store.hpp"
 #include "ops/query_trends.hpp"
@@ -30,6 +31,7 @@ struct Readings {
     const DemandForecasts* forecasts = nullptr;  // null: none shown
     std::string node;                            // the server's id ([identity] id_server)
     int64_t uptime_seconds = 0;
+    const MemberStore* members = nullptr;  // null: every region's members from its zone file
 };
 
 }  // namespace meridian::ops

@@ -65,6 +65,24 @@ json region_json(const Readings& readings, const zone::ServedZone& served, const
               {"override", nullptr},
               {"members", nullptr}};
     if (check == nullptr || check->kind == health::CheckKind::none) r["reason"] = "no check: always up";
+    r["member_source"] = nullptr;
+    r["feed"] = nullptr;
+    if (served.zone().policy().regions[i].cname.empty()) {
+        const MemberSet* set = readings.members != nullptr ? readings.members->find(key) : nullptr;
+        r["member_source"] = set != nullptr ? to_string(set->source) : "zone file";
+    }
+    if (const FeedStatus* feed = readings.members != nullptr ? readings.members->feed_status(key) : nullptr) {
+        const auto epoch_or_null = [](SystemClock::time_point t) {
+            return t == SystemClock::time_point{} ? json(nullptr) : json(epoch_seconds(t));
+        };
+        r["feed"] = {{"source", feed->source},
+                     {"reads", feed->reads},
+                     {"not_modified", feed->not_modified},
+                     {"rejected", feed->rejected},
+                     {"last_read", epoch_or_null(feed->last_read)},
+                     {"error", feed->error.empty() ? json(nullptr) : json(feed->error)},
+                     {"error_since", feed->error.empty() ? json(nullptr) : epoch_or_null(feed->error_since)}};
+    }
     if (const auto it = readings.monitored.find(key); it != readings.monitored.end()) {
         r["reason"] = it->second.reason;
         r["last_change"] = epoch_seconds(to_system(it->second.last_change));

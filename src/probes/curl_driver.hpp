@@ -31,7 +31,7 @@ struct HttpResponse {
     std::string body;
     std::string error;  // curl's words when !is_transport_ok
     uint32_t elapsed_ms = 0;
-    bool is_truncated = false;  // the body was longer than max_body (only that much is kept)
+    bool is_truncated = false;                   // the body was longer than max_body (only that much is kept)
     std::map<std::string, std::string> headers;  // by lower-case name; the last of a repeated one
 };
 

@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "dns/name.hpp"
 #include "health/members.hpp"
+#include "health/promql_template.hpp"
 #include "health/schedule.hpp"
 
 namespace meridian::probes {
@@ -83,7 +84,8 @@ struct HealthMonitor::MemberGroup {
         }
         // A member with weight 0 whose probes and source find nothing wrong: held back, not out.
         bool is_standby() const {
-            return source.weight == 0 && source.state == steer::MemberState::up && probed.state == health::State::healthy;
+            return source.weight == 0 && source.state == steer::MemberState::up &&
+                   probed.state == health::State::healthy;
         }
     };
     std::shared_ptr<health::HealthBoard> board;
@@ -106,20 +108,26 @@ namespace {
 // Everything that makes two probes the same probe.
 std::string probe_key(const ProbeTarget& t) {
     const health::CheckSpec& s = t.spec;
+    const health::Thresholds& th = s.thresholds;
+    // Timing and thresholds: two checks differing there judge the same target differently.
+    const std::string judged = std::to_string(s.interval_ms) + "|" + std::to_string(s.timeout_ms) + "|" +
+                               std::to_string(s.jitter_ms) + "|" + std::to_string(static_cast<int>(s.initial)) + "|" +
+                               std::to_string(s.verify_tls) + "|" + std::to_string(th.healthy_below_ms) + "," +
+                               std::to_string(th.degraded_below_ms) + "," + std::to_string(th.healthy_success) + "," +
+                               std::to_string(th.degraded_success) + "," + std::to_string(th.window) + "," +
+                               std::to_string(th.rise) + "," + std::to_string(th.fall);
+    if (s.kind == health::CheckKind::prometheus) {
+        // A query's target is its server and the query as expanded for the region.
+        return "prometheus|" + s.url + "|" + t.promql + "|" + std::to_string(static_cast<int>(s.measure)) + "|" +
+               std::to_string(s.max_age_ms) + "|" + judged;
+    }
     // An absolute URL says where to go; the region's address then plays no part.
     const std::string target = s.url.empty() ? geo::to_string(t.address) : std::string("-");
     std::string key = std::string(health::to_string(s.kind)) + "|" + target + "|" + std::to_string(s.port) + "|" +
                       s.url + "|" + s.path + "|" + s.host + "|" + std::to_string(s.status_min) + "-" +
                       std::to_string(s.status_max) + "|" + s.body_contains + "|" + s.query_name + "|" +
-                      std::to_string(s.query_type) + "|" + std::to_string(s.expect_rcode) + "|" +
-                      std::to_string(s.interval_ms) + "|" + std::to_string(s.timeout_ms) + "|" +
-                      std::to_string(s.jitter_ms) + "|" + std::to_string(static_cast<int>(s.initial)) + "|" +
-                      std::to_string(s.verify_tls);
+                      std::to_string(s.query_type) + "|" + std::to_string(s.expect_rcode) + "|" + judged;
     for (const std::string& k : s.load_field) key += "." + k;
-    const health::Thresholds& th = s.thresholds;
-    key += "|" + std::to_string(th.healthy_below_ms) + "," + std::to_string(th.degraded_below_ms) + "," +
-           std::to_string(th.healthy_success) + "," + std::to_string(th.degraded_success) + "," +
-           std::to_string(th.window) + "," + std::to_string(th.rise) + "," + std::to_string(th.fall);
     return key;
 }
 
@@ -127,7 +135,6 @@ void write_slot(const std::shared_ptr<health::HealthBoard>& board, uint32_t slot
     h.override = board->read(slot).override;  // operators' overrides are not the monitor's to change
     board->write(slot, h);
 }
-
 
 }  // namespace
 
@@ -256,7 +263,7 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
                 // region or zone) are still one target.
                 for (std::size_t m = 0; m < who.group->members.size(); ++m) {
                     MemberGroup::Entry& entry = who.group->members[m];
-                    const ProbeTarget probe{spec, policy.regions[i].member_address(m)};
+                    const ProbeTarget probe{spec, policy.regions[i].member_address(m), {}};
                     const auto& target = target_for(probe);
                     Subscriber member = who;
                     member.slot = entry.slot;
@@ -301,8 +308,15 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
             }
             // The loader resolved where the probe goes (check address, check_address or the
             // region's first address); empty only when an absolute URL says where.
-            const ProbeTarget probe{spec,
-                                    region.address.empty() ? geo::IpAddress{} : *geo::parse_address(region.address)};
+            ProbeTarget probe{spec,
+                              region.address.empty() ? geo::IpAddress{} : *geo::parse_address(region.address),
+                              {}};
+            if (spec.kind == health::CheckKind::prometheus) {
+                // The loader checked that the template expands for this region.
+                std::string error;
+                probe.address = {};
+                health::expand_promql(spec.promql, {zone_name, region.region, region.labels}, &probe.promql, &error);
+            }
             target_for(probe)->subscribers.push_back(who);
         }
     }
@@ -316,15 +330,6 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
     state_files_ = std::move(files);
     for (auto& [path, file] : state_files_) reload_state_file(*file);
 }
-
-namespace {
-
-bool measures_latency(health::CheckKind kind) {
-    return kind == health::CheckKind::tcp || kind == health::CheckKind::http || kind == health::CheckKind::https ||
-           kind == health::CheckKind::dns;
-}
-
-}  // namespace
 
 bool HealthMonitor::is_waiting() const {
     for (const auto& [key, target] : targets_) {
@@ -413,8 +418,8 @@ void HealthMonitor::aggregate(MemberGroup& group) {
     const auto total = std::to_string(group.members.size());
     std::string reason;
     if (group.is_per_address) {
-        reason = "per-address probes (check " + group.check + "): " + std::to_string(summary.healthy) + " of " +
-                 total + " addresses healthy, " + std::to_string(group.min_healthy) + " needed";
+        reason = "per-address probes (check " + group.check + "): " + std::to_string(summary.healthy) + " of " + total +
+                 " addresses healthy, " + std::to_string(group.min_healthy) + " needed";
     } else {
         reason = group.region_reason;
         if (summary.out > 0) reason += "; " + std::to_string(summary.out) + " of " + total + " addresses left out";
@@ -541,7 +546,7 @@ std::vector<RegionStatus> HealthMonitor::status() const {
             r.success_rate = target->health.success_rate();
             r.probe_latency = target->latency;
             r.is_probed = true;
-            r.has_latency = measures_latency(spec.kind) && target->health.snapshot().has_measurement;
+            r.has_latency = target->health.snapshot().has_measurement;
         }
     }
     for (const auto& [path, file] : state_files_) {

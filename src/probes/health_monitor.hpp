@@ -35,12 +35,12 @@ struct LatencyHistogram {
 // One address of a region with member health, as the admin view shows it.
 struct MemberStatus {
     std::string address;
-    std::string id;                      // the instance's name from its source, "" when none
-    const char* source_state = "up";     // what its source says: up, down, drain
-    uint32_t weight = 1;                 // 0: a standby
+    std::string id;                                // the instance's name from its source, "" when none
+    const char* source_state = "up";               // what its source says: up, down, drain
+    uint32_t weight = 1;                           // 0: a standby
     health::State state = health::State::healthy;  // its probes' verdict (healthy when not probed)
-    bool is_answered = true;             // answers carry it now
-    bool has_latency = false;            // measured by probes of this address
+    bool is_answered = true;                       // answers carry it now
+    bool has_latency = false;                      // measured by probes of this address
     uint32_t latency_ms = 0;
     double success_rate = 1;
     std::string reason;
@@ -57,8 +57,8 @@ struct RegionStatus {
     std::string reason;
     health::Clock::time_point last_change;
     LatencyHistogram probe_latency;
-    bool is_probed = false;    // a check with probes (not a state file, not none)
-    bool has_latency = false;  // latency_ms was measured (by probes, or given by a state file)
+    bool is_probed = false;             // a check with probes (not a state file, not none)
+    bool has_latency = false;           // latency_ms was measured (by probes, or given by a state file)
     std::vector<MemberStatus> members;  // regions with member health: each address
 };
 

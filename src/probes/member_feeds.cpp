@@ -12,19 +12,19 @@ struct MemberFeeds::Feed {
     std::string zone;
     std::string region;
     health::MemberFeed spec;
-    uv_timer_t timer{};        // URL feeds
-    uv_fs_poll_t poll{};       // file feeds
-    std::string etag;          // validators of the last good response
+    uv_timer_t timer{};   // URL feeds
+    uv_fs_poll_t poll{};  // file feeds
+    std::string etag;     // validators of the last good response
     std::string last_modified;
     bool is_in_flight = false;
-    int open_handles = 0;  // while closing
+    int open_handles = 0;                                           // while closing
     std::shared_ptr<bool> is_alive = std::make_shared<bool>(true);  // for a transfer that outlives it
 
     const std::string& source() const { return spec.url.empty() ? spec.path : spec.url; }
     FeedRead read() const { return FeedRead{zone, region, source(), false, {}, {}}; }
 };
 
-MemberFeeds::MemberFeeds(uv_loop_t* loop, std::function<void(const FeedRead&)> on_read)
+MemberFeeds::MemberFeeds(uv_loop_t* loop, std::function<bool(const FeedRead&)> on_read)
     : loop_(loop), curl_(loop), on_read_(std::move(on_read)) {}
 
 MemberFeeds::~MemberFeeds() { stop(); }
@@ -139,13 +139,16 @@ void MemberFeeds::fetch(Feed& feed) {
             read.error = "the document is larger than " + std::to_string(kMaxFeedBytes) + " bytes";
         } else {
             read.body = response.body;
-            // The validators of this document, for the next request.
+        }
+        const bool is_taken = on_read_(read);
+        if (is_taken && !read.is_unchanged && read.error.empty()) {
+            // The validators of a document the region took, for the next request: a refused one's
+            // would have the server answer 304 for it and the refusal pass for a good read.
             const auto etag = response.headers.find("etag");
             f->etag = etag != response.headers.end() ? etag->second : std::string();
             const auto modified = response.headers.find("last-modified");
             f->last_modified = modified != response.headers.end() ? modified->second : std::string();
         }
-        on_read_(read);
     });
 }
 
@@ -160,7 +163,8 @@ void MemberFeeds::read_file(Feed& feed) {
     std::string text(kMaxFeedBytes + 1, '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxFeedBytes) read.error = "the document is larger than " + std::to_string(kMaxFeedBytes) + " bytes";
+    if (text.size() > kMaxFeedBytes)
+        read.error = "the document is larger than " + std::to_string(kMaxFeedBytes) + " bytes";
     else read.body = std::move(text);
     on_read_(read);
 }

@@ -22,9 +22,9 @@ namespace meridian::probes {
 inline constexpr std::size_t kMaxFeedBytes = std::size_t{1} << 20;
 
 struct FeedRead {
-    std::string zone;    // origin as text, "geo.example.com."
+    std::string zone;  // origin as text, "geo.example.com."
     std::string region;
-    std::string source;  // the URL or path
+    std::string source;         // the URL or path
     bool is_unchanged = false;  // HTTP 304, or the file as it was
     std::string body;           // the document, when read and not unchanged
     std::string error;          // why there is no document ("HTTP 500", "timeout …", "no such file")
@@ -32,7 +32,9 @@ struct FeedRead {
 
 class MemberFeeds {
 public:
-    MemberFeeds(uv_loop_t* loop, std::function<void(const FeedRead&)> on_read);
+    // `on_read` returns whether the region took the document (or had it already): only then are
+    // its validators sent with the next request.
+    MemberFeeds(uv_loop_t* loop, std::function<bool(const FeedRead&)> on_read);
     ~MemberFeeds();
     MemberFeeds(const MemberFeeds&) = delete;
     MemberFeeds& operator=(const MemberFeeds&) = delete;
@@ -54,7 +56,7 @@ private:
 
     uv_loop_t* loop_;
     CurlDriver curl_;
-    std::function<void(const FeedRead&)> on_read_;
+    std::function<bool(const FeedRead&)> on_read_;
     std::map<std::string, std::unique_ptr<Feed>> feeds_;  // by zone, region and source
     uint64_t requests_ = 0;
     bool is_stopped_ = false;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "dns/wire.hpp"
+#include "probes/prometheus_query.hpp"
 
 namespace meridian::probes {
 
@@ -118,6 +119,7 @@ void Prober::run(const ProbeTarget& target, ProbeDone done) {
     case health::CheckKind::http:
     case health::CheckKind::https: run_http(target, std::move(done)); return;
     case health::CheckKind::dns: run_dns(target, std::move(done)); return;
+    case health::CheckKind::prometheus: run_prometheus(target, std::move(done)); return;
     case health::CheckKind::none:
     case health::CheckKind::file: {
         health::ProbeResult ok;
@@ -193,6 +195,59 @@ std::optional<double> json_number(const std::string& body, const std::vector<std
     }
     if (!node->is_number()) return std::nullopt;
     return node->get<double>();
+}
+
+health::ProbeResult prometheus_result(const health::CheckSpec& spec, int http_status, const std::string& body,
+                                      double now_unix_s) {
+    const PromReading reading = parse_instant_reply(http_status, body, now_unix_s, spec.max_age_ms / 1000.0);
+    health::ProbeResult result;
+    if (!reading.is_ok) {
+        result.reason = "prometheus: " + reading.reason;
+        return result;
+    }
+    using Measure = health::CheckSpec::Measure;
+    result.is_ok = true;
+    result.has_latency = spec.measure == Measure::latency;
+    switch (spec.measure) {
+    case Measure::latency:
+        if (reading.value < 0) {
+            result = {};
+            result.reason = "prometheus: a latency of " + std::to_string(reading.value) + " ms";
+            break;
+        }
+        result.latency_ms = static_cast<uint32_t>(std::lround(std::min(reading.value, 3.6e6)));
+        break;
+    case Measure::success:
+        if (reading.value < 0 || reading.value > 1) {
+            result = {};
+            result.reason = "prometheus: success " + std::to_string(reading.value) + " is not a ratio from 0 to 1";
+            break;
+        }
+        result.success = reading.value;
+        break;
+    case Measure::load: result.load = reading.value; break;
+    }
+    return result;
+}
+
+void Prober::run_prometheus(const ProbeTarget& target, ProbeDone done) {
+    HttpRequest request;
+    request.url = instant_query_url(target.spec.url, target.promql);
+    request.timeout_ms = target.spec.timeout_ms;
+    request.verify_tls = target.spec.verify_tls;
+    request.max_body = std::size_t{256} * 1024;
+    request.headers.emplace_back("Accept: application/json");
+    const health::CheckSpec spec = target.spec;
+    curl_->start(request, [spec, done = std::move(done)](const HttpResponse& response) {
+        if (!response.is_transport_ok) {
+            const bool is_timeout = response.error.rfind("timeout", 0) == 0;
+            done(failure(is_timeout ? timeout_reason(spec.timeout_ms) : "prometheus: " + response.error,
+                         response.elapsed_ms));
+            return;
+        }
+        const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        done(prometheus_result(spec, static_cast<int>(response.status), response.body, now));
+    });
 }
 
 void Prober::run_http(const ProbeTarget& target, ProbeDone done) {

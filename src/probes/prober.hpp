@@ -17,6 +17,7 @@ namespace meridian::probes {
 struct ProbeTarget {
     health::CheckSpec spec;
     geo::IpAddress address;  // resolved: check address, region check_address, or its first address
+    std::string promql;      // prometheus: the check's query expanded for the region
 };
 
 using ProbeDone = std::function<void(const health::ProbeResult&)>;
@@ -31,6 +32,7 @@ private:
     void run_tcp(const ProbeTarget& target, ProbeDone done);
     void run_http(const ProbeTarget& target, ProbeDone done);
     void run_dns(const ProbeTarget& target, ProbeDone done);
+    void run_prometheus(const ProbeTarget& target, ProbeDone done);
 
     uv_loop_t* loop_;
     CurlDriver* curl_;
@@ -39,6 +41,11 @@ private:
 // The URL an http(s) check fetches from a target, and the CURLOPT_RESOLVE entry that makes a
 // Host name resolve to the target's address. Exposed for tests.
 std::string probe_url(const ProbeTarget& target, std::string* resolve);
+
+// What a prometheus check's reading says, as a probe result: the value as the region's latency,
+// success rate or load; an error, an empty result or a stale sample as a failed evaluation.
+health::ProbeResult prometheus_result(const health::CheckSpec& spec, int http_status, const std::string& body,
+                                      double now_unix_s);
 
 // Reads a number at a JSON path ("load" or "stats.load") from a body; nullopt when absent.
 std::optional<double> json_number(const std::string& body, const std::vector<std::string>& path);

@@ -9,25 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include "health/promql_template.hpp"
+
 namespace meridian::probes {
+
+using health::expand_promql;
+using health::PromqlContext;
 
 // Prometheus's own error text is quoted in a reason up to this many bytes (after escaping).
 inline constexpr std::size_t kMaxPromErrorBytes = 200;
-
-// What a PromQL template may name. Zone and region names and label values come from the config.
-struct PromqlContext {
-    std::string zone;  // a trailing dot is dropped when expanded
-    std::string region;
-    std::vector<std::pair<std::string, std::string>> labels;  // the region's labels, key → value
-};
-
-// Expands a PromQL template: {region} → the region's name, {zone} → the zone's name without its
-// trailing dot, {label:KEY} → the value of the region's label KEY. Values are escaped for use
-// inside a PromQL double-quoted string (backslash, double quote, line feed, CR, tab), not for a
-// regex. Braces that are not `{name}` or `{name:…}` (label matchers, `{}`, regex repeats) are
-// PromQL's and kept. False with *error for an unknown placeholder, a label the region does not
-// have, or an empty template; *out is set only on success.
-bool expand_promql(std::string_view templ, const PromqlContext& context, std::string* out, std::string* error);
 
 // base + "/api/v1/query?query=" + the query percent-encoded (RFC 3986 §2.3: only unreserved bytes
 // kept). `base` is Prometheus's root URL, optionally with a path prefix; a trailing '/' is dropped.

@@ -73,7 +73,8 @@ ops::Readings Operations::readings() const {
                     .forecasts = &analytics_.forecasts(),
                     .node = config_.identity.id_server,
                     .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) -
-                                      ops::epoch_seconds(started_)};
+                                      ops::epoch_seconds(started_),
+                    .members = members_};
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
@@ -165,7 +166,8 @@ namespace {
 bool read_patch(const std::string& body, std::vector<config::RegionMember>* upserts,
                 std::vector<geo::IpAddress>* removals, std::string* error) {
     const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded() || !request.is_object() || (!request.contains("members") && !request.contains("remove"))) {
+    if (request.is_discarded() || !request.is_object() ||
+        (!request.contains("members") && !request.contains("remove"))) {
         *error = "the body must be a JSON object: {\"members\": [{\"address\": ...}], \"remove\": [\"ADDRESS\"]}";
         return false;
     }
@@ -173,7 +175,7 @@ bool read_patch(const std::string& body, std::vector<config::RegionMember>* upse
         // Each member is checked here; the list they make, once merged, by the store.
         const config::MemberRules any{config::AddressFamily::any, steer::kMaxMembers, true};
         const std::string members = json{{"members", request["members"]}}.dump(-1, ' ', false,
-                                                                                json::error_handler_t::replace);
+                                                                               json::error_handler_t::replace);
         if (!config::parse_member_document(members, any, upserts, error)) return false;
     }
     if (request.contains("remove")) {
@@ -208,6 +210,8 @@ admin::Reply Operations::members(const std::string& method, const std::string& z
     if (method == "GET") {
         const ops::RegionRef ref = ops::find_region(snapshot, key);
         if (!ref) return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
+        if (!ref.served->zone().policy().regions[ref.index].cname.empty())
+            return admin::error_reply(409, "region " + key.to_string() + " is a CNAME region: it has no addresses");
         return json_reply(200, ops::region_members_json(*members_, *ref.served, ref.index));
     }
     ops::MemberChange change;
@@ -229,26 +233,28 @@ admin::Reply Operations::members(const std::string& method, const std::string& z
     publish_(members_->rebuild(snapshot, key.zone, config_.workers));
     const ops::RegionRef ref = ops::find_region(*publisher_->current(), key);
     const json reply = ops::region_members_json(*members_, *ref.served, ref.index);
-    log::info("members: " + key.to_string() + " " + (method == "DELETE" ? "reset to the zone file's" : "set by push to") +
-              " " + std::to_string(reply["members"].size()) + " addresses");
+    log::info("members: " + key.to_string() + " " +
+              (method == "DELETE" ? "reset to the zone file's" : "set by push to") + " " +
+              std::to_string(reply["members"].size()) + " addresses");
     return json_reply(200, reply);
 }
 
-void Operations::feed_read(const probes::FeedRead& read) {
+bool Operations::feed_read(const probes::FeedRead& read) {
     const answer::Snapshot& snapshot = *publisher_->current();
     const ops::RegionKey key{read.zone, read.region};
     if (read.is_unchanged) {
         members_->feed_unchanged(key, read.source);
-        return;
+        return true;
     }
     bool is_changed = false;
-    members_->feed_read(snapshot, key, read.source, read.error.empty() ? &read.body : nullptr, read.error,
-                        &is_changed);
-    if (!is_changed) return;
+    const bool is_taken = members_->feed_read(snapshot, key, read.source, read.error.empty() ? &read.body : nullptr,
+                                              read.error, &is_changed);
+    if (!is_changed) return is_taken;
     publish_(members_->rebuild(snapshot, key.zone, config_.workers));
     const ops::MemberSet* set = members_->find(key);
     log::info("members: " + key.to_string() + " set by its feed to " +
               std::to_string(set != nullptr ? set->members.size() : 0) + " addresses");
+    return true;
 }
 
 void Operations::stop() { analytics_.stop(); }

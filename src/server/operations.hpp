@@ -59,8 +59,8 @@ public:
     admin::Reply recommendations(const std::string& zone) const;
     admin::Reply members(const std::string& method, const std::string& zone, const std::string& region,
                          const std::string& body);
-    // What a member feed gave (probes::MemberFeeds): taken, or refused with the reason kept.
-    void feed_read(const probes::FeedRead& read);
+    // What a member feed gave (probes::MemberFeeds): taken (true), or refused with the reason kept.
+    bool feed_read(const probes::FeedRead& read);
 
 private:
     ops::Readings readings() const;

@@ -390,9 +390,10 @@ int Control::run() {
                                                       probes::WebhookSettings{config_.alerts.webhook_url,
                                                                               config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
-    operations_ = std::make_unique<Operations>(
-        config_, &loop_, &publisher_, &workers_, health_.get(), &members_,
-        [this](std::unique_ptr<const answer::Snapshot> snapshot) { publish(std::move(snapshot)); });
+    operations_ = std::make_unique<Operations>(config_, &loop_, &publisher_, &workers_, health_.get(), &members_,
+                                               [this](std::unique_ptr<const answer::Snapshot> snapshot) {
+                                                   publish(std::move(snapshot));
+                                               });
     if (!start_admin()) return abandon_start();
     // Every socket is bound: root is no longer needed (and not kept unless allowed).
     std::string privilege_error;
@@ -411,8 +412,9 @@ int Control::run() {
         &adapt_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->adapt_step(); },
         config_.adaptive.interval_ms, config_.adaptive.interval_ms);
     // Feeds start once the admin side exists to take what they read.
-    feeds_ = std::make_unique<probes::MemberFeeds>(
-        &loop_, [this](const probes::FeedRead& read) { operations_->feed_read(read); });
+    feeds_ = std::make_unique<probes::MemberFeeds>(&loop_, [this](const probes::FeedRead& read) {
+        return operations_->feed_read(read);
+    });
     feeds_->apply(*publisher_.current());
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();

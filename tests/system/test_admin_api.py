@@ -33,9 +33,10 @@ APP = "app.geo.example.com."
 EU_WEST = "192.0.2.110"
 EU_CENTRAL = "192.0.2.120"
 REGIONS = ["us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"]
+ALL_REGIONS = REGIONS + ["local-pool"]  # the example zone's per-address region (lb.geo.example.com)
 SERIAL = 2026112701
 TOKEN = "s3cret-token"
-REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change", "members",
+REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change", "members", "member_source", "feed",
                "override", "query_rate", "learned", "demand"}
 
 
@@ -100,12 +101,16 @@ def test_status_shape_and_values(api):
     z = s["zones"][0]
     assert set(z) == {"origin", "serial", "queries", "regions", "names"}
     assert z["origin"] == ZONE and z["serial"] == SERIAL
-    assert [r["name"] for r in z["regions"]] == REGIONS
+    assert [r["name"] for r in z["regions"]] == ALL_REGIONS
     for r in z["regions"]:
         assert set(r) == REGION_KEYS, r
+        if r["name"] == "local-pool":
+            assert r["check"] == "each" and len(r["members"]) == 3, r
+            continue
         assert r["state"] == "healthy" and r["check"] == "ops", r
+        assert r["members"] is None and r["member_source"] == "zone file" and r["feed"] is None, r
         assert set(r["query_rate"]) == {"moving_average", "forecast"}
-    assert [n["name"] for n in z["names"]] == [APP, f"adaptive.{ZONE}"]  # in file order
+    assert [n["name"] for n in z["names"]] == [APP, f"adaptive.{ZONE}", f"lb.{ZONE}"]  # in file order
     name = z["names"][0]
     assert set(name) == {"name", "routes", "fail_answers", "demand"}
     assert name["name"] == APP

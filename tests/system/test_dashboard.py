@@ -49,7 +49,7 @@ class Dom(html.parser.HTMLParser):
         elif tag == "polyline" and self._chart is not None:
             points = [p for p in a.get("points", "").split(" ") if p]
             self._chart[a.get("class", "")] = [tuple(float(v) for v in p.split(",")) for p in points]
-        elif tag == "tr" and a.get("id", "").startswith("region-"):
+        elif tag == "tr" and (a.get("id", "").startswith("region-") or a.get("id", "").startswith("member-")):
             self._row = self.rows.setdefault(a["id"], [])
         elif tag == "td" and self._row is not None:
             self._cell = {"text": "", "class": a.get("class", ""), "state": a.get("data-state")}
@@ -128,8 +128,11 @@ def test_dashboard_shows_regions_and_their_states(start_server, test_geo_mmdb, t
     assert dom.body.get("data-rendered") == "yes", dom.text[-3000:]
     assert f"{ZONE} (serial 2026112701)" in dom.h2
     assert dom.error.strip() == ""
-    ids = [f"region-{ZONE}-{r}" for r in REGIONS]
-    assert sorted(dom.rows) == sorted(ids), dom.rows.keys()
+    ids = [f"region-{ZONE}-{r}" for r in REGIONS + ["local-pool"]]
+    assert sorted(row for row in dom.rows if row.startswith("region-")) == sorted(ids), dom.rows.keys()
+    # the per-address region's three addresses, each in a row of its own
+    assert sorted(row for row in dom.rows if row.startswith("member-")) == sorted(
+        f"member-{ZONE}-local-pool-{a}" for a in ("127.0.0.1", "127.0.0.4", "::1"))
     states = {}
     for region, row_id in zip(REGIONS, ids):
         cells = dom.rows[row_id]

@@ -77,7 +77,7 @@ def test_status_json(srv):
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     assert s["node"] == "node-a"
-    assert [r["name"] for r in s["zones"][0]["regions"]] == REGIONS
+    assert [r["name"] for r in s["zones"][0]["regions"]] == REGIONS + ["local-pool"]
 
 
 def test_check_and_reload_ok(srv):

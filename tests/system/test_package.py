@@ -60,8 +60,13 @@ PACKAGE_FILES = {
     "/etc/meridian/zones/example.com.toml": "file",
     "/var/lib/meridian": "dir",
     "/lib/systemd/system/meridian.service": "file",
+    "/usr/share/doc/meridian/INTEGRATIONS.md": "file",
+    "/usr/share/meridian/feeds/aws_asg.py": "file",
+    "/usr/share/meridian/feeds/feedlib.py": "file",
 }
-EXECUTABLES = ("/usr/sbin/meridiand", "/usr/bin/meridianctl", "/usr/bin/mmdb-build")
+EXECUTABLES = ("/usr/sbin/meridiand", "/usr/bin/meridianctl", "/usr/bin/mmdb-build",
+               "/usr/share/meridian/feeds/aws_asg.py", "/usr/share/meridian/feeds/aws_elb.py",
+               "/usr/share/meridian/feeds/azure_vmss.py", "/usr/share/meridian/feeds/gcloud_mig.py")
 CONFFILES = {"/etc/meridian/meridian.toml", "/etc/meridian/zones/example.com.toml"}
 RUNTIME_LIBRARIES = ("libldns3", "libuv1", "libtomlplusplus3", "libmaxminddb0", "libcurl4",
                      "libcpp-httplib0.11", "libsystemd0")

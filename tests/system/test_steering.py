@@ -55,7 +55,8 @@ def region_locations() -> dict:
     """{region: (lat, lon)} in file order, read from the example zone file."""
     with open(EXAMPLE_GEO_ZONE, "rb") as f:
         zone = tomllib.load(f)
-    return {name: tuple(table["location"]) for name, table in zone["regions"].items()}
+    # local-pool (lb.geo.example.com, loopback addresses) has no location: not a candidate here
+    return {name: tuple(table["location"]) for name, table in zone["regions"].items() if "location" in table}
 
 
 def nearest_region(lat: float, lon: float, locations: dict, bias: dict | None = None) -> str:

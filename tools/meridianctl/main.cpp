@@ -103,7 +103,8 @@ void show_status(const nlohmann::json& s) {
                              (m["source_state"] == "up" ? "" : " (" + m["source_state"].get<std::string>() + ")"))
                                 .c_str(),
                             member_latency.c_str(), m["success_rate"].get<double>() * 100,
-                            m["answered"].get<bool>() ? "answered" : "left out", m["reason"].get<std::string>().c_str());
+                            m["answered"].get<bool>() ? "answered" : "left out",
+                            m["reason"].get<std::string>().c_str());
             }
         }
     }
@@ -218,8 +219,15 @@ int run(int argc, char** argv) {
         else if (arg == "--reason") o.reason = value("--reason");
         else if (arg == "--for") o.expires_in = std::strtol(value("--for").c_str(), nullptr, 10);
         else if (arg == "--state") o.state = value("--state");
-        else if (arg == "--weight") o.weight = std::strtol(value("--weight").c_str(), nullptr, 10);
-        else if (arg == "--id") o.id = value("--id");
+        else if (arg == "--weight") {
+            // A whole number from 0 to 1000, all of it: "5x" or "" is a mistake, not 5 or 0.
+            const std::string text = value("--weight");
+            char* end = nullptr;
+            const long weight = std::strtol(text.c_str(), &end, 10);
+            if (text.empty() || *end != '\0' || weight < 0 || weight > 1000)
+                return usage(("--weight must be a whole number from 0 to 1000, not \"" + text + "\"").c_str());
+            o.weight = weight;
+        } else if (arg == "--id") o.id = value("--id");
         else if (arg == "-h" || arg == "--help") {
             std::fputs(kUsage, stdout);
             return 0;

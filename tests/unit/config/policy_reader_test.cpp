@@ -42,7 +42,7 @@ using Strings = std::vector<std::string>;
 
 // ---- a policy that loads ------------------------------------------------------------------------
 
-TEST_CASE("the example zone loads with its six regions in file order", "[config]") {
+TEST_CASE("the example zone loads with its seven regions in file order", "[config]") {
     const LoadedZoneFile r = [] {
         meridian::test::LoadedZoneFile out;
         out.file = std::string(MERIDIAN_SOURCE_DIR) + "/zones/geo.example.com.toml";
@@ -54,7 +54,8 @@ TEST_CASE("the example zone loads with its six regions in file order", "[config]
     REQUIRE(r.zone() != nullptr);
     const meridian::steer::Policy& policy = r.zone()->policy();
     CHECK(region_names(policy) ==
-          Strings{"us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"});
+          Strings{"us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1",
+                  "local-pool"});
     CHECK(policy.use_ecs);
     const auto& us_east = policy.regions[0];
     CHECK(us_east.has_location);
@@ -66,7 +67,7 @@ TEST_CASE("the example zone loads with its six regions in file order", "[config]
     CHECK(us_east.ipv6[0][15] == 0x10);
     CHECK(us_east.cname.empty());
 
-    REQUIRE(policy.names.size() == 2);
+    REQUIRE(policy.names.size() == 3);
     const meridian::steer::SteeredName& app = policy.names[0];
     CHECK(app.owner == wire("app.geo.example.com."));
     CHECK(app.ttl == 30);
@@ -79,8 +80,9 @@ TEST_CASE("the example zone loads with its six regions in file order", "[config]
     CHECK(app.routes[2].targets[1].weight == 1);
     CHECK(app.routes[2].strategy == meridian::steer::Strategy::weighted);
     CHECK(app.routes[2].when.continents.size() == 1);
-    // The last route has no `to`: every region, in the order the file writes them.
-    CHECK(target_names(policy, app.routes[5]) == region_names(policy));
+    // The last route: every region with a location, nearest first.
+    CHECK(target_names(policy, app.routes[5]) ==
+          Strings{"us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"});
     CHECK(app.routes[5].strategy == meridian::steer::Strategy::nearest);
     CHECK(app.routes[5].when.is_default());
     // The CIDR routes point at the named sets.
@@ -96,6 +98,12 @@ TEST_CASE("the example zone loads with its six regions in file order", "[config]
     CHECK(adaptive.routes[0].band_percent == 50);
     CHECK(us_east.has_shed);
     CHECK(us_east.capacity == 2000);
+    // lb.geo.example.com: the per-address region (each address probed on its own).
+    const auto& pool = policy.regions[6];
+    CHECK(pool.has_member_health);
+    CHECK(pool.members.size() == 3);
+    CHECK(r.zone()->checks().check_of(6)->per_address);
+    CHECK(policy.names[2].owner == wire("lb.geo.example.com."));
 }
 
 TEST_CASE("a route without `to` takes every region in the order the file writes them", "[config]") {

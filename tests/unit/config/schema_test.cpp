@@ -206,6 +206,15 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[checks.NAME] expect_rcode", [=](const ZoneParts& z) { return n(z.check.expect_rcode); }},
         {"[checks.NAME] file", [](const ZoneParts& z) { return z.check.file_path; }},
         {"[checks.NAME] per_address", [=](const ZoneParts& z) { return b(z.check.per_address); }},
+        {"[checks.NAME] promql", [](const ZoneParts& z) { return z.check.promql; }},
+        {"[checks.NAME] measure",
+         [](const ZoneParts& z) {
+             using Measure = meridian::health::CheckSpec::Measure;
+             return std::string(z.check.measure == Measure::success ? "success"
+                                : z.check.measure == Measure::load  ? "load"
+                                                                    : "latency");
+         }},
+        {"[checks.NAME] max_age", [=](const ZoneParts& z) { return n(z.check.max_age_ms); }},
         {"[regions.NAME] weight", [=](const ZoneParts& z) { return n(z.region.weight); }},
         {"[regions.NAME] bias", [=](const ZoneParts& z) { return n(z.region.bias); }},
         {"[regions.NAME] cname", [](const ZoneParts& z) { return z.region.cname; }},

@@ -592,3 +592,90 @@ TEST_CASE("a dns probe with no answer, or only someone else's, fails with \"time
         CHECK(f.finish());
     }
 }
+
+// ---- prometheus checks -----------------------------------------------------------------------
+
+namespace {
+
+constexpr double kNow = 1700000000;
+
+std::string vector_reply(const char* value, double time = kNow) {
+    return R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[)" +
+           std::to_string(time) + ",\"" + value + "\"]}]}}";
+}
+
+meridian::health::CheckSpec prometheus_spec(meridian::health::CheckSpec::Measure measure) {
+    meridian::health::CheckSpec spec;
+    spec.kind = meridian::health::CheckKind::prometheus;
+    spec.measure = measure;
+    spec.max_age_ms = 60000;
+    return spec;
+}
+
+}  // namespace
+
+TEST_CASE("a prometheus reading becomes the region's latency, success rate or load", "[probes][prometheus]") {
+    using Measure = meridian::health::CheckSpec::Measure;
+    using meridian::probes::prometheus_result;
+
+    const auto latency = prometheus_result(prometheus_spec(Measure::latency), 200, vector_reply("42.4"), kNow);
+    CHECK(latency.is_ok);
+    CHECK(latency.has_latency);
+    CHECK(latency.latency_ms == 42);
+    CHECK_FALSE(latency.success.has_value());
+
+    const auto success = prometheus_result(prometheus_spec(Measure::success), 200, vector_reply("0.97"), kNow);
+    CHECK(success.is_ok);
+    CHECK_FALSE(success.has_latency);  // a ratio measures no latency
+    REQUIRE(success.success.has_value());
+    CHECK(*success.success == Approx(0.97));
+
+    const auto load = prometheus_result(prometheus_spec(Measure::load), 200, vector_reply("3.5"), kNow);
+    CHECK(load.is_ok);
+    CHECK_FALSE(load.has_latency);
+    REQUIRE(load.load.has_value());
+    CHECK(*load.load == Approx(3.5));
+}
+
+TEST_CASE("a prometheus reading that cannot be used is a failed evaluation with a reason", "[probes][prometheus]") {
+    using Measure = meridian::health::CheckSpec::Measure;
+    using meridian::probes::prometheus_result;
+    const auto reason = [](Measure measure, int status, const std::string& body) {
+        const auto r = prometheus_result(prometheus_spec(measure), status, body, kNow);
+        CHECK_FALSE(r.is_ok);
+        return r.reason;
+    };
+    CHECK(reason(Measure::success, 200, vector_reply("1.5")) == "prometheus: success 1.500000 is not a ratio from 0 to 1");
+    CHECK(reason(Measure::latency, 200, vector_reply("-3")) == "prometheus: a latency of -3.000000 ms");
+    CHECK(reason(Measure::latency, 200, R"({"status":"success","data":{"resultType":"vector","result":[]}})")
+              .find("no series") != std::string::npos);
+    CHECK(reason(Measure::latency, 200, vector_reply("12", kNow - 120)).find("old") != std::string::npos);
+    CHECK(reason(Measure::latency, 400, R"({"status":"error","errorType":"bad_data","error":"parse error"})")
+              .find("bad_data") != std::string::npos);
+    CHECK(reason(Measure::latency, 200, vector_reply("NaN")).rfind("prometheus: ", 0) == 0);
+}
+
+TEST_CASE("a success rate read from elsewhere stands for the window's and judges the target alone",
+          "[health][prometheus]") {
+    meridian::health::Thresholds t;
+    t.rise = 1;
+    t.fall = 1;
+    meridian::health::TargetHealth target(t, meridian::health::InitialState::up, {});
+    meridian::health::ProbeResult r;
+    r.is_ok = true;
+    r.has_latency = false;
+    r.success = 0.5;
+    const auto change = target.record(r, {});
+    REQUIRE(change.has_value());
+    CHECK(change->to == meridian::health::State::unhealthy);  // below degraded_success
+    CHECK(target.success_rate() == Approx(0.5));
+    CHECK_FALSE(target.snapshot().has_measurement);  // no latency was measured
+    CHECK(target.last_reason() == "success 50 %");
+    r.success = 0.97;
+    target.record(r, {});
+    CHECK(target.state() == meridian::health::State::degraded);
+    r.success = 1.0;
+    target.record(r, {});
+    CHECK(target.state() == meridian::health::State::healthy);
+    CHECK(target.last_reason() == "success 100 %");
+}
