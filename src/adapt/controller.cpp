@@ -1,6 +1,7 @@
 #include "adapt/controller.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <vector>
 
@@ -47,7 +48,9 @@ const Controller::RegionState* Controller::region(std::string_view zone, std::st
 }
 
 void Controller::step(std::string_view zone, const steer::Policy& policy, const health::HealthBoard& health,
-                      const stats::SteerStats& sent, steer::FeedbackBoard* out, double now) {
+                      const stats::SteerStats& sent, steer::FeedbackBoard* out, double now, double wall_seconds) {
+    if (wall_seconds < 0)
+        wall_seconds = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     // A region's latency EWMA follows the shortest time constant of the adaptive routes using it.
     std::vector<double> time_constant_ms(policy.regions.size(), kDefaultTimeConstantMs);
     bool has_adaptive = false;
@@ -63,7 +66,7 @@ void Controller::step(std::string_view zone, const steer::Policy& policy, const 
     for (std::size_t i = 0; i < policy.regions.size() && i < out->regions() && i < health.size(); ++i) {
         steer::RegionFeedback feedback;
         step_region(key_of(zone_key, policy.regions[i].name), policy.regions[i], health.read(i), sent.region_answers(i),
-                    time_constant_ms[i], now, &feedback);
+                    time_constant_ms[i], now, wall_seconds, &feedback);
         out->set_region(i, feedback);
     }
     if (!has_adaptive) return;
@@ -77,9 +80,24 @@ void Controller::step(std::string_view zone, const steer::Policy& policy, const 
 }
 
 void Controller::step_region(const std::string& key, const steer::Region& region, const health::RegionHealth& health,
-                             uint64_t sent, double time_constant_ms, double now, steer::RegionFeedback* out) {
+                             uint64_t sent, double time_constant_ms, double now, double wall_seconds,
+                             steer::RegionFeedback* out) {
     RegionState& s = regions_[key];
     const double dt = s.last_step < 0 ? 0 : now - s.last_step;
+
+    if (region.has_cost) {
+        // Answers since the last step (new counters after a reload count from zero).
+        const uint64_t added = sent >= s.last_sent ? sent - s.last_sent : sent;
+        const auto period = static_cast<int64_t>(wall_seconds * 1000.0 / static_cast<double>(region.commit_period_ms));
+        if (period != s.period) {
+            s.period = period;
+            s.period_answers = 0;
+            s.period_volume = 0;
+        }
+        s.period_answers += static_cast<double>(added);
+        s.period_volume += static_cast<double>(added) * region.volume_per_answer();
+        out->is_commit_used = region.commit > 0 && s.period_volume >= region.commit;
+    }
 
     if (health.has_measurement) {
         const double alpha = s.has_latency ? ewma_alpha(dt, time_constant_ms / 1000.0) : 1.0;

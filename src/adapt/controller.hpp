@@ -36,9 +36,11 @@ public:
     explicit Controller(Settings settings) : settings_(settings) {}
 
     // One step over one zone. `sent` counts the answers given per region since the counters were
-    // made (a smaller count than last time means new counters: a reload).
+    // made (a smaller count than last time means new counters: a reload). `now`: a steady clock
+    // in seconds; `wall_seconds`: Unix time, which commit periods are counted in (< 0: the
+    // system clock's).
     void step(std::string_view zone, const steer::Policy& policy, const health::HealthBoard& health,
-              const stats::SteerStats& sent, steer::FeedbackBoard* out, double now);
+              const stats::SteerStats& sent, steer::FeedbackBoard* out, double now, double wall_seconds = -1);
 
     // Drops what was learned about regions and targets not stepped since `before` (removed ones).
     void forget_older_than(double before);
@@ -54,6 +56,11 @@ public:
         double offered_per_second = -1;  // answers offered to it, smoothed; < 0: not measured yet
         uint64_t last_sent = 0;
         double last_step = -1;  // < 0: never stepped
+        // A region with a cost: what it was sent in the current commit period (since this server
+        // started, if that was later), in answers and in the commit's unit.
+        int64_t period = -1;  // the period's index, counted from the Unix epoch
+        double period_answers = 0;
+        double period_volume = 0;
     };
     struct TargetState {
         double share = 0;
@@ -65,7 +72,8 @@ public:
 
 private:
     void step_region(const std::string& key, const steer::Region& region, const health::RegionHealth& health,
-                     uint64_t sent, double time_constant_ms, double now, steer::RegionFeedback* out);
+                     uint64_t sent, double time_constant_ms, double now, double wall_seconds,
+                     steer::RegionFeedback* out);
     void step_route(const std::string& zone, const std::string& prefix, const steer::Policy& policy,
                     const steer::Route& route, steer::FeedbackBoard* out, double now);
     double move(double from, double to) const noexcept;

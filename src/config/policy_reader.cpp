@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -70,6 +71,7 @@ private:
     void read_check(const std::string& name, const toml::table& table);
     void read_region(const std::string& name, const toml::table& table);
     void read_min_healthy(TableReader& reader, health::CheckSpec* check);
+    void read_cost(TableReader& reader, steer::Region* region);
     void read_members(const std::string& region, const toml::table& table, health::RegionCheck* probe);
     void read_cidr_set(const std::string& name, const toml::node& node);
     void read_location_set(const std::string& name, const toml::table& table);
@@ -304,6 +306,38 @@ void PolicyReader::read_members(const std::string& region, const toml::table& ta
     reader.finish();
 }
 
+// A region's cost, its unit and commit (strategy cost).
+void PolicyReader::read_cost(TableReader& reader, steer::Region* region) {
+    const auto number = [&](const Setting& row, double* out, bool is_positive) {
+        const toml::node* n = reader.node(row);
+        if (n == nullptr) return false;
+        const auto value = n->is_number() ? n->value<double>() : std::nullopt;
+        if (!value || !std::isfinite(*value) || *value < 0 || (is_positive && *value == 0)) {
+            reader.error(*n, std::string(row.key) + " must be a number " + (is_positive ? "> 0" : "≥ 0"));
+            return false;
+        }
+        *out = *value;
+        return true;
+    };
+    region->has_cost = number(region_setting("cost"), &region->cost, false);
+    if (std::string unit; reader.read(region_setting("cost_unit"), &unit)) {
+        region->cost_unit = unit == "answer" ? steer::CostUnit::answer
+                            : unit == "gb"   ? steer::CostUnit::gb
+                                             : steer::CostUnit::rank;
+    }
+    const bool has_gb = number(region_setting("gb_per_answer"), &region->gb_per_answer, true);
+    number(region_setting("commit"), &region->commit, false);
+    reader.read(region_setting("commit_period"), &region->commit_period_ms);
+    if (region->cost_unit == steer::CostUnit::gb && !has_gb && reader.node("cost_unit") != nullptr) {
+        reader.error(*reader.node("cost_unit"),
+                     "cost_unit = \"gb\" needs gb_per_answer: the traffic one answer leads to, in GB");
+    }
+    for (const char* key : {"cost_unit", "gb_per_answer", "commit", "commit_period"}) {
+        if (const toml::node* n = reader.node(key); n != nullptr && !region->has_cost)
+            reader.error(*n, std::string(key) + " goes with a cost: give the region a \"cost\"");
+    }
+}
+
 // An integer (a count of addresses) or a number between 0 and 1 (a share of them).
 void PolicyReader::read_min_healthy(TableReader& reader, health::CheckSpec* check) {
     constexpr const Setting& row = check_setting("min_healthy");
@@ -392,6 +426,7 @@ void PolicyReader::read_region(const std::string& name, const toml::table& table
         if (probe.check < 0)
             reader.error(*reader.node("check"), "unknown check \"" + check + "\" (define it under [checks])");
     }
+    read_cost(reader, &region);
     if (const toml::node* labels = reader.node(region_setting("labels"))) {
         const auto* pairs = labels->as_table();
         bool ok = pairs != nullptr;
@@ -658,6 +693,14 @@ void PolicyReader::read_route(steer::SteeredName* name, const toml::table& table
                          "\" is neither a latency (\"20ms\", up to 10 s) nor a percentage (\"15%\", up to 1000 %)");
     }
     reader.read(route_setting("time_constant"), &route.time_constant_ms);
+    if (route.strategy == steer::Strategy::cost) {
+        for (const steer::Target& t : route.targets) {
+            const steer::Region& region = policy_.regions[t.region];
+            if (!region.has_cost)
+                error(route.where,
+                      "strategy \"cost\" ranks regions by their cost: region " + region.name + " has none");
+        }
+    }
     if (route.strategy != steer::Strategy::adaptive) {
         for (const char* key : {"band", "time_constant"}) {
             if (const toml::node* n = reader.node(key))

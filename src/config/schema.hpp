@@ -65,7 +65,7 @@ inline constexpr int64_t minutes(int64_t n) { return n * 60 * 1000; }
 inline constexpr int64_t hours(int64_t n) { return n * 3600 * 1000; }
 
 inline constexpr std::string_view kStrategyChoices =
-    "weighted, failover, nearest, all, sticky, latency, performance, least_loaded, adaptive";
+    "weighted, failover, nearest, all, sticky, latency, performance, least_loaded, adaptive, cost";
 inline constexpr std::string_view kCheckKindChoices = "tcp, http, https, dns, file, prometheus, none";
 
 namespace schema_rows {
@@ -374,6 +374,18 @@ inline constexpr Setting kRows[] = {
      .doc = "Shed load: watermarks on the load its check reports (`load_field`); from low to high its share falls to 0"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "check_address", .type = string,
      .default_doc = "the first address", .doc = "Probe this address instead"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "cost", .type = structure, .default_doc = "none",
+     .shape = "number ≥ 0", .doc = "For strategy `cost`: the price in cost_unit (or a rank); cheapest first"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "cost_unit", .type = choice, .text = "rank",
+     .choices = "answer, gb, rank", .noun = "cost unit",
+     .doc = "What cost and commit count: answers, GB of traffic (gb_per_answer of it per answer), or a plain rank"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "gb_per_answer", .type = structure,
+     .default_doc = "none", .shape = "number > 0", .doc = "cost_unit = \"gb\": the traffic one answer leads to, in GB"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "commit", .type = structure, .default_doc = "0: none",
+     .shape = "number ≥ 0", .doc = "The volume per commit_period at this cost (answers, or GB); used up, the region goes last"},
+    {.document = zone_file, .table = "[regions.NAME]", .key = "commit_period", .type = duration, .min = minutes(1),
+     .max = hours(int64_t{24} * 366), .number = hours(int64_t{24} * 30),
+     .doc = "The period a commit is counted over, from the Unix epoch in whole periods"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "labels", .type = structure,
      .shape = "{ key = \"value\" }", .doc = "Named values a prometheus check's query takes as {label:KEY}"},
     {.document = zone_file, .table = "[regions.NAME]", .key = "members", .type = structure, .shape = "table",

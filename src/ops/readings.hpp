@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "adapt/controller.hpp"
 #include "answer/snapshot.hpp"
 #include "ops/alert_rules.hpp"
 #include "ops/demand_forecasts.hpp"
@@ -31,7 +32,8 @@ struct Readings {
     const DemandForecasts* forecasts = nullptr;  // null: none shown
     std::string node;                            // the server's id ([identity] id_server)
     int64_t uptime_seconds = 0;
-    const MemberStore* members = nullptr;  // null: every region's members from its zone file
+    const MemberStore* members = nullptr;           // null: every region's members from its zone file
+    const adapt::Controller* controller = nullptr;  // null: no commit usage shown
 };
 
 }  // namespace meridian::ops

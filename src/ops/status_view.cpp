@@ -51,6 +51,32 @@ json members_json(const probes::RegionStatus& status) {
     return members;
 }
 
+// A region with a cost: its price, its commit and what this period has used of it, its share of
+// the answers of the zone's regions with a cost, and the spend so far (none for a rank).
+json cost_json(const Readings& readings, const steer::Region& region, std::string_view origin, double zone_answers) {
+    if (!region.has_cost) return nullptr;
+    // The control loop knows a region by its zone's wire-form origin.
+    const adapt::Controller::RegionState* s = readings.controller != nullptr
+                                                  ? readings.controller->region(origin, region.name)
+                                                  : nullptr;
+    const double answers = s != nullptr ? s->period_answers : 0;
+    const double used = s != nullptr ? s->period_volume : 0;
+    const auto period_ms = static_cast<int64_t>(region.commit_period_ms);
+    json period = nullptr;
+    if (s != nullptr && s->period >= 0)
+        period = {{"start", s->period * period_ms / 1000}, {"end", (s->period + 1) * period_ms / 1000}};
+    return {{"unit", steer::to_string(region.cost_unit)},
+            {"price", region.cost},
+            {"per_answer", region.cost_per_answer()},
+            {"commit", region.commit > 0 ? json(region.commit) : json(nullptr)},
+            {"used", used},
+            {"commit_used", region.commit > 0 && used >= region.commit},
+            {"answers", answers},
+            {"share", zone_answers > 0 ? answers / zone_answers : 0.0},
+            {"period", period},
+            {"spend", region.cost_unit == steer::CostUnit::rank ? json(nullptr) : json(used * region.cost)}};
+}
+
 json region_json(const Readings& readings, const zone::ServedZone& served, const RegionKey& key, std::size_t i) {
     const health::CheckSpec* check = served.zone().checks().check_of(i);
     const health::RegionHealth board = served.runtime->health().read(i);
@@ -106,6 +132,15 @@ json region_json(const Readings& readings, const zone::ServedZone& served, const
                     {"load_factor", learned.load_factor / 1000.0},
                     {"latency_ewma_ms", learned.has_latency ? json(learned.latency_tenths_ms / 10.0) : json(nullptr)}};
     r["demand"] = demand_json(readings, SeriesKey{key.zone, true, key.region});
+    // This commit period's answers of every region of the zone with a cost, for the shares.
+    double zone_answers = 0;
+    for (const steer::Region& other : served.zone().policy().regions) {
+        const adapt::Controller::RegionState* s = other.has_cost && readings.controller != nullptr
+                                                      ? readings.controller->region(served.zone().origin(), other.name)
+                                                      : nullptr;
+        zone_answers += s != nullptr ? s->period_answers : 0;
+    }
+    r["cost"] = cost_json(readings, region, served.zone().origin(), zone_answers);
     return r;
 }
 

@@ -24,9 +24,10 @@ admin::Reply json_reply(int status, const json& body) {
 
 Operations::Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                        const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health,
-                       ops::MemberStore* members, std::function<void(std::unique_ptr<const answer::Snapshot>)> publish)
+                       ops::MemberStore* members, std::function<void(std::unique_ptr<const answer::Snapshot>)> publish,
+                       const adapt::Controller* controller)
     : config_(config), publisher_(publisher), workers_(workers), health_(health), members_(members),
-      publish_(std::move(publish)),
+      controller_(controller), publish_(std::move(publish)),
       analytics_(config.analytics, config.forecast, loop,
                  probes::WebhookSettings{config.alerts.webhook_url, config.alerts.webhook_timeout_ms}),
       client_mix_(config.recommendations.half_life_ms) {
@@ -74,7 +75,8 @@ ops::Readings Operations::readings() const {
                     .node = config_.identity.id_server,
                     .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) -
                                       ops::epoch_seconds(started_),
-                    .members = members_};
+                    .members = members_,
+                    .controller = controller_};
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();

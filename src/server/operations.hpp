@@ -35,7 +35,8 @@ public:
     // the server's own publish, for snapshots rebuilt when members change.
     Operations(const config::ServerConfig& config, uv_loop_t* loop, SnapshotPublisher* publisher,
                const std::vector<std::unique_ptr<Worker>>* workers, probes::HealthMonitor* health,
-               ops::MemberStore* members, std::function<void(std::unique_ptr<const answer::Snapshot>)> publish);
+               ops::MemberStore* members, std::function<void(std::unique_ptr<const answer::Snapshot>)> publish,
+               const adapt::Controller* controller);
 
     // The admin API's handlers; `reload` is the server's own reload.
     admin::Handlers handlers(std::function<ReloadResult()> reload);
@@ -70,6 +71,7 @@ private:
     const std::vector<std::unique_ptr<Worker>>* workers_;
     probes::HealthMonitor* health_;
     ops::MemberStore* members_;
+    const adapt::Controller* controller_;
     std::function<void(std::unique_ptr<const answer::Snapshot>)> publish_;
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     ops::OverrideStore overrides_;

@@ -390,10 +390,9 @@ int Control::run() {
                                                       probes::WebhookSettings{config_.alerts.webhook_url,
                                                                               config_.alerts.webhook_timeout_ms});
     health_->apply(*publisher_.current());
-    operations_ = std::make_unique<Operations>(config_, &loop_, &publisher_, &workers_, health_.get(), &members_,
-                                               [this](std::unique_ptr<const answer::Snapshot> snapshot) {
-                                                   publish(std::move(snapshot));
-                                               });
+    operations_ = std::make_unique<Operations>(
+        config_, &loop_, &publisher_, &workers_, health_.get(), &members_,
+        [this](std::unique_ptr<const answer::Snapshot> snapshot) { publish(std::move(snapshot)); }, &adapt_);
     if (!start_admin()) return abandon_start();
     // Every socket is bound: root is no longer needed (and not kept unless allowed).
     std::string privilege_error;

@@ -22,13 +22,15 @@ const char* to_string(Strategy strategy) noexcept {
     case Strategy::performance: return "performance";
     case Strategy::least_loaded: return "least_loaded";
     case Strategy::adaptive: return "adaptive";
+    case Strategy::cost: return "cost";
     }
     return "?";
 }
 
 bool parse_strategy(std::string_view text, Strategy* out) noexcept {
-    for (const Strategy s : {Strategy::weighted, Strategy::failover, Strategy::nearest, Strategy::all, Strategy::sticky,
-                             Strategy::latency, Strategy::performance, Strategy::least_loaded, Strategy::adaptive}) {
+    for (const Strategy s :
+         {Strategy::weighted, Strategy::failover, Strategy::nearest, Strategy::all, Strategy::sticky, Strategy::latency,
+          Strategy::performance, Strategy::least_loaded, Strategy::adaptive, Strategy::cost}) {
         if (text == to_string(s)) {
             *out = s;
             return true;
@@ -460,6 +462,29 @@ void Decider::choose(const Route& route, Candidates* c, std::size_t n, uint8_t a
                 char line[160];
                 std::snprintf(line, sizeof line, "distance to %s: %.0f km, bias %+.0f%% → %.0f", region.name.c_str(),
                               km, region.bias, candidates[i].key);
+                say(line);
+            }
+        }
+        sort_by_key();
+        break;
+    }
+    case Strategy::cost: {
+        // Cheapest first; a region whose commit is used up after every one with room, still by
+        // price. Capacity and shed load spill down this order (admit(), below); a route's
+        // max_latency has already left out the regions too slow for it.
+        // Used-up regions are ranked above the dearest one, in the same scale, so their prices
+        // still order them (an offset far larger would swallow the prices in rounding).
+        double dearest = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            dearest = std::max(dearest, policy_.regions[candidates[i].region].cost_per_answer());
+        for (std::size_t i = 0; i < n; ++i) {
+            const Region& region = policy_.regions[candidates[i].region];
+            const bool is_used = feedback_of(candidates[i].region).is_commit_used;
+            candidates[i].key = region.cost_per_answer() + (is_used ? dearest + 1.0 : 0.0);
+            if (trace_ != nullptr) {
+                char line[160];
+                std::snprintf(line, sizeof line, "cost of %s: %.6g per answer%s", region.name.c_str(),
+                              region.cost_per_answer(), is_used ? ", commit used up: after the others" : "");
                 say(line);
             }
         }

@@ -7,13 +7,14 @@ namespace meridian::steer {
 namespace {
 
 // Layout of a region slot, low bits first: capacity_factor 11, load_factor 11, has_latency 1,
-// latency_tenths_ms 32 = 55 bits, so a reader never sees half of an update.
+// latency_tenths_ms 32, is_commit_used 1 = 56 bits, so a reader never sees half of an update.
 constexpr uint64_t kFactorMask = (1u << 11) - 1;
 
 uint64_t pack(const RegionFeedback& f) noexcept {
     const uint64_t capacity = std::min<uint16_t>(f.capacity_factor, kWholeShare);
     const uint64_t load = std::min<uint16_t>(f.load_factor, kWholeShare);
-    return capacity | (load << 11) | (uint64_t{f.has_latency} << 22) | (uint64_t{f.latency_tenths_ms} << 23);
+    return capacity | (load << 11) | (uint64_t{f.has_latency} << 22) | (uint64_t{f.latency_tenths_ms} << 23) |
+           (uint64_t{f.is_commit_used} << 55);
 }
 
 RegionFeedback unpack(uint64_t word) noexcept {
@@ -21,7 +22,8 @@ RegionFeedback unpack(uint64_t word) noexcept {
     f.capacity_factor = static_cast<uint16_t>(word & kFactorMask);
     f.load_factor = static_cast<uint16_t>((word >> 11) & kFactorMask);
     f.has_latency = ((word >> 22) & 1u) != 0;
-    f.latency_tenths_ms = static_cast<uint32_t>(word >> 23);
+    f.latency_tenths_ms = static_cast<uint32_t>((word >> 23) & 0xFFFFFFFFu);
+    f.is_commit_used = ((word >> 55) & 1u) != 0;
     return f;
 }
 

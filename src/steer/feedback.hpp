@@ -20,6 +20,7 @@ struct RegionFeedback {
     uint16_t load_factor = kWholeShare;      // from its reported load and the shed watermarks
     bool has_latency = false;
     uint32_t latency_tenths_ms = 0;  // the latency EWMA in tenths of a millisecond
+    bool is_commit_used = false;     // its committed volume for this period is used up (strategy cost)
 
     // The chance that the region takes an answer offered to it, in permille.
     uint16_t admission() const noexcept {

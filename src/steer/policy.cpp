@@ -23,6 +23,15 @@ bool parse_member_state(std::string_view text, MemberState* out) noexcept {
     return false;
 }
 
+const char* to_string(CostUnit unit) noexcept {
+    switch (unit) {
+    case CostUnit::answer: return "answer";
+    case CostUnit::gb: return "gb";
+    case CostUnit::rank: return "rank";
+    }
+    return "?";
+}
+
 bool Region::answers(uint16_t qtype) const noexcept {
     if (!cname.empty()) return true;
     return qtype == dns::rrtype::AAAA ? !ipv6.empty() : !ipv4.empty();

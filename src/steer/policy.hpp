@@ -29,6 +29,7 @@ enum class Strategy : uint8_t {
     performance,   // lowest expected time to an answer: latency + (1 − success) × retry cost
     least_loaded,  // lowest load reported by the region's http check
     adaptive,      // weighted, by weights the control loop derives from each region's latency EWMA
+    cost,          // cheapest first (a region's cost per answer), those whose commit is used up last
 };
 
 const char* to_string(Strategy strategy) noexcept;
@@ -67,6 +68,11 @@ struct Member {
     double load = 0;  // as a feed reported it (least_loaded, shed), when has_load
 };
 
+// What a region's `cost` is counted in: per answer, per GB of traffic (an answer leads to
+// `gb_per_answer` of it), or a plain rank (the order, no money).
+enum class CostUnit : uint8_t { answer, gb, rank };
+const char* to_string(CostUnit unit) noexcept;
+
 struct Region {
     std::string name;
     std::vector<std::array<uint8_t, 4>> ipv4;
@@ -94,6 +100,20 @@ struct Region {
     bool has_shed = false;
     double shed_low = 0;
     double shed_high = 0;
+    // Cost-aware steering (strategy `cost`, typically over CNAME regions of several CDNs): the
+    // price in `cost_unit`, and a committed volume per period in the same unit (answers for
+    // answer and rank, GB for gb) at that price; 0: no commit. Used up, the region goes last.
+    bool has_cost = false;
+    double cost = 0;
+    CostUnit cost_unit = CostUnit::rank;
+    double gb_per_answer = 0;
+    double commit = 0;
+    uint64_t commit_period_ms = uint64_t{30} * 24 * 3600 * 1000;
+
+    // The cost of one answer, what the `cost` strategy ranks by (a rank is its own cost).
+    double cost_per_answer() const noexcept { return cost_unit == CostUnit::gb ? cost * gb_per_answer : cost; }
+    // The volume one answer uses of the commit, in the commit's unit.
+    double volume_per_answer() const noexcept { return cost_unit == CostUnit::gb ? gb_per_answer : 1.0; }
 
     bool answers(uint16_t qtype) const noexcept;  // has records for A or AAAA (or a CNAME)
     // The member at `index` (IPv4 first) as an address.

@@ -4,6 +4,7 @@ servers are running is kept in ACTIVE_SERVERS for conftest.py's fixtures."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -313,3 +314,17 @@ def wait_for(predicate, timeout: float, interval: float = 0.05):
         if time.monotonic() >= deadline:
             return None
         time.sleep(interval)
+
+
+def wait_log(srv, pattern, bound, start=None):
+    """Seconds from `start` (default now) until the server's stderr matches `pattern` (a regex),
+    and the match; fails the test after bound + 1 s with what the server said."""
+    start = time.monotonic() if start is None else start
+    deadline = start + bound + 1.0
+    rx = re.compile(pattern)
+    while time.monotonic() < deadline:
+        m = rx.search(srv.stderr())
+        if m:
+            return time.monotonic() - start, m
+        time.sleep(0.02)
+    pytest.fail(f"no log line matching {pattern!r} within {deadline - start:.2f} s\n{srv.describe()}")

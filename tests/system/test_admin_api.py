@@ -36,7 +36,7 @@ REGIONS = ["us-east-1", "us-west-1", "eu-west-1", "eu-central-1", "ap-southeast-
 ALL_REGIONS = REGIONS + ["local-pool"]  # the example zone's per-address region (lb.geo.example.com)
 SERIAL = 2026112701
 TOKEN = "s3cret-token"
-REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change", "members", "member_source", "feed",
+REGION_KEYS = {"name", "state", "latency_ms", "success_rate", "check", "answers", "reason", "last_change", "members", "member_source", "feed", "cost",
                "override", "query_rate", "learned", "demand"}
 
 

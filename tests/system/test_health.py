@@ -39,6 +39,7 @@ from meridian_server import (
     ServerStartError,
     run_check,
     start_server_with_extra_config,
+    wait_log,
 )
 from wire import assert_negative, make_query, udp_raw
 
@@ -125,19 +126,6 @@ def assert_steady(srv, want_addrs, seconds, name=APP, ttl=None, step=0.05):
             assert a.ttl == ttl, f"sample {n}: {a}, expected TTL {ttl}"
         n += 1
         time.sleep(step)
-
-
-def wait_log(srv, pattern, bound, start=None):
-    """Seconds until the server's stderr matches `pattern` (a regex); the match."""
-    start = time.monotonic() if start is None else start
-    deadline = start + bound + 1.0
-    rx = re.compile(pattern)
-    while time.monotonic() < deadline:
-        m = rx.search(srv.stderr())
-        if m:
-            return time.monotonic() - start, m
-        time.sleep(0.02)
-    pytest.fail(f"no log line matching {pattern!r} within {deadline - start:.2f} s\n{srv.describe()}")
 
 
 # Fixture order matters for teardown: `targets` is set up first, so the server stops first.

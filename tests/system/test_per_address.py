@@ -12,21 +12,16 @@ an address that stops listening leaves the answers within fall × interval + int
 back within rise × interval + interval after it listens again, plus ALLOWANCE (300 ms) for the
 test's own overhead. Every test takes a few seconds.
 
-The last two tests are server bugs found while writing these: they state what they expect and
-fail with what the server does instead (see their docstrings).
+The last two tests guard bugs found while writing these: a latency that no probe measured
+shown (and ranked) as 0 ms, and addresses no answer carries reported as answered.
 """
 
 from __future__ import annotations
 
 import errno
-import html.parser
 import json
-import os
 import re
-import shutil
-import signal
 import socket
-import subprocess
 import threading
 import time
 from typing import Optional
@@ -36,8 +31,9 @@ import dns.rdatatype
 import pytest
 
 from admin_client import admin_json, metric_value, scrape_metrics
+from dashboard_dom import render
 from health_zone import FALL, HC, INTERVAL, RISE, fast_check, health_zone
-from meridian_server import start_ops_server, wait_for
+from meridian_server import start_ops_server, wait_for, wait_log
 from ports import find_free_port
 
 ALLOWANCE = 0.3  # test overhead on top of the documented bound (test_health.py's docstring)
@@ -47,7 +43,6 @@ RISE_BOUND = RISE * INTERVAL + INTERVAL + ALLOWANCE
 TTL = 60
 PRUNED_TTL = 10
 SPARE_V4, SPARE_V6 = "192.0.2.9", "2001:db8::9"  # the second route's region: no check, always up
-CHROMIUM = "/usr/bin/chromium"
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,19 +215,6 @@ def zone_status(srv, origin=HC) -> dict:
 
 def region_status(srv, region, origin=HC) -> dict:
     return next(r for r in zone_status(srv, origin)["regions"] if r["name"] == region)
-
-
-def wait_log(srv, pattern, bound, start=None):
-    """Seconds until the server's stderr matches `pattern` (a regex), and the match."""
-    start = time.monotonic() if start is None else start
-    deadline = start + bound + 1.0
-    rx = re.compile(pattern)
-    while time.monotonic() < deadline:
-        m = rx.search(srv.stderr())
-        if m:
-            return time.monotonic() - start, m
-        time.sleep(0.02)
-    pytest.fail(f"no log line matching {pattern!r} within {deadline - start:.2f} s\n{srv.describe()}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -591,64 +573,6 @@ def test_status_and_metrics_show_members_and_every_region_reason(listen, start_s
 # --------------------------------------------------------------------------------------------
 
 
-class Dom(html.parser.HTMLParser):
-    """Region and member rows (by id) of the rendered dashboard: their cells' text and attributes."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows: dict = {}
-        self.body: dict = {}
-        self._row = None
-        self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "body":
-            self.body = a
-        elif tag == "tr" and a.get("id", "").startswith(("region-", "member-")):
-            self._row = self.rows.setdefault(a["id"], [])
-        elif tag == "td" and self._row is not None:
-            self._cell = {"text": "", "class": a.get("class", ""), "state": a.get("data-state"),
-                          "answered": a.get("data-answered")}
-            self._row.append(self._cell)
-
-    def handle_endtag(self, tag):
-        if tag == "tr":
-            self._row = None
-        elif tag == "td":
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell["text"] += data
-
-
-def render(url: str, tmp_path) -> Dom:
-    """The page as headless chromium leaves it after its script ran (as test_dashboard.py)."""
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run tools/install-deps.sh (it installs chromium)", pytrace=False)
-    profile = tmp_path / "chromium-profile"
-    profile.mkdir(exist_ok=True)
-    cmd = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", url,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # chromium and only its own children
-        proc.communicate(timeout=10)
-        pytest.fail("chromium did not finish within 60 s")
-    assert proc.returncode == 0 and "<html" in out, f"chromium failed ({proc.returncode}):\n{err[-3000:]}"
-    dom = Dom()
-    dom.feed(out)
-    dom.text = out
-    return dom
-
-
 def test_dashboard_shows_member_rows_answered_or_left_out(listen, start_server, tmp_path):
     srv, _, state = status_zone_server(listen, start_server, tmp_path)
     dom = render(srv.admin_url + "/", tmp_path)
@@ -758,7 +682,7 @@ def test_address_transitions_are_logged_and_posted_with_the_member(listen, targe
 
 
 def test_address_that_never_answered_has_no_latency(listen, start_server):
-    """BUG: latency that was never measured is reported as 0 ms.
+    """Was a bug: latency that was never measured is reported as 0 ms.
 
     web's 127.0.0.92 never listens: every probe of it is refused, so no latency was ever
     measured. /status should give its member "latency_ms": null (the dashboard then shows
@@ -803,7 +727,7 @@ def test_address_that_never_answered_has_no_latency(listen, start_server):
 
 
 def test_addresses_in_no_answer_are_not_reported_answered(listen, start_server):
-    """BUG: when every address of a family is out, /status, /metrics and the dashboard call them
+    """Was a bug: when every address of a family is out, /status, /metrics and the dashboard call them
     all "answered".
 
     web's two addresses stop listening: web is unhealthy, and spare (route 2) answers every

@@ -293,3 +293,46 @@ TEST_CASE("forgotten regions start again from whole factors", "[adapt]") {
     c.forget_older_than(2);
     CHECK(c.region("example.", "a") == nullptr);
 }
+
+TEST_CASE("cost: the commit is counted per period from the epoch, in its unit, and marks the region used up",
+          "[adapt][cost]") {
+    Zone z(Strategy::cost);
+    Region& a = z.policy.regions[0];
+    a.has_cost = true;
+    a.cost = 0.02;
+    a.cost_unit = meridian::steer::CostUnit::gb;
+    a.gb_per_answer = 0.5;
+    a.commit = 100;  // GB: 200 answers
+    a.commit_period_ms = 3600 * 1000;
+    Controller c(Settings{});
+    const double hour = 3600;
+    const double start = 1000 * hour + 10;  // 10 s into a period
+    c.step("example.", z.policy, *z.health, *z.sent, z.board.get(), 0, start);
+    z.send(0, 150);
+    c.step("example.", z.policy, *z.health, *z.sent, z.board.get(), 2, start + 2);
+    const auto* s = c.region("example.", "a");
+    REQUIRE(s != nullptr);
+    CHECK(s->period == 1000);
+    CHECK(s->period_answers == 150);
+    CHECK(s->period_volume == Approx(75));
+    CHECK_FALSE(z.board->region(0).is_commit_used);
+    z.send(0, 50);
+    c.step("example.", z.policy, *z.health, *z.sent, z.board.get(), 4, start + 4);
+    CHECK(c.region("example.", "a")->period_volume == Approx(100));
+    CHECK(z.board->region(0).is_commit_used);  // 100 GB of 100
+    CHECK_FALSE(z.board->region(1).is_commit_used);  // b has no cost: never
+
+    SECTION("a new period starts from nothing") {
+        z.send(0, 10);
+        c.step("example.", z.policy, *z.health, *z.sent, z.board.get(), 6, 1001 * hour + 1);
+        CHECK(c.region("example.", "a")->period == 1001);
+        CHECK(c.region("example.", "a")->period_answers == 10);
+        CHECK_FALSE(z.board->region(0).is_commit_used);
+    }
+    SECTION("new counters after a reload count from zero, not as a loss") {
+        z.renew_counters();
+        z.send(0, 5);
+        c.step("example.", z.policy, *z.health, *z.sent, z.board.get(), 6, start + 6);
+        CHECK(c.region("example.", "a")->period_answers == 205);
+    }
+}

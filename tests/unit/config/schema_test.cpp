@@ -226,6 +226,8 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[names.NAME] strategy", [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.route.strategy)); }},
         {"[[names.NAME.route]] max_latency", [=](const ZoneParts& z) { return n(z.route.max_latency_ms); }},
         {"[[names.NAME.route]] time_constant", [=](const ZoneParts& z) { return n(z.route.time_constant_ms); }},
+        {"[regions.NAME] cost_unit", [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.region.cost_unit)); }},
+        {"[regions.NAME] commit_period", [=](const ZoneParts& z) { return n(z.region.commit_period_ms); }},
         {"[regions.NAME.members] feed", [](const ZoneParts& z) { return z.probe.feed.url + z.probe.feed.path; }},
         {"[regions.NAME.members] interval", [=](const ZoneParts& z) { return n(z.probe.feed.interval_ms); }},
         {"[regions.NAME.members] timeout", [=](const ZoneParts& z) { return n(z.probe.feed.timeout_ms); }},
@@ -325,7 +327,7 @@ TEST_CASE("the choices a row lists are exactly the values its reader knows", "[c
         strategies.emplace_back(rest.substr(0, comma));
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
     }
-    CHECK(strategies.size() == 9);  // every Strategy
+    CHECK(strategies.size() == 10);  // every Strategy
     for (const std::string& s : strategies) {
         meridian::steer::Strategy parsed;
         REQUIRE(meridian::steer::parse_strategy(s, &parsed));
@@ -450,12 +452,13 @@ TEST_CASE("a duration is digits and one unit: ms, s, m or h", "[config]") {
         uint64_t ms;
     };
     for (const Case c : {Case{"250ms", 250}, Case{"5s", 5000}, Case{"2m", 120000}, Case{"1h", 3600000}, Case{"0s", 0},
-                         Case{"0ms", 0}, Case{"007s", 7000}, Case{"999999999h", 999999999ull * 3600000}}) {
+                         Case{"0ms", 0}, Case{"007s", 7000}, Case{"999999999999h", 999999999999ull * 3600000},
+                         Case{"31622400000ms", 31622400000ull}}) {
         CAPTURE(c.text);
         CHECK(parse_duration_ms(c.text) == c.ms);
     }
     for (const char* text : {"", "5", "250", "s", "ms", "5 s", " 5s", "5s ", "5S", "5MS", "5sec", "1.5s", "-5s", "+5s",
-                             "5d", "1m30s", "1234567890ms", "5μs", "0x10s"}) {
+                             "5d", "1m30s", "1234567890123ms", "5μs", "0x10s"}) {
         CAPTURE(text);
         CHECK_FALSE(parse_duration_ms(text).has_value());
     }
@@ -642,7 +645,10 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
             }
             return text + line;
         }
-        if (table == "[regions.NAME]") return zone_with_regions("[regions.r]\naddresses = [\"192.0.2.99\"]\n" + line);
+        if (table == "[regions.NAME]") {
+            const std::string cost = key == "commit_period" ? "cost = 1\n" : "";  // a commit goes with a cost
+            return zone_with_regions("[regions.r]\naddresses = [\"192.0.2.99\"]\n" + cost + line);
+        }
         if (table == "[regions.NAME.members]") {
             // a feed's timeout may not be longer than its interval: the other at its far bound
             const std::string other = key == "timeout" ? "interval = \"1h\"\n" : key == "interval" ? "timeout = \"100ms\"\n" : "";

@@ -5,6 +5,7 @@
 // directly; adapt::Controller's tests cover how the factors are learned.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -233,4 +234,95 @@ TEST_CASE("spill and learned weights allocate nothing on the query path", "[stee
         for (int i = 0; i < 1000; ++i) REQUIRE(once().count >= 1);
         CHECK(meridian::test::allocation_count() - before == 0);
     }
+}
+
+// ---- strategy cost ---------------------------------------------------------------------------
+
+namespace {
+
+// Three CDNs: a costs 0.02/GB at 0.5 GB per answer (0.01 per answer), b 0.008 per answer, c a rank of 5.
+Fixture cost_fixture() {
+    Fixture f(Strategy::cost);
+    auto& a = f.policy.regions[0];
+    a.has_cost = true;
+    a.cost = 0.02;
+    a.cost_unit = meridian::steer::CostUnit::gb;
+    a.gb_per_answer = 0.5;
+    auto& b = f.policy.regions[1];
+    b.has_cost = true;
+    b.cost = 0.008;
+    b.cost_unit = meridian::steer::CostUnit::answer;
+    auto& c = f.policy.regions[2];
+    c.has_cost = true;
+    c.cost = 5;
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("cost: the cheapest candidate per answer answers, whatever the order written", "[steer][cost]") {
+    Fixture f = cost_fixture();
+    CHECK(f.policy.regions[0].cost_per_answer() == Approx(0.01));
+    CHECK(f.policy.regions[0].volume_per_answer() == Approx(0.5));
+    CHECK(f.firsts() == std::map<std::string, int>{{"b", kDraws}});
+}
+
+TEST_CASE("cost: a region whose commit is used up goes after those with room, still by price", "[steer][cost]") {
+    Fixture f = cost_fixture();
+    RegionFeedback used;
+    used.is_commit_used = true;
+    f.board->set_region(1, used);
+    CHECK(f.firsts() == std::map<std::string, int>{{"a", kDraws}});
+    f.board->set_region(0, used);
+    CHECK(f.firsts() == std::map<std::string, int>{{"c", kDraws}});
+    f.board->set_region(2, used);
+    CHECK(f.firsts() == std::map<std::string, int>{{"b", kDraws}});  // every commit used: price again
+}
+
+TEST_CASE("cost: a cheap region over its capacity spills the surplus to the next cheapest", "[steer][cost]") {
+    Fixture f = cost_fixture();
+    f.factors(1, 750, 1000);  // b takes three answers in four
+    const auto firsts = f.firsts();
+    CHECK(firsts.at("b") == Approx(0.75 * kDraws).margin(0.02 * kDraws));
+    CHECK(firsts.at("a") == Approx(0.25 * kDraws).margin(0.02 * kDraws));
+    CHECK(firsts.count("c") == 0);
+}
+
+TEST_CASE("cost: the trace shows each candidate's cost per answer and a used-up commit", "[steer][cost]") {
+    Fixture f = cost_fixture();
+    RegionFeedback used;
+    used.is_commit_used = true;
+    f.board->set_region(1, used);
+    Trace trace;
+    Random random(1);
+    ClientAddress client;
+    client.address = *meridian::geo::parse_address("192.0.2.77");
+    client.source_prefix = 32;
+    meridian::steer::decide(f.policy, {nullptr, f.board.get()}, f.name, meridian::dns::rrtype::A, client, nullptr,
+                            &random, &trace);
+    const auto has = [&](const std::string& text) {
+        return std::any_of(trace.lines.begin(), trace.lines.end(),
+                           [&](const std::string& l) { return l.find(text) != std::string::npos; });
+    };
+    CHECK(has("cost of a: 0.01 per answer"));
+    CHECK(has("cost of b: 0.008 per answer, commit used up: after the others"));
+    CHECK(has("cost of c: 5 per answer"));
+}
+
+TEST_CASE("cost: the commit bit survives the board's round trip beside the other fields", "[steer][cost]") {
+    FeedbackBoard board(1, 0);
+    RegionFeedback f;
+    f.capacity_factor = 1000;
+    f.load_factor = 3;
+    f.has_latency = true;
+    f.latency_tenths_ms = 0xFFFFFFFFu;
+    f.is_commit_used = true;
+    board.set_region(0, f);
+    const RegionFeedback back = board.region(0);
+    CHECK(back.is_commit_used);
+    CHECK(back.latency_tenths_ms == 0xFFFFFFFFu);
+    CHECK(back.load_factor == 3);
+    f.is_commit_used = false;
+    board.set_region(0, f);
+    CHECK_FALSE(board.region(0).is_commit_used);
 }
