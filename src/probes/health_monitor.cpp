@@ -156,6 +156,7 @@ void HealthMonitor::stop() {
     is_stopped_ = true;
     for (auto& [key, target] : targets_) retire(target);
     targets_.clear();
+    prober_.cancel_all();
     for (auto& [path, file] : state_files_) {
         close_state_file(std::move(file));
     }

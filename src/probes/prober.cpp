@@ -5,6 +5,7 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <unordered_set>
 
 #include "dns/wire.hpp"
 #include "probes/prometheus_query.hpp"
@@ -36,16 +37,20 @@ health::ProbeResult success(uint32_t latency_ms) {
     return r;
 }
 
+}  // namespace
+
 // A probe in flight owns a few libuv handles; it finishes once (result or timeout) and frees
 // itself when libuv has closed them all.
 struct InFlight {
     // Deleted through this base once libuv has closed the handles of the derived probe.
-    virtual ~InFlight() = default;
+    virtual ~InFlight() { registry->erase(this); }
 
+    std::unordered_set<InFlight*>* registry = nullptr;  // the prober's probes in flight
     ProbeDone done;
     uint32_t timeout_ms = 0;
     Clock::time_point started = Clock::now();
     bool is_finished = false;
+    bool is_closing = false;
     int open_handles = 0;
 
     void finish(const health::ProbeResult& result) {
@@ -53,7 +58,13 @@ struct InFlight {
         is_finished = true;
         done(result);
     }
-    virtual void close() = 0;  // closes the probe's handles; the last close deletes it
+    // Closes the probe's handles once; the last close deletes it.
+    void close() {
+        if (is_closing) return;
+        is_closing = true;
+        close_handles();
+    }
+    virtual void close_handles() = 0;
 
     // The probe fails with "timeout after N ms" unless it finished first.
     void arm_timeout(uv_timer_t* timer) {
@@ -78,12 +89,14 @@ struct InFlight {
     }
 };
 
+namespace {
+
 struct TcpProbe : InFlight {
     uv_tcp_t tcp{};
     uv_connect_t connect{};
     uv_timer_t timer{};
 
-    void close() override {
+    void close_handles() override {
         uv_timer_stop(&timer);
         uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
         uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_closed);
@@ -99,11 +112,8 @@ struct DnsProbe : InFlight {
     uint8_t answer[512] = {};
     uint16_t id = 0;
     uint16_t expect_rcode = 0;
-    bool is_closing = false;
 
-    void close() override {
-        if (is_closing) return;
-        is_closing = true;
+    void close_handles() override {
         uv_timer_stop(&timer);
         uv_udp_recv_stop(&udp);
         uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_closed);
@@ -112,6 +122,22 @@ struct DnsProbe : InFlight {
 };
 
 }  // namespace
+
+template <typename Probe>
+Probe* Prober::adopt(Probe* probe) {
+    probe->registry = &in_flight_;
+    in_flight_.insert(probe);
+    return probe;
+}
+
+void Prober::cancel_all() {
+    // Closing a probe erases it from the set once libuv lets go of its handles; copy first.
+    const std::vector<InFlight*> probes(in_flight_.begin(), in_flight_.end());
+    for (InFlight* probe : probes) {
+        probe->is_finished = true;  // its result is no longer wanted
+        probe->close();
+    }
+}
 
 void Prober::run(const ProbeTarget& target, ProbeDone done) {
     switch (target.spec.kind) {
@@ -131,7 +157,7 @@ void Prober::run(const ProbeTarget& target, ProbeDone done) {
 }
 
 void Prober::run_tcp(const ProbeTarget& target, ProbeDone done) {
-    auto* probe = new TcpProbe();
+    auto* probe = adopt(new TcpProbe());
     probe->done = std::move(done);
     probe->timeout_ms = target.spec.timeout_ms;
     uv_tcp_init(loop_, &probe->tcp);
@@ -278,7 +304,7 @@ void Prober::run_http(const ProbeTarget& target, ProbeDone done) {
 }
 
 void Prober::run_dns(const ProbeTarget& target, ProbeDone done) {
-    auto* probe = new DnsProbe();
+    auto* probe = adopt(new DnsProbe());
     probe->done = std::move(done);
     probe->timeout_ms = target.spec.timeout_ms;
     probe->expect_rcode = target.spec.expect_rcode;

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <unordered_set>
 
 #include "geo/address.hpp"
 #include "health/check_spec.hpp"
@@ -22,13 +23,23 @@ struct ProbeTarget {
 
 using ProbeDone = std::function<void(const health::ProbeResult&)>;
 
+struct InFlight;  // a tcp or dns probe waiting for its answer (prober.cpp)
+
 class Prober {
 public:
     Prober(uv_loop_t* loop, CurlDriver* curl) : loop_(loop), curl_(curl) {}
 
     void run(const ProbeTarget& target, ProbeDone done);
 
+    // Closes every tcp and dns probe still in flight without reporting it, so that each is freed
+    // by its own close callbacks before the loop's final walk. http(s) and prometheus probes
+    // belong to the CurlDriver, which closes its own.
+    void cancel_all();
+
 private:
+    template <typename Probe>
+    Probe* adopt(Probe* probe);
+
     void run_tcp(const ProbeTarget& target, ProbeDone done);
     void run_http(const ProbeTarget& target, ProbeDone done);
     void run_dns(const ProbeTarget& target, ProbeDone done);
@@ -36,6 +47,7 @@ private:
 
     uv_loop_t* loop_;
     CurlDriver* curl_;
+    std::unordered_set<InFlight*> in_flight_;
 };
 
 // The URL an http(s) check fetches from a target, and the CURLOPT_RESOLVE entry that makes a

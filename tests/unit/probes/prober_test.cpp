@@ -69,15 +69,16 @@ TEST_CASE("probe_url: the URL an http(s) check fetches and the resolve entry tha
          "http://192.0.2.10:8080/healthz", ""},
         {"https to an IPv4 address", CheckKind::https, "192.0.2.10", 443, "/healthz", "", "",
          "https://192.0.2.10:443/healthz", ""},
-        {"IPv6 addresses go in brackets", CheckKind::http, "2001:db8::10", 80, "/", "", "",
-         "http://[2001:db8::10]:80/", ""},
+        {"IPv6 addresses go in brackets", CheckKind::http, "2001:db8::10", 80, "/", "", "", "http://[2001:db8::10]:80/",
+         ""},
         {"a path without its leading slash gets one", CheckKind::http, "192.0.2.10", 80, "healthz", "", "",
          "http://192.0.2.10:80/healthz", ""},
         {"an empty path is /", CheckKind::http, "192.0.2.10", 80, "", "", "", "http://192.0.2.10:80/", ""},
         {"a query string is kept", CheckKind::http, "192.0.2.10", 80, "/health?deep=1", "", "",
          "http://192.0.2.10:80/health?deep=1", ""},
         {"host: the URL names the host, the resolve entry pins it to the target", CheckKind::https, "192.0.2.10", 8443,
-         "/healthz", "shop.example.net", "", "https://shop.example.net:8443/healthz", "shop.example.net:8443:192.0.2.10"},
+         "/healthz", "shop.example.net", "", "https://shop.example.net:8443/healthz",
+         "shop.example.net:8443:192.0.2.10"},
         {"host with an IPv6 target", CheckKind::http, "2001:db8::10", 8080, "/healthz", "shop.example.net", "",
          "http://shop.example.net:8080/healthz", "shop.example.net:8080:2001:db8::10"},
         {"an absolute url wins over address, port, path and host", CheckKind::https, "192.0.2.10", 8080, "/healthz",
@@ -105,7 +106,8 @@ TEST_CASE("json_number reads a number at a path of keys and array indices, nothi
         Path path;
         std::optional<double> expected;
     };
-    const std::string servers = R"({"servers": [{"load": 1}, {"load": 2.5}], "stats": {"cpu": {"load": 0.42}}, "load": 7})";
+    const std::string servers =
+        R"({"servers": [{"load": 1}, {"load": 2.5}], "stats": {"cpu": {"load": 0.42}}, "load": 7})";
     // As deep as a body can be (the driver keeps 64 KiB): a target's answer, so no crash.
     const std::string deep = std::string(32 * 1024, '[') + std::string(32 * 1024, ']');
     const Row rows[] = {
@@ -156,7 +158,8 @@ bool run_until(uv_loop_t* loop, const std::function<bool()>& is_done, uint64_t g
     uv_timer_t guard;
     uv_timer_init(loop, &guard);
     guard.data = &is_expired;
-    uv_timer_start(&guard, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; }, guard_ms, 0);
+    uv_timer_start(
+        &guard, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; }, guard_ms, 0);
     uv_unref(reinterpret_cast<uv_handle_t*>(&guard));
     while (!is_done() && !is_expired && uv_loop_alive(loop) != 0) uv_run(loop, UV_RUN_ONCE);
     uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
@@ -197,7 +200,8 @@ public:
     const std::string& last_request() const { return last_request_; }
 
     void close() {
-        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&server_))) uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&server_)))
+            uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
         const std::set<Connection*> open = connections_open_;
         for (Connection* c : open) close(c);
     }
@@ -215,7 +219,8 @@ private:
     void close(Connection* c) {
         if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c->tcp))) return;
         connections_open_.erase(c);
-        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
+                 [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     }
 
     static void on_connection(uv_stream_t* server, int status) {
@@ -296,7 +301,8 @@ public:
     uint16_t port() const { return port_; }
     const std::string& last_query() const { return last_query_; }
     void close() {
-        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&udp_))) uv_close(reinterpret_cast<uv_handle_t*>(&udp_), nullptr);
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&udp_)))
+            uv_close(reinterpret_cast<uv_handle_t*>(&udp_), nullptr);
     }
 
 private:
@@ -305,7 +311,8 @@ private:
         if (nread < 12 || from == nullptr) return;
         self->last_query_.assign(buf->base, static_cast<std::size_t>(nread));
         std::string reply = self->last_query_;
-        const auto id = static_cast<uint16_t>((static_cast<uint8_t>(reply[0]) << 8 | static_cast<uint8_t>(reply[1])) + self->id_offset_);
+        const auto id = static_cast<uint16_t>((static_cast<uint8_t>(reply[0]) << 8 | static_cast<uint8_t>(reply[1])) +
+                                              self->id_offset_);
         reply[0] = static_cast<char>(id >> 8);
         reply[1] = static_cast<char>(id & 0xFF);
         reply[2] = static_cast<char>(static_cast<uint8_t>(reply[2]) | 0x80);  // QR
@@ -336,7 +343,8 @@ public:
     }
     uint16_t port() const { return port_; }
     void close() {
-        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), nullptr);
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_)))
+            uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), nullptr);
     }
 
 private:
@@ -379,9 +387,17 @@ public:
             CHECK_FALSE(result->has_value());  // a probe reports once
             *result = r;
         });
-        run_until(&loop_, [&] { return result->has_value(); }, kGuardMs);
+        run_until(
+            &loop_, [&] { return result->has_value(); }, kGuardMs);
         return *result;
     }
+
+    // Starts a probe and runs the loop once without waiting for its result.
+    void start(const ProbeTarget& t, meridian::probes::ProbeDone done) {
+        prober_->run(t, std::move(done));
+        uv_run(&loop_, UV_RUN_NOWAIT);
+    }
+    void cancel_all() { prober_->cancel_all(); }
 
     // True when every handle was released and the loop closed cleanly.
     bool finish() {
@@ -391,10 +407,16 @@ public:
         for (auto& r : dns_) r->close();
         for (auto& r : refusing_) r->close();
         curl_->close();
-        run_until(&loop_, [] { return false; }, kGuardMs);
+        run_until(
+            &loop_, [] { return false; }, kGuardMs);
         is_clean_ = uv_loop_alive(&loop_) == 0;
         if (!is_clean_) {
-            uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+            uv_walk(
+                &loop_,
+                [](uv_handle_t* h, void*) {
+                    if (!uv_is_closing(h)) uv_close(h, nullptr);
+                },
+                nullptr);
             uv_run(&loop_, UV_RUN_NOWAIT);
         }
         is_clean_ = uv_loop_close(&loop_) == 0 && is_clean_;
@@ -413,8 +435,9 @@ private:
 };
 
 std::string http_response(const char* status_line, const std::string& body) {
-    return std::string("HTTP/1.1 ") + status_line + "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    return std::string("HTTP/1.1 ") + status_line +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
 }
 
 }  // namespace
@@ -462,7 +485,8 @@ TEST_CASE("an http probe judges the status, the body and reads the load from the
     };
     const Row rows[] = {
         {"200 with the body text", http_response("200 OK", healthy_body), 200, 399, true, ""},
-        {"a redirect is an answer within 200-399", http_response("302 Found", R"({"status": "ok"})"), 200, 399, true, ""},
+        {"a redirect is an answer within 200-399", http_response("302 Found", R"({"status": "ok"})"), 200, 399, true,
+         ""},
         {"503", http_response("503 Service Unavailable", R"({"status": "ok"})"), 200, 399, false, "HTTP 503"},
         {"404", http_response("404 Not Found", R"({"status": "ok"})"), 200, 399, false, "HTTP 404"},
         {"204 outside expect_status = [200, 200]", http_response("204 No Content", ""), 200, 200, false, "HTTP 204"},
@@ -593,6 +617,24 @@ TEST_CASE("a dns probe with no answer, or only someone else's, fails with \"time
     }
 }
 
+TEST_CASE("cancel_all closes probes in flight without reporting them, and frees them before the loop closes",
+          "[probes]") {
+    // meridiand stopping while a dns probe waits for a silent server: the probe's handles must be
+    // closed by the prober (which frees it), not left to the final uv_walk (which would leak it).
+    LoopFixture f;
+    const DnsResponder& silent = f.dns(0, 0, /*is_silent=*/true);
+    ProbeTarget t = target(CheckKind::dns, "127.0.0.1", silent.port());
+    t.spec.query_name = "health.example.net";
+    t.spec.timeout_ms = 60000;
+    int reported = 0;
+    f.start(t, [&](const ProbeResult&) { ++reported; });
+    f.start(t, [&](const ProbeResult&) { ++reported; });
+    f.cancel_all();
+    f.cancel_all();     // closing twice is harmless
+    CHECK(f.finish());  // nothing left open: the loop closes without a forced walk
+    CHECK(reported == 0);
+}
+
 // ---- prometheus checks -----------------------------------------------------------------------
 
 namespace {
@@ -645,7 +687,8 @@ TEST_CASE("a prometheus reading that cannot be used is a failed evaluation with 
         CHECK_FALSE(r.is_ok);
         return r.reason;
     };
-    CHECK(reason(Measure::success, 200, vector_reply("1.5")) == "prometheus: success 1.500000 is not a ratio from 0 to 1");
+    CHECK(reason(Measure::success, 200, vector_reply("1.5")) ==
+          "prometheus: success 1.500000 is not a ratio from 0 to 1");
     CHECK(reason(Measure::latency, 200, vector_reply("-3")) == "prometheus: a latency of -3.000000 ms");
     CHECK(reason(Measure::latency, 200, R"({"status":"success","data":{"resultType":"vector","result":[]}})")
               .find("no series") != std::string::npos);
