@@ -9,7 +9,7 @@ FUZZ_CXX   ?= clang++-16
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := query ecs answer zone_file mmdb_csv state_file forecast_state latency_matrix demand_state prometheus_reply member_document
 
-.PHONY: all deps build build-asan build-tsan geoip run lint test tsan fuzz bench sim package schema-doc clean
+.PHONY: all deps build build-asan build-tsan geoip run fleet lint test tsan fuzz bench sim package schema-doc clean
 
 all: build
 
@@ -30,6 +30,10 @@ geoip: build
 
 run: build geoip
 	$(BUILD)/bin/meridiand -c $(CONFIG)
+
+# A local etcd and three nodes in fleet mode on 127.0.0.1:5301-5303, admin :8021-8023 (docs/FLEET.md).
+fleet: build geoip
+	python3 tools/dev/fleet.py --build $(BUILD)
 
 # The Debian package, from the optimised build: $(BUILD)/meridian_<version>_<arch>.deb
 # (packaging/README.md).

@@ -33,6 +33,7 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <div id="meta">loading…</div>
 <div id="error"></div>
 <div id="alerts"></div>
+<div id="fleet"></div>
 <div id="zones"></div>
 <script>
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -79,6 +80,37 @@ function memberRow(body, zone, region, m) {
   row.appendChild(answered);
   row.appendChild(cell(m.reason || ""));
 }
+function renderFleet(fleet) {
+  const div = document.getElementById("fleet");
+  div.replaceChildren();
+  if (!fleet) return;
+  const h = document.createElement("h2");
+  h.textContent = "Fleet: " + (fleet.partitioned ? "this node is cut off from etcd (" + fleet.error + ")" : fleet.nodes.length + " nodes");
+  if (fleet.partitioned) h.className = "unhealthy";
+  div.appendChild(h);
+  const table = document.createElement("table");
+  const head = table.createTHead().insertRow();
+  for (const t of ["node", "serials", "configuration", "last vote", "admin", "differs"]) {
+    const th = document.createElement("th"); th.textContent = t; head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const n of fleet.nodes) {
+    const row = body.insertRow();
+    row.id = "node-" + n.node;
+    row.appendChild(cell(n.node + (n.self ? " (this node)" : "")));
+    row.appendChild(cell(Object.entries(n.serials).map(([z, s]) => z + " " + s).join(", ")));
+    row.appendChild(cell(n.config_digest));
+    row.appendChild(cell(n.last_vote === null ? "never" : new Date(n.last_vote * 1000).toLocaleTimeString()));
+    row.appendChild(cell(n.admin || ""));
+    const differs = [];
+    if (n.serial_mismatch.length) differs.push("serial of " + n.serial_mismatch.join(", "));
+    if (n.config_mismatch) differs.push("configuration");
+    const flag = cell(differs.join("; "), differs.length ? "unhealthy" : "");
+    flag.dataset.mismatch = differs.length ? "yes" : "no";
+    row.appendChild(flag);
+  }
+  div.appendChild(table);
+}
 function render(status) {
   document.getElementById("meta").textContent =
     "node " + status.node + " · up " + status.uptime_seconds + " s · " + status.workers + " workers · updated " +
@@ -94,6 +126,7 @@ function render(status) {
     }
     alerts.appendChild(ul);
   }
+  renderFleet(status.fleet);
   const zones = document.getElementById("zones");
   zones.replaceChildren();
   for (const zone of status.zones) {

@@ -12,6 +12,7 @@
 
 #include "answer/snapshot.hpp"
 #include "dns/wire.hpp"
+#include "health/vote.hpp"
 #include "stats/counters.hpp"
 #include "steer/policy.hpp"
 
@@ -236,6 +237,36 @@ inline constexpr Setting kRows[] = {
     {.document = server_config, .table = "[members]", .key = "state_file", .type = string,
      .default_doc = "`meridian-members.json` next to the first `zones` entry",
      .doc = "Where members set by the push API and read from feeds are kept across restarts (relative to this file)"},
+
+    // ---- [fleet] ------------------------------------------------------------------------------
+    {.document = server_config, .table = "[fleet]", .key = "endpoints", .type = strings, .is_required = true,
+     .doc = "etcd client URLs (`http://` or `https://`), tried in order; the table's presence turns fleet mode on"},
+    {.document = server_config, .table = "[fleet]", .key = "prefix", .type = string, .text = "/meridian/",
+     .doc = "Every key this fleet writes lies under it; fleets sharing an etcd need their own"},
+    {.document = server_config, .table = "[fleet]", .key = "node", .type = string, .default_doc = "`id_server`",
+     .doc = "This node's name in the fleet, unique among its nodes"},
+    {.document = server_config, .table = "[fleet]", .key = "user", .type = string,
+     .doc = "etcd user (etcd's own authentication); absent: none"},
+    {.document = server_config, .table = "[fleet]", .key = "password", .type = string, .doc = "… and its password"},
+    {.document = server_config, .table = "[fleet]", .key = "password_file", .type = string,
+     .doc = "… or a file holding it (relative to this file), read at start and reload"},
+    {.document = server_config, .table = "[fleet]", .key = "ca_file", .type = string,
+     .default_doc = "the system's CAs", .doc = "https endpoints: the CA that signed etcd's certificate"},
+    {.document = server_config, .table = "[fleet]", .key = "cert_file", .type = string,
+     .doc = "https endpoints: this node's client certificate (etcd --client-cert-auth)"},
+    {.document = server_config, .table = "[fleet]", .key = "key_file", .type = string, .doc = "… and its key"},
+    {.document = server_config, .table = "[fleet]", .key = "verify_tls", .type = boolean, .number = true,
+     .doc = "false: accept any certificate from etcd (testing only)"},
+    {.document = server_config, .table = "[fleet]", .key = "timeout", .type = duration, .min = ms(100),
+     .max = seconds(60), .number = seconds(2), .doc = "Each etcd request; a node whose requests fail is partitioned"},
+    {.document = server_config, .table = "[fleet]", .key = "lease_ttl", .type = duration, .min = seconds(2),
+     .max = hours(1), .number = seconds(10),
+     .doc = "A node's votes and entry live this long without its keep-alives: how long a dead node's votes count"},
+    {.document = server_config, .table = "[fleet]", .key = "quorum", .type = fraction, .fraction = 0.5,
+     .doc = "A target is healthy when the share of live voters seeing it healthy exceeds this (0.18: Route 53's rule)"},
+    {.document = server_config, .table = "[fleet]", .key = "min_voters", .type = integer, .min = 1,
+     .max = health::kMaxVoters, .number = 2, .unit = "nodes", .limit = "health::kMaxVoters: live votes counted per target",
+     .doc = "Fewer live voters than this on a target: each node goes by its own verdict"},
 
     // ---- [recommendations] --------------------------------------------------------------------
     {.document = server_config, .table = "[recommendations]", .key = "latency_matrix", .type = string,

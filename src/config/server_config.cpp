@@ -120,6 +120,70 @@ void read_geoip(const toml::table& table, const std::filesystem::path& base, con
 
 }  // namespace
 
+namespace {
+
+// [fleet]: etcd endpoints, credentials and the vote rule; the node's name defaults to id_server.
+void read_fleet(const toml::table& table, const std::string& path, const std::filesystem::path& base,
+                const Identity& identity, FleetConfig* fleet, Diagnostics* diagnostics) {
+    TableReader reader(table, "[fleet]", path, diagnostics);
+    fleet->is_enabled = true;
+    constexpr const Setting& endpoints = server_setting("[fleet]", "endpoints");
+    reader.require(endpoints);
+    for (const auto& [url, where] : reader.string_list(endpoints)) {
+        if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+            diagnostics->error(where, "fleet endpoint \"" + url + "\" must be an http:// or https:// URL");
+            continue;
+        }
+        fleet->endpoints.push_back(url);
+    }
+    if (const toml::node* given = reader.node(endpoints);
+        given != nullptr && fleet->endpoints.empty() && given->is_array() && given->as_array()->empty()) {
+        reader.error(*given, "fleet endpoints must name at least one etcd");
+    }
+    reader.read(server_setting("[fleet]", "prefix"), &fleet->prefix);
+    if (fleet->prefix.empty() || fleet->prefix.back() != '/') fleet->prefix += '/';
+    if (!reader.read(server_setting("[fleet]", "node"), &fleet->node) || fleet->node.empty()) {
+        fleet->node = identity.id_server;
+    }
+    if (const toml::node* given = reader.node("node"); given != nullptr && fleet->node.find('/') != std::string::npos) {
+        reader.error(*given, "fleet node name \"" + fleet->node + "\" may not contain /");
+    }
+    std::replace(fleet->node.begin(), fleet->node.end(), '/', '-');  // a host name given as id_server
+    reader.read(server_setting("[fleet]", "user"), &fleet->user);
+    reader.read(server_setting("[fleet]", "password"), &fleet->password);
+    if (std::string file; reader.read(server_setting("[fleet]", "password_file"), &file) && !file.empty()) {
+        std::filesystem::path resolved = file;
+        if (resolved.is_relative()) resolved = base / resolved;
+        std::ifstream in(resolved);
+        std::string password;
+        if (!in || !std::getline(in, password)) {
+            reader.error(*reader.node("password_file"), "cannot read fleet password_file " + resolved.string());
+        } else {
+            fleet->password = password;
+        }
+    }
+    const auto read_path = [&](const Setting& row, std::string* out) {
+        if (std::string file; reader.read(row, &file) && !file.empty()) {
+            const std::filesystem::path given = file;
+            *out = (given.is_relative() ? base / given : given).string();
+        }
+    };
+    read_path(server_setting("[fleet]", "ca_file"), &fleet->ca_file);
+    read_path(server_setting("[fleet]", "cert_file"), &fleet->cert_file);
+    read_path(server_setting("[fleet]", "key_file"), &fleet->key_file);
+    reader.read(server_setting("[fleet]", "verify_tls"), &fleet->verify_tls);
+    reader.read(server_setting("[fleet]", "timeout"), &fleet->timeout_ms);
+    reader.read(server_setting("[fleet]", "lease_ttl"), &fleet->lease_ttl_ms);
+    reader.read(server_setting("[fleet]", "quorum"), &fleet->quorum);
+    reader.read(server_setting("[fleet]", "min_voters"), &fleet->min_voters);
+    if (!fleet->user.empty() && fleet->password.empty()) {
+        reader.error(*reader.node("user"), "fleet user " + fleet->user + " needs a password or password_file");
+    }
+    reader.finish();
+}
+
+}  // namespace
+
 std::optional<ServerConfig> load_server_config(const std::string& path, Diagnostics* diagnostics) {
     const std::size_t errors_before = diagnostics->items().size();
     std::string config_text;
@@ -353,6 +417,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
         reader.finish();
     }
     if (config.identity.id_server.empty()) config.identity.id_server = config.identity.hostname;
+    if (const toml::table* fleet = root.table("fleet"))
+        read_fleet(*fleet, path, base, config.identity, &config.fleet, diagnostics);
     root.finish();
 
     if (diagnostics->items().size() != errors_before) return std::nullopt;

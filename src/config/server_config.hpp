@@ -90,6 +90,24 @@ struct RecommendConfig {
     uint32_t half_life_ms = 6 * 3600 * 1000;
 };
 
+// Fleet mode (docs/FLEET.md): health votes, overrides and the node list shared through etcd.
+struct FleetConfig {
+    bool is_enabled = false;  // a [fleet] table was given
+    std::vector<std::string> endpoints;
+    std::string prefix = "/meridian/";  // always ends with "/"
+    std::string node;                   // resolved: never empty when enabled
+    std::string user;
+    std::string password;  // from password or password_file
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool verify_tls = true;
+    uint32_t timeout_ms = 2000;
+    uint32_t lease_ttl_ms = 10000;
+    double quorum = 0.5;
+    uint32_t min_voters = 2;
+};
+
 // Response rate limiting for UDP (see server/response_rate_limiter.hpp).
 struct RrlConfig {
     bool is_enabled = false;
@@ -130,6 +148,7 @@ struct ServerConfig {
     AdaptiveConfig adaptive;
     ForecastConfig forecast;
     MembersConfig members;
+    FleetConfig fleet;
     RecommendConfig recommendations;
     RrlConfig rrl;
 };

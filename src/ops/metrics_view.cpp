@@ -265,6 +265,27 @@ std::string metrics_text(const Readings& readings) {
             m.sample("meridian_probe_latency_ms_count", labels, static_cast<double>(hist.count));
         }
     }
+    if (const auto& f = readings.fleet) {
+        m.family("meridian_fleet_partitioned", "gauge", "1 while this node is cut off from etcd (own verdicts only).");
+        m.sample("meridian_fleet_partitioned", {}, f->is_partitioned ? 1 : 0);
+        m.family("meridian_fleet_nodes", "gauge", "Live nodes of the fleet, this one included.");
+        m.sample("meridian_fleet_nodes", {}, static_cast<double>(f->nodes.size()));
+        m.family("meridian_fleet_node_mismatch", "gauge",
+                 "1 for a node serving another zone serial or other zone files than this one.");
+        for (const FleetNodeView& n : f->nodes) {
+            if (n.is_self) continue;
+            m.sample("meridian_fleet_node_mismatch", {{"node", n.node}},
+                     !n.serial_mismatch.empty() || n.is_config_mismatch ? 1 : 0);
+        }
+        m.family("meridian_fleet_votes_cast_total", "counter", "This node's verdicts written to etcd.");
+        m.sample("meridian_fleet_votes_cast_total", {}, static_cast<double>(f->votes_cast));
+        m.family("meridian_fleet_other_votes", "gauge", "Other nodes' live votes this node counts.");
+        m.sample("meridian_fleet_other_votes", {}, static_cast<double>(f->others_votes));
+        m.family("meridian_fleet_joins_total", "counter", "Times this node joined or rejoined the fleet.");
+        m.sample("meridian_fleet_joins_total", {}, static_cast<double>(f->joins));
+        m.family("meridian_fleet_partitions_total", "counter", "Times this node was cut off from etcd.");
+        m.sample("meridian_fleet_partitions_total", {}, static_cast<double>(f->partitions));
+    }
     m.family("meridian_health_transitions_total", "counter", "Region health state changes.");
     m.sample("meridian_health_transitions_total", {}, static_cast<double>(readings.health_transitions));
     m.family("meridian_reloads_total", "counter", "Configuration reloads, by result.");

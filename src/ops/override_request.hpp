@@ -18,6 +18,12 @@ std::optional<Override> read_override_request(const nlohmann::json& request, Sys
 
 // {"zone", "region", "action", "reason", "expires_at"}: what a PUT answers.
 nlohmann::json override_set_reply(const RegionKey& key, const Override& o);
+// Fleet mode: an override as every node reads it from etcd — override_set_reply with "set_at"
+// and "by" (the node that took the request) — and back; nullopt with the reason for a document
+// that is not one.
+nlohmann::json fleet_override_document(const RegionKey& key, const Override& o, const std::string& node);
+std::optional<Override> read_fleet_override(const nlohmann::json& doc, std::string* error);
+
 // {"zone", "region", "action": "none"}: what a DELETE answers.
 nlohmann::json override_cleared_reply(const RegionKey& key);
 

@@ -21,6 +21,8 @@ struct Override {
     std::string reason;
     SystemClock::time_point set_at;
     SystemClock::time_point expires;  // epoch: never
+    bool is_fleet = false;            // fleet mode: set for every node (through etcd)
+    std::string by;                   // … by this node
 
     bool is_expiring() const noexcept { return expires != SystemClock::time_point{}; }
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "answer/snapshot.hpp"
 #include "ops/alert_rules.hpp"
 #include "ops/demand_forecasts.hpp"
+#include "ops/fleet_view.hpp"
 #include "ops/member_store.hpp"
 #include "ops/monitored_regions.hpp"
 #include "ops/override_store.hpp"
@@ -34,6 +36,7 @@ struct Readings {
     int64_t uptime_seconds = 0;
     const MemberStore* members = nullptr;           // null: every region's members from its zone file
     const adapt::Controller* controller = nullptr;  // null: no commit usage shown
+    std::optional<FleetView> fleet{};               // none: a single node, no [fleet]
 };
 
 }  // namespace meridian::ops

@@ -114,12 +114,23 @@ json region_json(const Readings& readings, const zone::ServedZone& served, const
         r["last_change"] = epoch_seconds(to_system(it->second.last_change));
         if (!it->second.members.empty() || served.zone().policy().regions[i].has_member_health)
             r["members"] = members_json(it->second);
+        if (const probes::VoteStatus& v = it->second.vote; v.is_voting) {
+            r["vote"] = {{"own", health::to_string(v.own)},
+                         {"voters", v.tally.voters()},
+                         {"healthy", v.tally.healthy},
+                         {"degraded", v.tally.degraded},
+                         {"unhealthy", v.tally.unhealthy},
+                         {"decided_by", v.is_by_vote ? "vote" : "own"},
+                         {"reason", v.reason}};
+        }
     }
     if (const Override* o = readings.overrides.find(key)) {
         r["override"] = {{"action", action_name(o->action)},
                          {"reason", o->reason},
                          {"set_at", epoch_seconds(o->set_at)},
-                         {"expires_at", o->is_expiring() ? json(epoch_seconds(o->expires)) : json(nullptr)}};
+                         {"expires_at", o->is_expiring() ? json(epoch_seconds(o->expires)) : json(nullptr)},
+                         {"scope", o->is_fleet ? "fleet" : "node"}};
+        if (o->is_fleet) r["override"]["by"] = o->by;
     }
     const Trend* trend = readings.trends.find(key);
     r["query_rate"] = {{"moving_average", trend != nullptr ? trend->moving_average() : 0.0},
@@ -195,6 +206,37 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
             {"names", names}};
 }
 
+json fleet_json(const FleetView& f) {
+    json nodes = json::array();
+    for (const FleetNodeView& n : f.nodes) {
+        nodes.push_back({{"node", n.node},
+                         {"self", n.is_self},
+                         {"serials", n.serials},
+                         {"config_digest", n.config_digest},
+                         {"last_vote", n.last_vote > 0 ? json(n.last_vote) : json(nullptr)},
+                         {"started", n.started},
+                         {"admin", n.admin.empty() ? json(nullptr) : json(n.admin)},
+                         {"serial_mismatch", n.serial_mismatch},
+                         {"config_mismatch", n.is_config_mismatch}});
+    }
+    return {{"node", f.node},
+            {"prefix", f.prefix},
+            {"endpoints", f.endpoints},
+            {"partitioned", f.is_partitioned},
+            {"partitioned_since", f.is_partitioned ? json(f.partitioned_since) : json(nullptr)},
+            {"error", f.error.empty() ? json(nullptr) : json(f.error)},
+            {"quorum", f.quorum},
+            {"min_voters", f.min_voters},
+            {"lease_ttl_seconds", f.lease_ttl_s},
+            {"votes_cast", f.votes_cast},
+            {"joins", f.joins},
+            {"partitions", f.partitions},
+            {"overrides_applied", f.overrides_applied},
+            {"targets_voted", f.targets},
+            {"other_votes", f.others_votes},
+            {"nodes", nodes}};
+}
+
 }  // namespace
 
 json status_document(const Readings& readings) {
@@ -213,17 +255,19 @@ json status_document(const Readings& readings) {
         udp += worker->queries[0].get();
         tcp += worker->queries[1].get();
     }
-    return {{"node", readings.node},
-            {"uptime_seconds", readings.uptime_seconds},
-            {"workers", readings.workers.size()},
-            {"queries", {{"udp", udp}, {"tcp", tcp}}},
-            {"zones", zones},
-            {"alerts", alerts},
-            {"health_transitions", readings.health_transitions},
-            {"reloads",
-             {{"succeeded", readings.reloads.succeeded()},
-              {"failed", readings.reloads.failed()},
-              {"last_errors", readings.reloads.last_errors()}}}};
+    json doc = {{"node", readings.node},
+                {"uptime_seconds", readings.uptime_seconds},
+                {"workers", readings.workers.size()},
+                {"queries", {{"udp", udp}, {"tcp", tcp}}},
+                {"zones", zones},
+                {"alerts", alerts},
+                {"health_transitions", readings.health_transitions},
+                {"reloads",
+                 {{"succeeded", readings.reloads.succeeded()},
+                  {"failed", readings.reloads.failed()},
+                  {"last_errors", readings.reloads.last_errors()}}}};
+    doc["fleet"] = readings.fleet ? fleet_json(*readings.fleet) : json(nullptr);
+    return doc;
 }
 
 }  // namespace meridian::ops

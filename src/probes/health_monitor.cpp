@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
+#include "common/fnv1a.hpp"
 #include "common/log.hpp"
 #include "dns/name.hpp"
 #include "health/members.hpp"
@@ -24,6 +26,7 @@ void LatencyHistogram::add(uint32_t ms) noexcept {
 
 struct HealthMonitor::Target {
     std::string key;
+    std::string vote_key;  // fleet mode: the key's digest, the same on every node
     LatencyHistogram latency;
     ProbeTarget probe;
     health::TargetHealth health;
@@ -31,9 +34,19 @@ struct HealthMonitor::Target {
     uv_timer_t timer{};
     bool is_in_flight = false;
     HealthMonitor* monitor = nullptr;
+    // Fleet mode: the state last cast as this node's vote, and the state the votes decided.
+    bool has_cast = false;
+    health::State cast_state = health::State::healthy;
+    health::State decided;
+    VoteStatus vote;
 
     Target(ProbeTarget p, health::Clock::time_point now)
-        : probe(std::move(p)), health(probe.spec.thresholds, probe.spec.initial, now) {}
+        : probe(std::move(p)), health(probe.spec.thresholds, probe.spec.initial, now), decided(health.state()) {}
+
+    std::string description() const {
+        return std::string(health::to_string(probe.spec.kind)) + " probe of " +
+               (probe.spec.url.empty() ? geo::to_string(probe.address) : probe.spec.url);
+    }
 };
 
 struct HealthMonitor::StateFile {
@@ -131,6 +144,15 @@ std::string probe_key(const ProbeTarget& t) {
     return key;
 }
 
+// Fleet mode: a target's name in etcd, from everything that makes it the same probe.
+std::string vote_key_of(const std::string& key) {
+    Fnv1a hash;
+    for (const char c : key) hash.mix(static_cast<uint8_t>(c));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash.value()));
+    return hex;
+}
+
 void write_slot(const std::shared_ptr<health::HealthBoard>& board, uint32_t slot, health::RegionHealth h) {
     h.override = board->read(slot).override;  // operators' overrides are not the monitor's to change
     board->write(slot, h);
@@ -154,6 +176,7 @@ void HealthMonitor::close_state_file(std::unique_ptr<StateFile> file) {
 void HealthMonitor::stop() {
     if (is_stopped_) return;
     is_stopped_ = true;
+    votes_ = nullptr;  // stopping is not withdrawing: the node's votes expire with its lease
     for (auto& [key, target] : targets_) retire(target);
     targets_.clear();
     prober_.cancel_all();
@@ -166,6 +189,7 @@ void HealthMonitor::stop() {
 }
 
 void HealthMonitor::retire(const std::shared_ptr<Target>& target) {
+    if (votes_ != nullptr && target->has_cast) votes_->withdraw(target->vote_key);
     uv_timer_stop(&target->timer);
     // The handle keeps its target alive until libuv lets go of it; an in-flight probe holds a
     // weak pointer only, so its result is dropped.
@@ -232,6 +256,7 @@ void HealthMonitor::apply(const answer::Snapshot& snapshot) {
         }
         target = std::make_shared<Target>(probe, now);
         target->key = key;
+        target->vote_key = vote_key_of(key);
         target->monitor = this;
         uv_timer_init(loop_, &target->timer);
         target->timer.data = target.get();
@@ -366,7 +391,11 @@ void HealthMonitor::run_probe(const std::shared_ptr<Target>& target) {
         t->is_in_flight = false;
         if (result.is_ok) t->latency.add(result.latency_ms);
         const auto transition = t->health.record(result, health::Clock::now());
-        if (transition) {
+        if (transition && votes_ != nullptr) {
+            // The fleet decides the state; publish() alerts when the decision changes.
+            log::info("health: " + t->description() + ": this node's verdict " + health::to_string(transition->from) +
+                      " → " + health::to_string(transition->to) + ": " + transition->reason);
+        } else if (transition) {
             for (const Subscriber& who : t->subscribers) {
                 const std::string member = who.member >= 0 ? geo::to_string(t->probe.address) : std::string();
                 alert(who, t->probe.spec.name, *transition, member);
@@ -376,12 +405,53 @@ void HealthMonitor::run_probe(const std::shared_ptr<Target>& target) {
     });
 }
 
+void HealthMonitor::set_votes(VoteBox* box, health::VoteRule rule) {
+    votes_ = box;
+    rule_ = rule;
+    for (auto& [key, target] : targets_) {
+        target->has_cast = false;
+        target->vote = {};
+    }
+    recount();
+}
+
+void HealthMonitor::recount() {
+    for (auto& [key, target] : targets_) publish(*target);
+}
+
+health::RegionHealth HealthMonitor::decide(Target& target) {
+    health::RegionHealth h = target.health.snapshot();
+    if (votes_ == nullptr) {
+        target.decided = h.state;
+        return h;
+    }
+    if (!target.has_cast || target.cast_state != h.state) {
+        Verdict v{target.description(),       h.state, h.has_measurement, h.latency_ms, h.success_permille / 1000.0,
+                  target.health.last_reason()};
+        votes_->cast(target.vote_key, v);
+        target.has_cast = true;
+        target.cast_state = h.state;
+    }
+    health::Tally tally = votes_->others(target.vote_key);
+    tally.add(h.state);
+    const health::VoteOutcome outcome = health::decide_by_vote(h.state, tally, rule_);
+    target.vote = {true, h.state, tally, outcome.is_by_vote, outcome.reason};
+    if (outcome.state != target.decided) {
+        const health::Transition t{target.decided, outcome.state, target.health.last_reason() + "; " + outcome.reason};
+        target.decided = outcome.state;
+        for (const Subscriber& who : target.subscribers) {
+            const std::string member = who.member >= 0 ? geo::to_string(target.probe.address) : std::string();
+            alert(who, target.probe.spec.name, t, member);
+        }
+    }
+    h.state = outcome.state;
+    return h;
+}
+
 void HealthMonitor::publish(Target& target) {
-    const health::RegionHealth h = target.health.snapshot();
-    const std::string reason = std::string(health::to_string(target.probe.spec.kind)) + " probe of " +
-                               (target.probe.spec.url.empty() ? geo::to_string(target.probe.address)
-                                                              : target.probe.spec.url) +
-                               ": " + target.health.last_reason();
+    const health::RegionHealth h = decide(target);
+    std::string reason = target.description() + ": " + target.health.last_reason();
+    if (target.vote.is_voting) reason += "; " + target.vote.reason;
     for (const Subscriber& who : target.subscribers) {
         if (who.member < 0) {
             if (who.group) who.group->region_reason = reason;
@@ -538,11 +608,10 @@ std::vector<RegionStatus> HealthMonitor::status() const {
                 sum.sum_ms += target->latency.sum_ms;
                 continue;
             }
-            RegionStatus& r = add(who, spec.name, target->health.state(),
-                                  std::string(health::to_string(spec.kind)) + " probe of " +
-                                      (spec.url.empty() ? geo::to_string(target->probe.address) : spec.url) + ": " +
-                                      target->health.last_reason(),
-                                  target->health.last_change());
+            std::string reason = target->description() + ": " + target->health.last_reason();
+            if (target->vote.is_voting) reason += "; " + target->vote.reason;
+            RegionStatus& r = add(who, spec.name, target->decided, std::move(reason), target->health.last_change());
+            r.vote = target->vote;
             r.latency_ms = target->health.latency_ms();
             r.success_rate = target->health.success_rate();
             r.probe_latency = target->latency;

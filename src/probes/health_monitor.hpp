@@ -16,6 +16,7 @@
 #include "answer/snapshot.hpp"
 #include "common/random.hpp"
 #include "health/target_health.hpp"
+#include "health/vote.hpp"
 #include "probes/curl_driver.hpp"
 #include "probes/prober.hpp"
 #include "probes/state_file.hpp"
@@ -46,6 +47,38 @@ struct MemberStatus {
     std::string reason;
 };
 
+// Fleet mode: this node's verdict on a target, as the other nodes see it.
+struct Verdict {
+    std::string target;  // what is probed: "http probe of 192.0.2.1"
+    health::State state = health::State::healthy;
+    bool has_latency = false;
+    uint32_t latency_ms = 0;
+    double success_rate = 1;
+    std::string reason;
+};
+
+// Fleet mode: where this node's verdicts go and the other live nodes' votes come from (the fleet
+// layer, over etcd). Keys name a target the same way on every node with the same configuration.
+class VoteBox {
+public:
+    virtual ~VoteBox() = default;
+    // This node's verdict on `key` changed (or is given for the first time).
+    virtual void cast(const std::string& key, const Verdict& verdict) = 0;
+    // Nobody on this node probes `key` any more.
+    virtual void withdraw(const std::string& key) = 0;
+    // The other live nodes' votes on `key`; none while this node is cut off from the fleet.
+    virtual health::Tally others(const std::string& key) const = 0;
+};
+
+// How the fleet decided a target (RegionStatus::vote).
+struct VoteStatus {
+    bool is_voting = false;  // fleet mode, a probed target
+    health::State own = health::State::healthy;
+    health::Tally tally;  // this node's vote included
+    bool is_by_vote = false;
+    std::string reason;
+};
+
 // One region as the admin view shows it.
 struct RegionStatus {
     std::string zone;
@@ -60,6 +93,7 @@ struct RegionStatus {
     bool is_probed = false;             // a check with probes (not a state file, not none)
     bool has_latency = false;           // latency_ms was measured (by probes, or given by a state file)
     std::vector<MemberStatus> members;  // regions with member health: each address
+    VoteStatus vote;
 };
 
 class HealthMonitor {
@@ -76,6 +110,14 @@ public:
     // Some target's check says initial = "wait" and it has no result yet.
     bool is_waiting() const;
     void stop();
+
+    // Fleet mode: verdicts go to `box`, and each target's state is decided by `rule` over the
+    // votes; nullptr: this node alone. The box outlives the monitor or is unset first.
+    void set_votes(VoteBox* box, health::VoteRule rule);
+    // This node's name, in the User-Agent of http(s) probes.
+    void set_node(std::string node) { prober_.set_node(std::move(node)); }
+    // The other nodes' votes changed: every target's state is decided again.
+    void recount();
 
     uint64_t transitions() const noexcept { return transitions_; }
     std::vector<RegionStatus> status() const;
@@ -95,6 +137,9 @@ private:
 
     void schedule(const std::shared_ptr<Target>& target, uint32_t delay_ms);
     void run_probe(const std::shared_ptr<Target>& target);
+    // The target's health as this node's probes found it, its state decided by the fleet's
+    // votes in fleet mode (casting this node's vote when its verdict changed).
+    health::RegionHealth decide(Target& target);
     void publish(Target& target);
     void reload_state_file(StateFile& file);
     // What a region-level check concluded, into the region's slot (through its member group).
@@ -121,6 +166,8 @@ private:
     std::map<std::string, std::shared_ptr<MemberGroup>> groups_;     // by zone and region
     uint64_t transitions_ = 0;
     bool is_stopped_ = false;
+    VoteBox* votes_ = nullptr;
+    health::VoteRule rule_;
 };
 
 }  // namespace meridian::probes

@@ -279,6 +279,7 @@ void Prober::run_prometheus(const ProbeTarget& target, ProbeDone done) {
 void Prober::run_http(const ProbeTarget& target, ProbeDone done) {
     HttpRequest request;
     request.url = probe_url(target, &request.resolve);
+    if (!node_.empty()) request.headers.push_back("User-Agent: meridian-health/1 (node " + node_ + ")");
     request.timeout_ms = target.spec.timeout_ms;
     request.verify_tls = target.spec.verify_tls;
     const health::CheckSpec spec = target.spec;

@@ -30,6 +30,9 @@ public:
     Prober(uv_loop_t* loop, CurlDriver* curl) : loop_(loop), curl_(curl) {}
 
     void run(const ProbeTarget& target, ProbeDone done);
+    // http(s) probes name the node in their User-Agent ("meridian-health/1 (node NAME)"), so a
+    // target's logs tell the fleet's checkers apart.
+    void set_node(std::string node) { node_ = std::move(node); }
 
     // Closes every tcp and dns probe still in flight without reporting it, so that each is freed
     // by its own close callbacks before the loop's final walk. http(s) and prometheus probes
@@ -47,6 +50,7 @@ private:
 
     uv_loop_t* loop_;
     CurlDriver* curl_;
+    std::string node_;
     std::unordered_set<InFlight*> in_flight_;
 };
 

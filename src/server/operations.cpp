@@ -76,7 +76,8 @@ ops::Readings Operations::readings() const {
                     .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) -
                                       ops::epoch_seconds(started_),
                     .members = members_,
-                    .controller = controller_};
+                    .controller = controller_,
+                    .fleet = fleet_ != nullptr ? std::optional<ops::FleetView>(fleet_->view()) : std::nullopt};
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
@@ -90,20 +91,67 @@ admin::Reply Operations::metrics() const { return {200, ops::metrics_text(readin
 
 void Operations::apply_overrides() { overrides_.apply(*publisher_->current()); }
 
+namespace {
+
+// Fleet mode: "scope" is "fleet" (the default) or "node"; taken out of the request before the
+// override itself is read. Without a fleet only "node" makes sense.
+bool take_scope(json* request, bool has_fleet, bool* is_fleet, std::string* error) {
+    *is_fleet = has_fleet;
+    if (!request->is_object() || !request->contains("scope")) return true;
+    const json scope = (*request)["scope"];
+    request->erase("scope");
+    if (scope == "node") *is_fleet = false;
+    else if (scope == "fleet" && has_fleet) *is_fleet = true;
+    else if (scope == "fleet") *error = "\"scope\": \"fleet\" needs fleet mode ([fleet] in the server config)";
+    else *error = "\"scope\" must be \"fleet\" or \"node\"";
+    return error->empty();
+}
+
+admin::Reply cut_off_reply(const fleet::FleetNode& fleet) {
+    return admin::error_reply(503, "this node is cut off from etcd (" + fleet.view().error +
+                                       "): the fleet cannot be reached; \"scope\": \"node\" sets it on this node only");
+}
+
+void log_fleet_write(const std::string& what, const std::string& error) {
+    if (!error.empty()) log::error("fleet: " + what + " was not written to etcd: " + error);
+}
+
+}  // namespace
+
 admin::Reply Operations::set_override(const std::string& zone, const std::string& region, const json& request) {
     const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
     const answer::Snapshot& snapshot = *publisher_->current();
     if (!ops::find_region(snapshot, key))
         return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
     std::string error;
-    const auto o = ops::read_override_request(request, std::chrono::system_clock::now(), &error);
+    json body = request;
+    bool is_fleet = false;
+    if (!take_scope(&body, fleet_ != nullptr, &is_fleet, &error)) return admin::error_reply(400, error);
+    auto o = ops::read_override_request(body, std::chrono::system_clock::now(), &error);
     if (!o) return admin::error_reply(400, error);
+    json reply = ops::override_set_reply(key, *o);
+    if (is_fleet) {
+        if (!fleet_->is_joined()) return cut_off_reply(*fleet_);
+        // Applied here at once; the other nodes apply it when their watch brings it.
+        o->is_fleet = true;
+        o->by = config_.fleet.node;
+        const json doc = ops::fleet_override_document(key, *o, o->by);
+        const int64_t expires_in = o->is_expiring() ? ops::epoch_seconds(o->expires) - ops::epoch_seconds(o->set_at)
+                                                    : 0;
+        const std::string what = "the override of " + key.to_string();
+        fleet_->write_override(key.zone, key.region, &doc, expires_in,
+                               [what](const std::string& e) { log_fleet_write(what, e); });
+    }
     overrides_.set(snapshot, key, *o);
-    return json_reply(200, ops::override_set_reply(key, *o));
+    reply["scope"] = is_fleet ? "fleet" : "node";
+    return json_reply(200, reply);
 }
 
 admin::Reply Operations::clear_override(const std::string& zone, const std::string& region) {
     const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
+    const ops::Override* o = overrides_.find(key);
+    const bool is_fleet = o != nullptr && o->is_fleet;
+    if (is_fleet && !fleet_->is_joined()) return cut_off_reply(*fleet_);
     switch (overrides_.clear(*publisher_->current(), key)) {
     case ops::OverrideStore::Cleared::no_region:
         return admin::error_reply(404, "no region " + key.region + " in zone " + key.zone);
@@ -111,7 +159,43 @@ admin::Reply Operations::clear_override(const std::string& zone, const std::stri
         return admin::error_reply(404, "region " + key.to_string() + " has no override");
     case ops::OverrideStore::Cleared::cleared: break;
     }
-    return json_reply(200, ops::override_cleared_reply(key));
+    json reply = ops::override_cleared_reply(key);
+    if (is_fleet) {
+        // A fleet override is cleared for every node.
+        const std::string what = "clearing the override of " + key.to_string();
+        fleet_->write_override(key.zone, key.region, nullptr, 0,
+                               [what](const std::string& e) { log_fleet_write(what, e); });
+    }
+    reply["scope"] = is_fleet ? "fleet" : "node";
+    return json_reply(200, reply);
+}
+
+void Operations::fleet_override(const std::string& zone, const std::string& region, const json* doc) {
+    const ops::RegionKey key = ops::RegionKey::from_request(zone, region);
+    const answer::Snapshot& snapshot = *publisher_->current();
+    if (doc == nullptr) {
+        const ops::Override* o = overrides_.find(key);
+        if (o == nullptr || !o->is_fleet) return;  // a node's own override stays
+        overrides_.clear(snapshot, key);
+        log::info("fleet: override of " + key.to_string() + " cleared");
+        return;
+    }
+    std::string error;
+    const auto o = ops::read_fleet_override(*doc, &error);
+    if (!o) {
+        log::warning("fleet: override of " + key.to_string() + " ignored: " + error);
+        return;
+    }
+    if (o->is_expiring() && o->expires <= std::chrono::system_clock::now()) return;
+    if (const ops::Override* now = overrides_.find(key);
+        now != nullptr && now->is_fleet && now->action == o->action && now->set_at == o->set_at)
+        return;  // this node's own write, applied when it was asked
+    if (!overrides_.set(snapshot, key, *o)) {
+        log::warning("fleet: override of " + key.to_string() + " names a region this node does not serve");
+        return;
+    }
+    log::info(std::string("fleet: override of ") + key.to_string() + ": " + ops::action_name(o->action) + " by " +
+              o->by + (o->reason.empty() ? "" : " (" + o->reason + ")"));
 }
 
 // explain::explain answers trace lines, or a line starting with "error:" for a request it

@@ -13,6 +13,7 @@
 
 #include "admin/admin_server.hpp"
 #include "config/server_config.hpp"
+#include "fleet/fleet_node.hpp"
 #include "ops/analytics.hpp"
 #include "ops/client_mix.hpp"
 #include "ops/member_store.hpp"
@@ -63,6 +64,12 @@ public:
     // What a member feed gave (probes::MemberFeeds): taken (true), or refused with the reason kept.
     bool feed_read(const probes::FeedRead& read);
 
+    // Fleet mode: overrides are written for every node unless a request says "scope": "node",
+    // and /status shows the fleet.
+    void set_fleet(fleet::FleetNode* fleet) { fleet_ = fleet; }
+    // An override for every node, as the fleet's watch delivers it (nullptr: cleared).
+    void fleet_override(const std::string& zone, const std::string& region, const nlohmann::json* doc);
+
 private:
     ops::Readings readings() const;
 
@@ -79,6 +86,7 @@ private:
     ops::ClientMix client_mix_;
     std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
     ops::ReloadCounts reloads_;
+    fleet::FleetNode* fleet_ = nullptr;
 };
 
 }  // namespace meridian::server

@@ -20,9 +20,12 @@
 #include "adapt/controller.hpp"
 #include "admin/admin_server.hpp"
 #include "admin/control_bridge.hpp"
+#include "common/fnv1a.hpp"
 #include "common/log.hpp"
 #include "common/thread_priority.hpp"
 #include "config/snapshot_loader.hpp"
+#include "dns/name.hpp"
+#include "fleet/fleet_node.hpp"
 #include "ops/member_store.hpp"
 #include "probes/health_monitor.hpp"
 #include "server/operations.hpp"
@@ -76,6 +79,8 @@ private:
     int abandon_start();
     void publish(std::unique_ptr<const answer::Snapshot> snapshot);
     void adapt_step();
+    void start_fleet();
+    void update_fleet_entry();
     static void on_signal(uv_signal_t* handle, int signal);
 
     config::ServerConfig config_;
@@ -87,6 +92,7 @@ private:
     uv_signal_t sigint_{}, sigterm_{}, sighup_{};
     uv_timer_t reclaim_timer_{};
     std::vector<std::unique_ptr<uv_fs_poll_t>> geo_watchers_;
+    std::unique_ptr<fleet::FleetNode> fleet_;  // fleet mode only; outlives the health monitor
     std::unique_ptr<probes::HealthMonitor> health_;
     std::unique_ptr<probes::MemberFeeds> feeds_;
     std::unique_ptr<Operations> operations_;
@@ -171,8 +177,64 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     if (health_) health_->apply(*publisher_.current());
     if (feeds_) feeds_->apply(*publisher_.current());
     if (operations_) operations_->apply_overrides();
+    update_fleet_entry();
     adapt_step();  // the new zones' feedback boards start from what was learned, not from scratch
     for (auto& worker : workers_) worker->snapshot_changed();
+}
+
+namespace {
+
+// What the fleet compares between nodes: a digest of the zone files' bytes (their *.toml files
+// in name order for a directory). Server configs differ between nodes by design (ports, names).
+std::string zone_files_digest(const config::ServerConfig& config) {
+    Fnv1a hash;
+    const auto mix_file = [&](const std::filesystem::path& path) {
+        std::FILE* f = std::fopen(path.c_str(), "rb");
+        if (f == nullptr) return;
+        for (int c = std::fgetc(f); c != EOF; c = std::fgetc(f)) hash.mix(static_cast<uint8_t>(c));
+        std::fclose(f);
+        hash.mix(0);
+    };
+    for (const config::ZonePath& zone : config.zones) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(zone.path, ec)) {
+            mix_file(zone.path);
+            continue;
+        }
+        std::vector<std::filesystem::path> files;
+        for (const auto& entry : std::filesystem::directory_iterator(zone.path, ec)) {
+            if (entry.path().extension() == ".toml") files.push_back(entry.path());
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& file : files) mix_file(file);
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash.value()));
+    return hex;
+}
+
+}  // namespace
+
+void Control::start_fleet() {
+    if (!config_.fleet.is_enabled) return;
+    fleet::FleetNode::Hooks hooks;
+    hooks.votes_changed = [this] { health_->recount(); };
+    hooks.override_changed = [this](const std::string& zone, const std::string& region, const nlohmann::json* doc) {
+        operations_->fleet_override(zone, region, doc);
+    };
+    fleet_ = std::make_unique<fleet::FleetNode>(&loop_, config_.fleet, std::move(hooks));
+    health_->set_votes(fleet_.get(), health::VoteRule{config_.fleet.quorum, config_.fleet.min_voters});
+    operations_->set_fleet(fleet_.get());
+    update_fleet_entry();
+    fleet_->start();
+}
+
+void Control::update_fleet_entry() {
+    if (!fleet_) return;
+    std::map<std::string, uint32_t> serials;
+    for (const zone::ServedZone& served : publisher_.current()->zones.zones())
+        serials[dns::name_to_text(served.zone().origin())] = served.zone().serial();
+    fleet_->set_entry(std::move(serials), zone_files_digest(config_), config_.admin.listen);
 }
 
 // One step of the control loop over every zone served, publishing to each zone's feedback board.
@@ -310,6 +372,7 @@ void Control::reload_geo() {
 int Control::abandon_start() {
     if (admin_) admin_->stop();
     if (health_) health_->stop();
+    if (fleet_) fleet_->stop();
     if (feeds_) feeds_->stop();
     if (operations_) operations_->stop();
     if (bridge_) bridge_->close();
@@ -389,10 +452,12 @@ int Control::run() {
     health_ = std::make_unique<probes::HealthMonitor>(&loop_,
                                                       probes::WebhookSettings{config_.alerts.webhook_url,
                                                                               config_.alerts.webhook_timeout_ms});
+    health_->set_node(config_.fleet.is_enabled ? config_.fleet.node : config_.identity.id_server);
     health_->apply(*publisher_.current());
     operations_ = std::make_unique<Operations>(
         config_, &loop_, &publisher_, &workers_, health_.get(), &members_,
         [this](std::unique_ptr<const answer::Snapshot> snapshot) { publish(std::move(snapshot)); }, &adapt_);
+    start_fleet();
     if (!start_admin()) return abandon_start();
     // Every socket is bound: root is no longer needed (and not kept unless allowed).
     std::string privilege_error;
@@ -432,6 +497,7 @@ int Control::run() {
     bridge_->close();
     for (auto& worker : workers_) worker->stop();
     health_->stop();
+    if (fleet_) fleet_->stop();
     feeds_->stop();
     operations_->stop();
     workers_.clear();

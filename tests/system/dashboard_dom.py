@@ -41,11 +41,11 @@ class Dom(html.parser.HTMLParser):
         elif tag == "polyline" and self._chart is not None:
             points = [p for p in a.get("points", "").split(" ") if p]
             self._chart[a.get("class", "")] = [tuple(float(v) for v in p.split(",")) for p in points]
-        elif tag == "tr" and a.get("id", "").startswith(("region-", "member-")):
+        elif tag == "tr" and a.get("id", "").startswith(("region-", "member-", "node-")):
             self._row = self.rows.setdefault(a["id"], [])
         elif tag == "td" and self._row is not None:
             self._cell = {"text": "", "class": a.get("class", ""), "state": a.get("data-state"),
-                          "answered": a.get("data-answered")}
+                          "answered": a.get("data-answered"), "mismatch": a.get("data-mismatch")}
             self._row.append(self._cell)
         elif tag == "h2":
             self._h2 = ""

@@ -1,6 +1,7 @@
 // meridianctl: the operator's command line for a running meridiand, through its admin API.
 //   status | check | reload | explain NAME CLIENT [--type T] [--down REGION]... |
-//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION | recommend [ZONE] |
+//   drain ZONE REGION [--for SECONDS] [--reason TEXT] | undrain ZONE REGION | override … | fleet |
+//   recommend [ZONE] |
 //   members show|set|add|remove|reset …
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -21,8 +22,12 @@ constexpr const char* kUsage =
     "  explain NAME CLIENT [--type T] [--down REGION]...\n"
     "                                           how NAME is answered for CLIENT (address or subnet),\n"
     "                                           optionally as if REGION were down\n"
-    "  drain ZONE REGION [--for SECONDS] [--reason TEXT]\n"
+    "  drain ZONE REGION [--for SECONDS] [--reason TEXT] [--node-only]\n"
     "  undrain ZONE REGION\n"
+    "  override ZONE REGION up|down|drain [--for SECONDS] [--reason TEXT] [--node-only]\n"
+    "                                           force a region up or down, or drain it; in fleet mode\n"
+    "                                           on every node unless --node-only\n"
+    "  fleet                                    the fleet's nodes: serials, configuration, last vote\n"
     "  recommend [ZONE]                         route changes that would lower clients' latency,\n"
     "                                           as TOML to paste (nothing is applied)\n"
     "  members show [ZONE [REGION]]             regions' addresses and where they come from\n"
@@ -42,11 +47,36 @@ struct Options {
     std::vector<std::string> down;
     std::string reason;
     long expires_in = 0;
+    bool is_node_only = false;  // overrides: this node only, not the fleet
     // members add
     std::string state;
     long weight = -1;
     std::string id;
 };
+
+// The fleet's nodes from /status: one line each, with what differs from the node asked.
+void show_fleet(const nlohmann::json& status) {
+    const nlohmann::json& fleet = status["fleet"];
+    if (fleet.is_null()) {
+        std::printf("not in fleet mode (no [fleet] in the server config)\n");
+        return;
+    }
+    std::printf("node %s: %s%s\n", fleet["node"].get<std::string>().c_str(),
+                fleet["partitioned"].get<bool>() ? "cut off from etcd: " : "joined",
+                fleet["partitioned"].get<bool>() ? fleet["error"].dump().c_str() : "");
+    for (const nlohmann::json& n : fleet["nodes"]) {
+        std::string serials;
+        for (const auto& [zone, serial] : n["serials"].items())
+            serials += (serials.empty() ? "" : ", ") + zone + " " + serial.dump();
+        std::string flags;
+        if (!n["serial_mismatch"].empty()) flags += " SERIAL DIFFERS";
+        if (n["config_mismatch"].get<bool>()) flags += " CONFIG DIFFERS";
+        std::printf("  %-16s %s config %s last vote %s%s%s\n", n["node"].get<std::string>().c_str(), serials.c_str(),
+                    n["config_digest"].get<std::string>().c_str(),
+                    n["last_vote"].is_null() ? "never" : n["last_vote"].dump().c_str(),
+                    n["self"].get<bool>() ? " (this node)" : "", flags.c_str());
+    }
+}
 
 int usage(const char* problem) {
     std::fprintf(stderr, "meridianctl: %s\n%s", problem, kUsage);
@@ -218,6 +248,7 @@ int run(int argc, char** argv) {
         else if (arg == "--down") o.down.push_back(value("--down"));
         else if (arg == "--reason") o.reason = value("--reason");
         else if (arg == "--for") o.expires_in = std::strtol(value("--for").c_str(), nullptr, 10);
+        else if (arg == "--node-only") o.is_node_only = true;
         else if (arg == "--state") o.state = value("--state");
         else if (arg == "--weight") {
             // A whole number from 0 to 1000, all of it: "5x" or "" is a mistake, not 5 or 0.
@@ -260,18 +291,25 @@ int run(int argc, char** argv) {
         if (operands == 1) params.emplace("zone", o.words[1]);
         return finish(client.Get("/recommendations", params, httplib::Headers{}), o, show_recommendations);
     }
-    if ((command == "drain" || command == "undrain") && operands == 2) {
+    if (((command == "drain" || command == "undrain") && operands == 2) || (command == "override" && operands == 3)) {
         const std::string path = "/regions/" + o.words[1] + "/" + o.words[2] + "/override";
         auto show = [&](const nlohmann::json& body) {
-            std::printf("%s %s: %s\n", body["zone"].get<std::string>().c_str(),
-                        body["region"].get<std::string>().c_str(), body["action"].get<std::string>().c_str());
+            const std::string scope = body.value("scope", std::string());
+            std::printf("%s %s: %s%s\n", body["zone"].get<std::string>().c_str(),
+                        body["region"].get<std::string>().c_str(), body["action"].get<std::string>().c_str(),
+                        scope == "fleet" ? " (every node of the fleet)" : "");
         };
         if (command == "undrain") return finish(client.Delete(path), o, show);
-        nlohmann::json request = {{"action", "drain"}};
+        const std::string action = command == "drain" ? "drain" : o.words[3];
+        if (action != "up" && action != "down" && action != "drain")
+            return usage(("override takes up, down or drain, not " + action).c_str());
+        nlohmann::json request = {{"action", action}};
         if (!o.reason.empty()) request["reason"] = o.reason;
         if (o.expires_in > 0) request["expires_in"] = o.expires_in;
+        if (o.is_node_only) request["scope"] = "node";
         return finish(client.Put(path, request.dump(), "application/json"), o, show);
     }
+    if (command == "fleet" && operands == 0) return finish(client.Get("/status"), o, show_fleet);
     if (command == "members") return members_command(client, o);
     return usage(("bad command or operands: " + command).c_str());
 }

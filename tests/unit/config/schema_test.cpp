@@ -65,11 +65,14 @@ std::string bare(std::string_view table) { return std::string(table.substr(1, ta
 
 // The minimal config with `key = value` under the row's table, on line 5.
 std::string config_with(const Setting& row, std::string_view key, const std::string& value) {
-    return std::string(kMinimal) + "[" + bare(row.table) + "]\n" + std::string(key) + " = " + value + "\n";
+    // [fleet] needs its endpoints: on the line after the key, so the key stays on line 5.
+    const std::string required = row.table == "[fleet]" ? "endpoints = [\"http://127.0.0.1:2379\"]\n" : "";
+    return std::string(kMinimal) + "[" + bare(row.table) + "]\n" + std::string(key) + " = " + value + "\n" + required;
 }
 
 // The single error of a load, at line:column, containing every keyword.
-void check_config_error(const LoadedConfig& r, uint32_t line, uint32_t column, const std::vector<std::string>& keywords) {
+void check_config_error(const LoadedConfig& r, uint32_t line, uint32_t column,
+                        const std::vector<std::string>& keywords) {
     INFO(r.diagnostics.format_all());
     CHECK_FALSE(r.config.has_value());
     REQUIRE(r.diagnostics.items().size() == 1);
@@ -100,9 +103,7 @@ std::string default_of(const Setting& row) {
     }
 }
 
-bool is_scalar(const Setting& row) {
-    return row.type != ValueType::strings && row.type != ValueType::structure;
-}
+bool is_scalar(const Setting& row) { return row.type != ValueType::strings && row.type != ValueType::structure; }
 
 std::string name_of(const Setting& row) { return std::string(row.table) + " " + std::string(row.key); }
 
@@ -117,10 +118,13 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[server] udp_receive_buffer", [=](const ServerConfig& c) { return n(c.udp_receive_buffer); }},
         {"[server] udp_overload_interval", [=](const ServerConfig& c) { return n(c.udp_overload_interval_ms); }},
         {"[server] tcp_idle_timeout", [=](const ServerConfig& c) { return n(c.tcp_idle_timeout_ms); }},
-        {"[server] tcp_max_connections_per_worker", [=](const ServerConfig& c) { return n(c.tcp_max_connections_per_worker); }},
-        {"[server] tcp_max_pending_output_bytes", [=](const ServerConfig& c) { return n(c.tcp_max_pending_output_bytes); }},
+        {"[server] tcp_max_connections_per_worker",
+         [=](const ServerConfig& c) { return n(c.tcp_max_connections_per_worker); }},
+        {"[server] tcp_max_pending_output_bytes",
+         [=](const ServerConfig& c) { return n(c.tcp_max_pending_output_bytes); }},
         {"[server] tcp_max_connections", [=](const ServerConfig& c) { return n(c.tcp_max_connections); }},
-        {"[server] tcp_max_connections_per_source", [=](const ServerConfig& c) { return n(c.tcp_max_connections_per_source); }},
+        {"[server] tcp_max_connections_per_source",
+         [=](const ServerConfig& c) { return n(c.tcp_max_connections_per_source); }},
         {"[server] tcp_query_timeout", [=](const ServerConfig& c) { return n(c.tcp_query_timeout_ms); }},
         {"[server] user", [](const ServerConfig& c) { return c.user; }},
         {"[server] group", [](const ServerConfig& c) { return c.group; }},
@@ -142,7 +146,8 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[rrl] ipv4_prefix", [=](const ServerConfig& c) { return n(c.rrl.ipv4_prefix); }},
         {"[rrl] ipv6_prefix", [=](const ServerConfig& c) { return n(c.rrl.ipv6_prefix); }},
         {"[analytics] latency_warning", [=](const ServerConfig& c) { return n(c.analytics.latency_warning_ms); }},
-        {"[analytics] success_critical", [](const ServerConfig& c) { return fraction_text(c.analytics.success_critical); }},
+        {"[analytics] success_critical",
+         [](const ServerConfig& c) { return fraction_text(c.analytics.success_critical); }},
         {"[analytics] healthy_fraction_warning",
          [](const ServerConfig& c) { return fraction_text(c.analytics.healthy_fraction_warning); }},
         {"[analytics] interval", [=](const ServerConfig& c) { return n(c.analytics.interval_ms); }},
@@ -153,6 +158,19 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[forecast] horizon", [=](const ServerConfig& c) { return n(c.forecast.horizon_ms); }},
         {"[forecast] state_file", [](const ServerConfig& c) { return c.forecast.state_file.string(); }},
         {"[members] state_file", [](const ServerConfig& c) { return c.members.state_file.string(); }},
+        {"[fleet] prefix", [](const ServerConfig& c) { return c.fleet.prefix; }},
+        {"[fleet] node", [](const ServerConfig& c) { return c.fleet.node; }},
+        {"[fleet] user", [](const ServerConfig& c) { return c.fleet.user; }},
+        {"[fleet] password", [](const ServerConfig& c) { return c.fleet.password; }},
+        {"[fleet] password_file", [](const ServerConfig& c) { return c.fleet.password; }},
+        {"[fleet] ca_file", [](const ServerConfig& c) { return c.fleet.ca_file; }},
+        {"[fleet] cert_file", [](const ServerConfig& c) { return c.fleet.cert_file; }},
+        {"[fleet] key_file", [](const ServerConfig& c) { return c.fleet.key_file; }},
+        {"[fleet] verify_tls", [=](const ServerConfig& c) { return b(c.fleet.verify_tls); }},
+        {"[fleet] timeout", [=](const ServerConfig& c) { return n(c.fleet.timeout_ms); }},
+        {"[fleet] lease_ttl", [=](const ServerConfig& c) { return n(c.fleet.lease_ttl_ms); }},
+        {"[fleet] quorum", [](const ServerConfig& c) { return fraction_text(c.fleet.quorum); }},
+        {"[fleet] min_voters", [=](const ServerConfig& c) { return n(c.fleet.min_voters); }},
         {"[recommendations] latency_matrix",
          [](const ServerConfig& c) { return c.recommendations.latency_matrix.string(); }},
         {"[recommendations] min_gain", [=](const ServerConfig& c) { return n(c.recommendations.min_gain_ms); }},
@@ -173,10 +191,14 @@ struct ZoneParts {
 };
 
 std::string initial_text(meridian::health::InitialState s) {
-    return s == meridian::health::InitialState::down ? "down" : s == meridian::health::InitialState::wait ? "wait" : "up";
+    return s == meridian::health::InitialState::down   ? "down"
+           : s == meridian::health::InitialState::wait ? "wait"
+                                                       : "up";
 }
 std::string degraded_text(meridian::steer::DegradedUse d) {
-    return d == meridian::steer::DegradedUse::healthy ? "healthy" : d == meridian::steer::DegradedUse::never ? "never" : "fallback";
+    return d == meridian::steer::DegradedUse::healthy ? "healthy"
+           : d == meridian::steer::DegradedUse::never ? "never"
+                                                      : "fallback";
 }
 
 using ZoneField = std::function<std::string(const ZoneParts&)>;
@@ -193,8 +215,10 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[checks.NAME] window", [=](const ZoneParts& z) { return n(z.check.thresholds.window); }},
         {"[checks.NAME] healthy_below", [=](const ZoneParts& z) { return n(z.check.thresholds.healthy_below_ms); }},
         {"[checks.NAME] degraded_below", [=](const ZoneParts& z) { return n(z.check.thresholds.degraded_below_ms); }},
-        {"[checks.NAME] healthy_success", [](const ZoneParts& z) { return fraction_text(z.check.thresholds.healthy_success); }},
-        {"[checks.NAME] degraded_success", [](const ZoneParts& z) { return fraction_text(z.check.thresholds.degraded_success); }},
+        {"[checks.NAME] healthy_success",
+         [](const ZoneParts& z) { return fraction_text(z.check.thresholds.healthy_success); }},
+        {"[checks.NAME] degraded_success",
+         [](const ZoneParts& z) { return fraction_text(z.check.thresholds.degraded_success); }},
         {"[checks.NAME] initial", [](const ZoneParts& z) { return initial_text(z.check.initial); }},
         {"[checks.NAME] address", [](const ZoneParts& z) { return z.check.address; }},
         {"[checks.NAME] url", [](const ZoneParts& z) { return z.check.url; }},
@@ -223,10 +247,12 @@ const std::map<std::string, ZoneField>& zone_fields() {
         {"[names.NAME] answers", [=](const ZoneParts& z) { return n(z.name.answers); }},
         {"[names.NAME] pruned_ttl", [=](const ZoneParts& z) { return n(z.name.pruned_ttl); }},
         {"[names.NAME] degraded", [](const ZoneParts& z) { return degraded_text(z.name.degraded); }},
-        {"[names.NAME] strategy", [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.route.strategy)); }},
+        {"[names.NAME] strategy",
+         [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.route.strategy)); }},
         {"[[names.NAME.route]] max_latency", [=](const ZoneParts& z) { return n(z.route.max_latency_ms); }},
         {"[[names.NAME.route]] time_constant", [=](const ZoneParts& z) { return n(z.route.time_constant_ms); }},
-        {"[regions.NAME] cost_unit", [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.region.cost_unit)); }},
+        {"[regions.NAME] cost_unit",
+         [](const ZoneParts& z) { return std::string(meridian::steer::to_string(z.region.cost_unit)); }},
         {"[regions.NAME] commit_period", [=](const ZoneParts& z) { return n(z.region.commit_period_ms); }},
         {"[regions.NAME.members] feed", [](const ZoneParts& z) { return z.probe.feed.url + z.probe.feed.path; }},
         {"[regions.NAME.members] interval", [=](const ZoneParts& z) { return n(z.probe.feed.interval_ms); }},
@@ -242,10 +268,22 @@ const std::map<std::string, ZoneField>& zone_fields() {
 // Scalar zone rows no struct holds as written: the SOA (compiled into a record), names of other
 // things (kind, check, load_field …) and settings whose default depends on another.
 const std::set<std::string> kZoneRowsWithoutField = {
-    " origin",      " ttl",         "[soa] primary",          "[soa] contact",          "[soa] serial",
-    "[soa] refresh", "[soa] retry", "[soa] expire",           "[soa] negative_ttl",     "[soa] ttl",
-    "[checks.NAME] kind", "[checks.NAME] port", "[checks.NAME] load_field", "[regions.NAME] check",
-    "[regions.NAME] check_address", "[[names.NAME.route]] strategy",
+    " origin",
+    " ttl",
+    "[soa] primary",
+    "[soa] contact",
+    "[soa] serial",
+    "[soa] refresh",
+    "[soa] retry",
+    "[soa] expire",
+    "[soa] negative_ttl",
+    "[soa] ttl",
+    "[checks.NAME] kind",
+    "[checks.NAME] port",
+    "[checks.NAME] load_field",
+    "[regions.NAME] check",
+    "[regions.NAME] check_address",
+    "[[names.NAME.route]] strategy",
     "[[names.NAME.route]] band",  // held as band_ms or band_percent
 };
 
@@ -254,7 +292,8 @@ std::pair<uint32_t, uint32_t> value_position(const std::string& text, const std:
     const std::string lines = "\n" + text;
     const std::size_t at = lines.find("\n" + key_and_value + "\n");
     REQUIRE(at != std::string::npos);
-    const uint32_t line = static_cast<uint32_t>(std::count(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(at) + 1, '\n'));
+    const uint32_t line = static_cast<uint32_t>(
+        std::count(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(at) + 1, '\n'));
     return {line, static_cast<uint32_t>(key_and_value.find(" = ") + 4)};
 }
 
@@ -296,7 +335,9 @@ TEST_CASE("every setting has one row, and an old spelling is the key with _ms", 
         }
     }
     for (const Setting& row : kSchema) {
-        if (!row.alias.empty()) CHECK(seen.count(std::to_string(static_cast<int>(row.document)) + std::string(row.table) + " " + std::string(row.alias)) == 0);
+        if (!row.alias.empty())
+            CHECK(seen.count(std::to_string(static_cast<int>(row.document)) + std::string(row.table) + " " +
+                             std::string(row.alias)) == 0);
     }
     CHECK(kSchema.size() > 100);
 }
@@ -310,7 +351,8 @@ TEST_CASE("ranges are the runtime constants they protect", "[config]") {
     STATIC_REQUIRE(server_setting("[identity]", "nsid").max == meridian::answer::kMaxNsidSize);
     STATIC_REQUIRE(server_setting("[server]", "udp_max_payload").min == meridian::dns::kClassicUdpSize);
     STATIC_REQUIRE(server_setting("[server]", "udp_max_payload").max == meridian::dns::kMaxMessageSize);
-    STATIC_REQUIRE(server_setting("[server]", "tcp_max_pending_output_bytes").min == meridian::dns::kMaxMessageSize + 2);
+    STATIC_REQUIRE(server_setting("[server]", "tcp_max_pending_output_bytes").min ==
+                   meridian::dns::kMaxMessageSize + 2);
     for (const Setting& row : kSchema) {
         if (row.limit.empty()) continue;
         CAPTURE(name_of(row));
@@ -334,27 +376,30 @@ TEST_CASE("the choices a row lists are exactly the values its reader knows", "[c
         CHECK(meridian::steer::to_string(parsed) == s);
     }
     CHECK(zone_setting("[names.NAME]", "strategy").choices == zone_setting("[[names.NAME.route]]", "strategy").choices);
-    for (const auto kind : {meridian::health::CheckKind::none, meridian::health::CheckKind::tcp, meridian::health::CheckKind::http,
-                            meridian::health::CheckKind::https, meridian::health::CheckKind::dns, meridian::health::CheckKind::file}) {
+    for (const auto kind :
+         {meridian::health::CheckKind::none, meridian::health::CheckKind::tcp, meridian::health::CheckKind::http,
+          meridian::health::CheckKind::https, meridian::health::CheckKind::dns, meridian::health::CheckKind::file}) {
         CHECK(text_contains(std::string(meridian::config::kCheckKindChoices), meridian::health::to_string(kind)));
     }
     SECTION("each initial state and each use of degraded regions loads as itself") {
         for (const char* initial : {"up", "down", "wait"}) {
-            const LoadedZoneFile r = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninitial = \"" + initial + "\"\n");
+            const LoadedZoneFile r = load_zone_text(std::string(kZoneHead) +
+                                                    "[checks.c]\nkind = \"none\"\ninitial = \"" + initial + "\"\n");
             INFO(r.diagnostics.format_all());
             REQUIRE(r.zone() != nullptr);
             CHECK(initial_text(r.zone()->checks().checks[0].initial) == initial);
         }
         for (const char* degraded : {"fallback", "healthy", "never"}) {
-            const LoadedZoneFile r = load_zone_text(zone_with_regions(std::string("[names.app]\ndegraded = \"") + degraded +
-                                                                      "\"\n[[names.app.route]]\nto = [\"a\"]\n"));
+            const LoadedZoneFile r = load_zone_text(zone_with_regions(
+                std::string("[names.app]\ndegraded = \"") + degraded + "\"\n[[names.app.route]]\nto = [\"a\"]\n"));
             INFO(r.diagnostics.format_all());
             REQUIRE(r.zone() != nullptr);
             CHECK(degraded_text(r.zone()->policy().names[0].degraded) == degraded);
         }
     }
     SECTION("anything else is named with the row's choices") {
-        const LoadedZoneFile r = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninitial = \"later\"\n");
+        const LoadedZoneFile r = load_zone_text(std::string(kZoneHead) +
+                                                "[checks.c]\nkind = \"none\"\ninitial = \"later\"\n");
         check_single_error(r, 12, 11, "unknown initial state \"later\" (up, down, wait)");
     }
 }
@@ -372,7 +417,7 @@ TEST_CASE("server-config defaults are the struct's defaults and what the reader 
         if (row.document != Document::server_config || !is_scalar(row)) continue;
         CAPTURE(name_of(row));
         const auto field = fields.find(name_of(row));
-        REQUIRE(field != fields.end());  // a new setting needs its line in server_fields()
+        REQUIRE(field != fields.end());                             // a new setting needs its line in server_fields()
         if (row.is_required || !row.default_doc.empty()) continue;  // computed: tested on its own below
         CHECK(field->second(defaults) == default_of(row));
         if (name_of(row) != "[server] workers") CHECK(field->second(*loaded.config) == default_of(row));
@@ -384,7 +429,8 @@ TEST_CASE("computed server-config defaults: workers, burst, rrl on with its tabl
     INFO(r.diagnostics.format_all());
     REQUIRE(r.config.has_value());
     // One worker per core, never more than there are counter shards.
-    CHECK(r.config->workers == std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, meridian::stats::kMaxWorkers));
+    CHECK(r.config->workers ==
+          std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, meridian::stats::kMaxWorkers));
     CHECK(r.config->rrl.is_enabled);
     CHECK(r.config->rrl.burst == 14);
     CHECK_FALSE(r.config->identity.hostname.empty());
@@ -403,14 +449,16 @@ TEST_CASE("zone-file defaults are the structs' defaults and what the readers fil
     const meridian::health::RegionCheck probe;
     const ZoneParts defaults{check, region, name, route, policy, probe};
 
-    const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.c]\nkind = \"none\"\n"
-                                                              "[regions.d]\naddresses = [\"192.0.2.40\"]\n"
-                                                              "[names.app]\n[[names.app.route]]\n"));
+    const LoadedZoneFile r = load_zone_text(
+        zone_with_regions("[checks.c]\nkind = \"none\"\n"
+                          "[regions.d]\naddresses = [\"192.0.2.40\"]\n"
+                          "[names.app]\n[[names.app.route]]\n"));
     INFO(r.diagnostics.format_all());
     REQUIRE(r.zone() != nullptr);
     const auto& p = r.zone()->policy();
-    const ZoneParts loaded{r.zone()->checks().checks.at(0), p.regions.at(3), p.names.at(0), p.names.at(0).routes.at(0), p,
-                           r.zone()->checks().regions.at(3)};
+    const ZoneParts loaded{
+        r.zone()->checks().checks.at(0), p.regions.at(3), p.names.at(0), p.names.at(0).routes.at(0), p,
+        r.zone()->checks().regions.at(3)};
 
     const auto& fields = zone_fields();
     for (const Setting& row : kSchema) {
@@ -428,17 +476,18 @@ TEST_CASE("zone-file defaults are the structs' defaults and what the readers fil
 }
 
 TEST_CASE("computed zone-file defaults: pruned_ttl, the SOA's TTL, a check's port and a route's strategy", "[config]") {
-    const LoadedZoneFile r = load_zone_text(zone_with_regions("[checks.web]\nkind = \"http\"\npath = \"/\"\n"
-                                                              "[checks.ns]\nkind = \"dns\"\nquery = \"x.example.\"\n"
-                                                              "[names.short]\nttl = 4\nstrategy = \"failover\"\n"
-                                                              "[[names.short.route]]\n"
-                                                              "[names.long]\nttl = 300\n[[names.long.route]]\n"));
+    const LoadedZoneFile r = load_zone_text(
+        zone_with_regions("[checks.web]\nkind = \"http\"\npath = \"/\"\n"
+                          "[checks.ns]\nkind = \"dns\"\nquery = \"x.example.\"\n"
+                          "[names.short]\nttl = 4\nstrategy = \"failover\"\n"
+                          "[[names.short.route]]\n"
+                          "[names.long]\nttl = 300\n[[names.long.route]]\n"));
     INFO(r.diagnostics.format_all());
     REQUIRE(r.zone() != nullptr);
     CHECK(r.zone()->checks().checks[0].port == 80);
     CHECK(r.zone()->checks().checks[1].port == 53);
     const auto& names = r.zone()->policy().names;
-    CHECK(names[0].pruned_ttl == 4);  // never longer than the TTL
+    CHECK(names[0].pruned_ttl == 4);                                            // never longer than the TTL
     CHECK(names[0].routes[0].strategy == meridian::steer::Strategy::failover);  // the name's
     CHECK(names[1].pruned_ttl == 10);
     CHECK(names[1].routes[0].strategy == meridian::steer::Strategy::weighted);
@@ -472,19 +521,20 @@ TEST_CASE("a duration is written back in the largest unit that keeps it exact", 
     CHECK(format_duration_ms(90000) == "90s");
     CHECK(format_duration_ms(120000) == "2m");
     CHECK(format_duration_ms(3600000) == "1h");
-    for (const uint64_t ms : {1ull, 999ull, 60000ull, 86400000ull, 3600001ull}) CHECK(parse_duration_ms(format_duration_ms(ms)) == ms);
+    for (const uint64_t ms : {1ull, 999ull, 60000ull, 86400000ull, 3600001ull})
+        CHECK(parse_duration_ms(format_duration_ms(ms)) == ms);
 }
 
 TEST_CASE("every form of a duration reads, in the server config and in a zone's checks", "[config]") {
-    for (const auto& [text, ms] : std::vector<std::pair<std::string, uint32_t>>{
-             {"250ms", 250}, {"5s", 5000}, {"2m", 120000}, {"1h", 3600000}}) {
+    for (const auto& [text, ms] :
+         std::vector<std::pair<std::string, uint32_t>>{{"250ms", 250}, {"5s", 5000}, {"2m", 120000}, {"1h", 3600000}}) {
         CAPTURE(text);
         const LoadedConfig r = load_config(std::string(kMinimal) + "[server]\ntcp_idle_timeout = \"" + text + "\"\n");
         INFO(r.diagnostics.format_all());
         REQUIRE(r.config.has_value());
         CHECK(r.config->tcp_idle_timeout_ms == ms);
-        const LoadedZoneFile z = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"" + text +
-                                                "\"\ntimeout = \"" + text + "\"\n");
+        const LoadedZoneFile z = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"" +
+                                                text + "\"\ntimeout = \"" + text + "\"\n");
         INFO(z.diagnostics.format_all());
         REQUIRE(z.zone() != nullptr);
         CHECK(z.zone()->checks().checks[0].interval_ms == ms);
@@ -507,18 +557,20 @@ TEST_CASE("the old *_ms spelling reads an integer of milliseconds", "[config]") 
     CHECK(r.config->analytics.interval_ms == 600);
     CHECK(r.config->analytics.latency_warning_ms == 40);
 
-    const LoadedZoneFile z = load_zone_text(zone_with_regions("[checks.c]\nkind = \"none\"\nhealthy_below_ms = 30\n"
-                                                              "degraded_below_ms = 60\n"
-                                                              "[names.app]\n[[names.app.route]]\nmax_latency_ms = 90\n"));
+    const LoadedZoneFile z = load_zone_text(
+        zone_with_regions("[checks.c]\nkind = \"none\"\nhealthy_below_ms = 30\n"
+                          "degraded_below_ms = 60\n"
+                          "[names.app]\n[[names.app.route]]\nmax_latency_ms = 90\n"));
     INFO(z.diagnostics.format_all());
     REQUIRE(z.zone() != nullptr);
     CHECK(z.zone()->checks().checks[0].thresholds.healthy_below_ms == 30);
     CHECK(z.zone()->checks().checks[0].thresholds.degraded_below_ms == 60);
     CHECK(z.zone()->policy().names[0].routes[0].max_latency_ms == 90);
     // The new spellings, for the same values.
-    const LoadedZoneFile n = load_zone_text(zone_with_regions("[checks.c]\nkind = \"none\"\nhealthy_below = \"30ms\"\n"
-                                                              "degraded_below = \"60ms\"\n"
-                                                              "[names.app]\n[[names.app.route]]\nmax_latency = \"90ms\"\n"));
+    const LoadedZoneFile n = load_zone_text(
+        zone_with_regions("[checks.c]\nkind = \"none\"\nhealthy_below = \"30ms\"\n"
+                          "degraded_below = \"60ms\"\n"
+                          "[names.app]\n[[names.app.route]]\nmax_latency = \"90ms\"\n"));
     INFO(n.diagnostics.format_all());
     REQUIRE(n.zone() != nullptr);
     CHECK(n.zone()->checks().checks[0].thresholds.healthy_below_ms == 30);
@@ -528,18 +580,22 @@ TEST_CASE("the old *_ms spelling reads an integer of milliseconds", "[config]") 
 
 TEST_CASE("a duration given both ways is an error at the old spelling", "[config]") {
     SECTION("server config") {
-        const LoadedConfig r = load_config(std::string(kMinimal) + "[server]\ntcp_idle_timeout = \"5s\"\ntcp_idle_timeout_ms = 5000\n");
-        check_config_error(r, 6, 1, {"\"tcp_idle_timeout_ms\" is the old spelling of \"tcp_idle_timeout\" in [server]",
-                                     "give only one of them"});
+        const LoadedConfig r = load_config(std::string(kMinimal) +
+                                           "[server]\ntcp_idle_timeout = \"5s\"\ntcp_idle_timeout_ms = 5000\n");
+        check_config_error(r, 6, 1,
+                           {"\"tcp_idle_timeout_ms\" is the old spelling of \"tcp_idle_timeout\" in [server]",
+                            "give only one of them"});
     }
     SECTION("even in the other order") {
-        const LoadedConfig r = load_config(std::string(kMinimal) + "[analytics]\ninterval_ms = 5000\ninterval = \"5s\"\n");
+        const LoadedConfig r = load_config(std::string(kMinimal) +
+                                           "[analytics]\ninterval_ms = 5000\ninterval = \"5s\"\n");
         check_config_error(r, 5, 1, {"\"interval_ms\" is the old spelling of \"interval\" in [analytics]"});
     }
     SECTION("zone file") {
-        const LoadedZoneFile z = load_zone_text(zone_with_regions("[names.app]\n[[names.app.route]]\n"  // 16, 17
-                                                                  "max_latency = \"90ms\"\n"            // 18
-                                                                  "max_latency_ms = 90\n"));            // 19
+        const LoadedZoneFile z = load_zone_text(
+            zone_with_regions("[names.app]\n[[names.app.route]]\n"  // 16, 17
+                              "max_latency = \"90ms\"\n"            // 18
+                              "max_latency_ms = 90\n"));            // 19
         check_single_error(z, 19, 1, "\"max_latency_ms\" is the old spelling of \"max_latency\" in route");
     }
 }
@@ -547,8 +603,10 @@ TEST_CASE("a duration given both ways is an error at the old spelling", "[config
 TEST_CASE("a bad duration is reported at its value, with the forms that work", "[config]") {
     SECTION("a number without a unit under the new name points to the old one") {
         const LoadedConfig r = load_config(std::string(kMinimal) + "[server]\ntcp_idle_timeout = 10000\n");
-        check_config_error(r, 5, 20, {"\"tcp_idle_timeout\" in [server] must be a duration such as \"250ms\", \"5s\" or \"2m\", not 10000",
-                                      "(or milliseconds as tcp_idle_timeout_ms = 10000)"});
+        check_config_error(
+            r, 5, 20,
+            {"\"tcp_idle_timeout\" in [server] must be a duration such as \"250ms\", \"5s\" or \"2m\", not 10000",
+             "(or milliseconds as tcp_idle_timeout_ms = 10000)"});
     }
     SECTION("a unit that is not one") {
         const LoadedConfig r = load_config(std::string(kMinimal) + "[alerts]\nwebhook_timeout = \"2 s\"\n");
@@ -568,11 +626,14 @@ TEST_CASE("a bad duration is reported at its value, with the forms that work", "
     }
     SECTION("a check's interval, the same way") {
         const LoadedZoneFile z = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = 5\n");
-        check_single_error(z, 12, 12, "\"interval\" in [checks.c] must be a duration such as \"250ms\", \"5s\" or \"2m\", not 5");
+        check_single_error(z, 12, 12,
+                           "\"interval\" in [checks.c] must be a duration such as \"250ms\", \"5s\" or \"2m\", not 5");
         CHECK_FALSE(text_contains(z.errors()[0].message, "_ms"));  // checks never had an old spelling
-        const LoadedZoneFile fast = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"50ms\"\ntimeout = \"10ms\"\n");
+        const LoadedZoneFile fast = load_zone_text(
+            std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"50ms\"\ntimeout = \"10ms\"\n");
         check_single_error(fast, 12, 12, "\"interval\" in [checks.c] must be between 100ms and 24h, not \"50ms\"");
-        const LoadedZoneFile day = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\njitter = \"25h\"\n");
+        const LoadedZoneFile day = load_zone_text(std::string(kZoneHead) +
+                                                  "[checks.c]\nkind = \"none\"\njitter = \"25h\"\n");
         check_single_error(day, 12, 10, "must be between 0s and 24h, not \"25h\"");
     }
 }
@@ -605,9 +666,11 @@ TEST_CASE("every server-config number is accepted at its bounds and refused past
                 if (v < 0 && row.type == ValueType::duration) continue;  // "-1ms" is no duration at all
                 const std::string text = config_with(row, key, written(v));
                 const LoadedConfig r = load_config(text);
-                const std::string range = is_old ? "must be between " + std::to_string(row.min) + " and " + std::to_string(row.max)
+                const std::string range = is_old ? "must be between " + std::to_string(row.min) + " and " +
+                                                       std::to_string(row.max)
                                                  : range_words(row);
-                check_config_error(r, 5, static_cast<uint32_t>(key.size() + 4), {"\"" + key + "\" in " + std::string(row.table), range});
+                check_config_error(r, 5, static_cast<uint32_t>(key.size() + 4),
+                                   {"\"" + key + "\" in " + std::string(row.table), range});
             }
         }
     }
@@ -616,10 +679,12 @@ TEST_CASE("every server-config number is accepted at its bounds and refused past
 TEST_CASE("workers above stats::kMaxWorkers are refused with a message naming the limit", "[config]") {
     const std::string too_many = std::to_string(meridian::stats::kMaxWorkers + 1);
     const LoadedConfig r = load_config(std::string(kMinimal) + "[server]\nworkers = " + too_many + "\n");
-    check_config_error(r, 5, 11, {"\"workers\" in [server] must be between 0 and " + std::to_string(meridian::stats::kMaxWorkers) +
-                                      ", not " + too_many,
-                                  "stats::kMaxWorkers"});
-    const LoadedConfig most = load_config(std::string(kMinimal) + "[server]\nworkers = " + std::to_string(meridian::stats::kMaxWorkers) + "\n");
+    check_config_error(r, 5, 11,
+                       {"\"workers\" in [server] must be between 0 and " +
+                            std::to_string(meridian::stats::kMaxWorkers) + ", not " + too_many,
+                        "stats::kMaxWorkers"});
+    const LoadedConfig most = load_config(std::string(kMinimal) +
+                                          "[server]\nworkers = " + std::to_string(meridian::stats::kMaxWorkers) + "\n");
     REQUIRE(most.config.has_value());
     CHECK(most.config->workers == meridian::stats::kMaxWorkers);
 }
@@ -627,8 +692,11 @@ TEST_CASE("workers above stats::kMaxWorkers are refused with a message naming th
 TEST_CASE("every zone-file number is accepted at its bounds and refused past them", "[config]") {
     // Each table's number keys, in a zone that is otherwise valid; other settings that the value
     // is checked against are set so that both bounds are legal.
-    const std::map<std::string, std::string> checks_base = {
-        {"kind", "\"none\""}, {"interval", "\"24h\""}, {"timeout", "\"1ms\""}, {"healthy_below", "\"1ms\""}, {"degraded_below", "\"10m\""}};
+    const std::map<std::string, std::string> checks_base = {{"kind", "\"none\""},
+                                                            {"interval", "\"24h\""},
+                                                            {"timeout", "\"1ms\""},
+                                                            {"healthy_below", "\"1ms\""},
+                                                            {"degraded_below", "\"10m\""}};
     auto zone_for = [&](const Setting& row, const std::string& key, const std::string& value) -> std::string {
         const std::string line = key + " = " + value + "\n";
         const std::string table(row.table);
@@ -651,10 +719,13 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
         }
         if (table == "[regions.NAME.members]") {
             // a feed's timeout may not be longer than its interval: the other at its far bound
-            const std::string other = key == "timeout" ? "interval = \"1h\"\n" : key == "interval" ? "timeout = \"100ms\"\n" : "";
+            const std::string other = key == "timeout"    ? "interval = \"1h\"\n"
+                                      : key == "interval" ? "timeout = \"100ms\"\n"
+                                                          : "";
             return zone_with_regions("[regions.r]\naddresses = [\"192.0.2.99\"]\n[regions.r.members]\n" + other + line);
         }
-        if (table == "[names.NAME]") return zone_with_regions("[names.app]\n" + line + "[[names.app.route]]\nto = [\"a\"]\n");
+        if (table == "[names.NAME]")
+            return zone_with_regions("[names.app]\n" + line + "[[names.app.route]]\nto = [\"a\"]\n");
         // adaptive: every route setting applies to it (band and time_constant to it alone)
         if (table == "[[names.NAME.route]]")
             return zone_with_regions("[[names.app.route]]\nto = [\"a\"]\nstrategy = \"adaptive\"\n" + line);
@@ -683,7 +754,8 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
                 const std::string text = zone_for(row, key, written(v));
                 const LoadedZoneFile r = load_zone_text(text);
                 const auto [line, column] = value_position(text, key + " = " + written(v));
-                const std::string range = is_old ? "must be between " + std::to_string(row.min) + " and " + std::to_string(row.max)
+                const std::string range = is_old ? "must be between " + std::to_string(row.min) + " and " +
+                                                       std::to_string(row.max)
                                                  : range_words(row);
                 CHECK(has_error(r, line, column, range));
                 CHECK(r.zone() == nullptr);
@@ -694,29 +766,37 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
 
 TEST_CASE("settings checked against each other: timeout, jitter and the latency thresholds", "[config]") {
     SECTION("jitter up to half the interval") {
-        const LoadedZoneFile ok = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\njitter = \"500ms\"\n");
+        const LoadedZoneFile ok = load_zone_text(
+            std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\njitter = \"500ms\"\n");
         CHECK(ok.errors().empty());
-        const LoadedZoneFile bad = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\njitter = \"501ms\"\n");
+        const LoadedZoneFile bad = load_zone_text(
+            std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\njitter = \"501ms\"\n");
         check_single_error(bad, 13, 10, "jitter must be at most half the interval");
     }
     SECTION("a timeout up to the interval") {
-        const LoadedZoneFile ok = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\ntimeout = \"1s\"\n");
+        const LoadedZoneFile ok = load_zone_text(std::string(kZoneHead) +
+                                                 "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\ntimeout = \"1s\"\n");
         CHECK(ok.errors().empty());
-        const LoadedZoneFile bad = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\ntimeout = \"1001ms\"\n");
+        const LoadedZoneFile bad = load_zone_text(
+            std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\ninterval = \"1s\"\ntimeout = \"1001ms\"\n");
         check_single_error(bad, 13, 11, "timeout (1001 ms) is longer than the interval (1000 ms)");
     }
     SECTION("degraded_below not below healthy_below, whichever spelling") {
-        const LoadedZoneFile bad = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\nhealthy_below = \"300ms\"\n"
-                                                                             "degraded_below_ms = 200\n");
+        const LoadedZoneFile bad = load_zone_text(std::string(kZoneHead) +
+                                                  "[checks.c]\nkind = \"none\"\nhealthy_below = \"300ms\"\n"
+                                                  "degraded_below_ms = 200\n");
         check_single_error(bad, 10, 1, "degraded_below (200 ms) must not be below healthy_below (300 ms)");
     }
     SECTION("expect_status from 100 to 599, lowest first") {
         for (const char* status : {"99", "600", "[200, 600]", "[300, 200]", "\"200\""}) {
             CAPTURE(status);
-            const LoadedZoneFile bad = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\nexpect_status = " + status + "\n");
-            check_single_error(bad, 12, 17, "expect_status is a status code or [lowest, highest], each from 100 to 599");
+            const LoadedZoneFile bad = load_zone_text(std::string(kZoneHead) +
+                                                      "[checks.c]\nkind = \"none\"\nexpect_status = " + status + "\n");
+            check_single_error(bad, 12, 17,
+                               "expect_status is a status code or [lowest, highest], each from 100 to 599");
         }
-        const LoadedZoneFile ok = load_zone_text(std::string(kZoneHead) + "[checks.c]\nkind = \"none\"\nexpect_status = [100, 599]\n");
+        const LoadedZoneFile ok = load_zone_text(std::string(kZoneHead) +
+                                                 "[checks.c]\nkind = \"none\"\nexpect_status = [100, 599]\n");
         INFO(ok.diagnostics.format_all());
         REQUIRE(ok.zone() != nullptr);
         CHECK(ok.zone()->checks().checks[0].status_min == 100);
@@ -750,21 +830,25 @@ TEST_CASE("a route with more targets than steer::kMaxRouteTargets is a load erro
     constexpr std::size_t kMax = meridian::steer::kMaxRouteTargets;
     const uint32_t route_line = static_cast<uint32_t>(9 + 2 * (kMax + 1) + 1);
     SECTION("exactly the maximum loads with every target") {
-        const LoadedZoneFile r = load_zone_text(zone_with_many_regions(kMax + 1) + "[[names.app.route]]\nto = " + region_list(kMax) + "\n");
+        const LoadedZoneFile r = load_zone_text(zone_with_many_regions(kMax + 1) +
+                                                "[[names.app.route]]\nto = " + region_list(kMax) + "\n");
         INFO(r.diagnostics.format_all());
         REQUIRE(r.zone() != nullptr);
         CHECK(r.zone()->policy().names[0].routes[0].targets.size() == kMax);
     }
     SECTION("one more in \"to\": reported at the first that does not fit") {
         const std::string list = region_list(kMax + 1);
-        const LoadedZoneFile r = load_zone_text(zone_with_many_regions(kMax + 1) + "[[names.app.route]]\nto = " + list + "\n");
+        const LoadedZoneFile r = load_zone_text(zone_with_many_regions(kMax + 1) + "[[names.app.route]]\nto = " + list +
+                                                "\n");
         const uint32_t column = static_cast<uint32_t>(6 + list.find("\"r" + std::to_string(kMax) + "\""));
         check_single_error(r, route_line + 1, column,
-                           "a route may name at most " + std::to_string(kMax) + " regions, not " + std::to_string(kMax + 1));
+                           "a route may name at most " + std::to_string(kMax) + " regions, not " +
+                               std::to_string(kMax + 1));
     }
     SECTION("no \"to\" in a zone with one region more: reported at the route") {
         const LoadedZoneFile r = load_zone_text(zone_with_many_regions(kMax + 1) + "[[names.app.route]]\n");
-        check_single_error(r, route_line, 1, "a route may name at most " + std::to_string(kMax) + " regions: this one has no \"to\"");
+        check_single_error(r, route_line, 1,
+                           "a route may name at most " + std::to_string(kMax) + " regions: this one has no \"to\"");
     }
 }
 
@@ -783,10 +867,12 @@ TEST_CASE("docs/CONFIG.md's settings tables are exactly the schema (meridiand --
     REQUIRE(from != std::string::npos);
     REQUIRE(to != std::string::npos);
     INFO("regenerate it with tools/dev/update-config-doc.py (make schema-doc)");
-    CHECK(text.substr(from + begin.size(), to - from - begin.size()) == "\n" + meridian::config::schema_markdown() + "\n");
+    CHECK(text.substr(from + begin.size(), to - from - begin.size()) ==
+          "\n" + meridian::config::schema_markdown() + "\n");
 }
 
-TEST_CASE("meridian.toml(5) gives every numeric server setting the schema's range, default and old spelling", "[config]") {
+TEST_CASE("meridian.toml(5) gives every numeric server setting the schema's range, default and old spelling",
+          "[config]") {
     std::ifstream in(std::string(MERIDIAN_SOURCE_DIR) + "/packaging/man/meridian.toml.5");
     REQUIRE(in);
     std::stringstream page;
@@ -797,7 +883,9 @@ TEST_CASE("meridian.toml(5) gives every numeric server setting the schema's rang
         if (row.type != ValueType::integer && row.type != ValueType::duration) continue;
         CAPTURE(name_of(row));
         const bool is_duration = row.type == ValueType::duration;
-        const auto bound = [&](int64_t v) { return is_duration ? format_duration_ms(static_cast<uint64_t>(v)) : std::to_string(v); };
+        const auto bound = [&](int64_t v) {
+            return is_duration ? format_duration_ms(static_cast<uint64_t>(v)) : std::to_string(v);
+        };
         // .BR key " (integer, 1\(en100, default 10)"
         std::string entry = ".BR " + std::string(row.key) + " \" (" + (is_duration ? "duration" : "integer") + ", " +
                             bound(row.min) + "\\(en" + bound(row.max) + ", default";
@@ -809,8 +897,9 @@ TEST_CASE("meridian.toml(5) gives every numeric server setting the schema's rang
 
 TEST_CASE("a forecast season is a whole number of buckets, at most kMaxSeasonBuckets; the state file is resolved",
           "[config]") {
-    const LoadedConfig ok = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"10s\"\nseason = \"1m\"\n"
-                                                                "state_file = \"state/f.json\"\n");
+    const LoadedConfig ok = load_config(std::string(kMinimal) +
+                                        "[forecast]\nbucket = \"10s\"\nseason = \"1m\"\n"
+                                        "state_file = \"state/f.json\"\n");
     INFO(ok.diagnostics.format_all());
     REQUIRE(ok.config.has_value());
     CHECK(ok.config->forecast.season_ms == 60000);
@@ -826,6 +915,7 @@ TEST_CASE("a forecast season is a whole number of buckets, at most kMaxSeasonBuc
           std::string::npos);
     const LoadedConfig bucket_only = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"7m\"\n");
     CHECK_FALSE(bucket_only.config.has_value());  // 1d is not a whole number of 7m buckets
-    const LoadedConfig too_many = load_config(std::string(kMinimal) + "[forecast]\nbucket = \"10s\"\nseason = \"168h\"\n");
+    const LoadedConfig too_many = load_config(std::string(kMinimal) +
+                                              "[forecast]\nbucket = \"10s\"\nseason = \"168h\"\n");
     CHECK_FALSE(too_many.config.has_value());
 }

@@ -60,7 +60,11 @@ TEST_CASE("status: totals over every worker, the node, reloads and alerts", "[op
     CHECK(s["queries"] == json{{"udp", 7}, {"tcp", 5}});
     CHECK(s["health_transitions"] == 7);
     CHECK(s["reloads"] == json{{"succeeded", 0}, {"failed", 1}, {"last_errors", {"z.toml:1:1: bad"}}});
-    CHECK(s["alerts"] == json::array({{{"rule", "healthy_regions"}, {"severity", "warning"}, {"zone", "example.net."}, {"region", ""}, {"message", "0 of 2"}}}));
+    CHECK(s["alerts"] == json::array({{{"rule", "healthy_regions"},
+                                       {"severity", "warning"},
+                                       {"zone", "example.net."},
+                                       {"region", ""},
+                                       {"message", "0 of 2"}}}));
     REQUIRE(s["zones"].size() == 1);
     CHECK(s["zones"][0]["origin"] == "example.net.");
     CHECK(s["zones"][0]["names"][0]["name"] == "app.example.net.");
@@ -80,7 +84,8 @@ TEST_CASE("status: a region shows its board, the monitor's reason, its override 
     auto status = probed("example.net.", "b", 12, 1.0);
     status.reason = "latency 12 ms, success 100 %";
 
-    const json regions = meridian::ops::status_document(f.readings(meridian::test::monitored({status})))["zones"][0]["regions"];
+    const json regions = meridian::ops::status_document(
+        f.readings(meridian::test::monitored({status})))["zones"][0]["regions"];
     REQUIRE(regions.size() == 2);
     const json& a = regions[0];
     CHECK(a["name"] == "a");
@@ -97,7 +102,11 @@ TEST_CASE("status: a region shows its board, the monitor's reason, its override 
     CHECK(rb["answers"] == 100);
     CHECK(rb["reason"] == "latency 12 ms, success 100 %");
     CHECK(rb["last_change"].is_number_integer());
-    CHECK(rb["override"] == json{{"action", "drain"}, {"reason", "maintenance"}, {"set_at", 1000}, {"expires_at", nullptr}});
+    CHECK(rb["override"] == json{{"action", "drain"},
+                                 {"reason", "maintenance"},
+                                 {"set_at", 1000},
+                                 {"expires_at", nullptr},
+                                 {"scope", "node"}});
     CHECK(rb["query_rate"]["moving_average"].get<double>() == Approx(5));
     CHECK(rb["query_rate"]["forecast"].get<double>() == Approx(6.5));
 }
@@ -107,21 +116,24 @@ TEST_CASE("metrics: each family's HELP and TYPE once, then all its samples", "[o
     f.worker0.queries[0].add(2);
     f.worker1.queries[0].add(3);
     const std::string text = meridian::ops::metrics_text(f.readings());
-    CHECK(contains(text, "# HELP meridian_queries_total DNS queries received, by transport.\n"
-                         "# TYPE meridian_queries_total counter\n"
-                         "meridian_queries_total{transport=\"udp\"} 5\n"
-                         "meridian_queries_total{transport=\"tcp\"} 0\n"));
+    CHECK(contains(text,
+                   "# HELP meridian_queries_total DNS queries received, by transport.\n"
+                   "# TYPE meridian_queries_total counter\n"
+                   "meridian_queries_total{transport=\"udp\"} 5\n"
+                   "meridian_queries_total{transport=\"tcp\"} 0\n"));
     CHECK(contains(text, "meridian_udp_overloaded 1\n"));
     CHECK(contains(text, "meridian_health_transitions_total 7\n"));
     // Region samples of every kind come under their own family, not interleaved per region.
-    const auto answers = text.find("# TYPE meridian_region_answers_total counter\n"
-                                   "meridian_region_answers_total{zone=\"example.net.\",region=\"a\"} 0\n"
-                                   "meridian_region_answers_total{zone=\"example.net.\",region=\"b\"} 0\n"
-                                   "# HELP meridian_region_state");
+    const auto answers = text.find(
+        "# TYPE meridian_region_answers_total counter\n"
+        "meridian_region_answers_total{zone=\"example.net.\",region=\"a\"} 0\n"
+        "meridian_region_answers_total{zone=\"example.net.\",region=\"b\"} 0\n"
+        "# HELP meridian_region_state");
     CHECK(answers != std::string::npos);
     std::size_t families = 0;
     for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++families;
-    CHECK(families == 33);  // 23, four for what the control loop learned, two for the demand forecasts, four for members
+    CHECK(families ==
+          33);  // 23, four for what the control loop learned, two for the demand forecasts, four for members
     CHECK(contains(text, "meridian_alerts{rule=\"healthy_regions\",severity=\"critical\"} 0\n"));
 }
 
@@ -131,15 +143,29 @@ TEST_CASE("metrics: a probed region's latency histogram is cumulative and ends w
     for (const uint32_t ms : {3u, 30u, 30u, 7000u}) status.probe_latency.add(ms);
     const std::string text = meridian::ops::metrics_text(f.readings(meridian::test::monitored({status})));
     const std::string labels = "zone=\"example.net.\",region=\"a\"";
-    CHECK(contains(text, "meridian_probe_latency_ms_bucket{" + labels + ",le=\"1\"} 0\n"
-                         "meridian_probe_latency_ms_bucket{" + labels + ",le=\"5\"} 1\n"
-                         "meridian_probe_latency_ms_bucket{" + labels + ",le=\"10\"} 1\n"
-                         "meridian_probe_latency_ms_bucket{" + labels + ",le=\"25\"} 1\n"
-                         "meridian_probe_latency_ms_bucket{" + labels + ",le=\"50\"} 3\n"));
-    CHECK(contains(text, "meridian_probe_latency_ms_bucket{" + labels + ",le=\"5000\"} 3\n"
-                         "meridian_probe_latency_ms_bucket{" + labels + ",le=\"+Inf\"} 4\n"
-                         "meridian_probe_latency_ms_sum{" + labels + "} 7063\n"
-                         "meridian_probe_latency_ms_count{" + labels + "} 4\n"));
+    CHECK(contains(text, "meridian_probe_latency_ms_bucket{" + labels +
+                             ",le=\"1\"} 0\n"
+                             "meridian_probe_latency_ms_bucket{" +
+                             labels +
+                             ",le=\"5\"} 1\n"
+                             "meridian_probe_latency_ms_bucket{" +
+                             labels +
+                             ",le=\"10\"} 1\n"
+                             "meridian_probe_latency_ms_bucket{" +
+                             labels +
+                             ",le=\"25\"} 1\n"
+                             "meridian_probe_latency_ms_bucket{" +
+                             labels + ",le=\"50\"} 3\n"));
+    CHECK(contains(text, "meridian_probe_latency_ms_bucket{" + labels +
+                             ",le=\"5000\"} 3\n"
+                             "meridian_probe_latency_ms_bucket{" +
+                             labels +
+                             ",le=\"+Inf\"} 4\n"
+                             "meridian_probe_latency_ms_sum{" +
+                             labels +
+                             "} 7063\n"
+                             "meridian_probe_latency_ms_count{" +
+                             labels + "} 4\n"));
     CHECK_FALSE(contains(text, "region=\"b\",le="));  // b has no probes
 }
 
