@@ -25,6 +25,7 @@
 #include "config/snapshot_loader.hpp"
 #include "ops/member_store.hpp"
 #include "probes/health_monitor.hpp"
+#include "server/notifier.hpp"
 #include "server/operations.hpp"
 #include "server/privileges.hpp"
 #include "server/snapshot_publisher.hpp"
@@ -94,6 +95,8 @@ private:
     std::unique_ptr<admin::AdminServer> admin_;
     uv_timer_t tick_timer_{};
     adapt::Controller adapt_{adapt::Settings{config_.adaptive.max_step}};
+    xfr::Counters transfer_counters_;
+    std::unique_ptr<Notifier> notifier_;
     uv_timer_t adapt_timer_{};
     uv_timer_t reload_debounce_{};
     struct ConfigWatch;
@@ -118,7 +121,8 @@ bool Control::open_sockets() {
                               &tcp_admission_,
                               config_.admin.explain_per_second,
                               ReceiveQueueSizes{config_.udp_receive_buffer, kernel_default_receive_buffer(),
-                                                config_.udp_overload_interval_ms}};
+                                                config_.udp_overload_interval_ms},
+                              &transfer_counters_};
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {
@@ -173,6 +177,7 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     if (operations_) operations_->apply_overrides();
     adapt_step();  // the new zones' feedback boards start from what was learned, not from scratch
     for (auto& worker : workers_) worker->snapshot_changed();
+    if (notifier_) notifier_->apply(*publisher_.current());
 }
 
 // One step of the control loop over every zone served, publishing to each zone's feedback board.
@@ -417,6 +422,9 @@ int Control::run() {
     feeds_->apply(*publisher_.current());
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
+    // Secondaries are told once the zones are served, so the transfer they ask for is answered.
+    notifier_ = std::make_unique<Notifier>(&loop_, &transfer_counters_);
+    notifier_->apply(*publisher_.current());
     lower_to_control_plane_priority();  // this thread reloads and probes from now on
     std::string where;
     for (const auto& a : config_.udp) where += " udp " + a.text;
@@ -429,6 +437,7 @@ int Control::run() {
     uv_run(&loop_, UV_RUN_DEFAULT);
 
     if (admin_) admin_->stop();
+    notifier_->stop();
     bridge_->close();
     for (auto& worker : workers_) worker->stop();
     health_->stop();
