@@ -45,7 +45,7 @@ struct Readings {
     int64_t uptime_seconds = 0;
     const MemberStore* members = nullptr;           // null: every region's members from its zone file
     const adapt::Controller* controller = nullptr;  // null: no commit usage shown
-    TransferCounts transfers;
+    TransferCounts transfers{};
 };
 
 }  // namespace meridian::ops

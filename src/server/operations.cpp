@@ -76,7 +76,8 @@ ops::Readings Operations::readings() const {
                     .uptime_seconds = ops::epoch_seconds(std::chrono::system_clock::now()) -
                                       ops::epoch_seconds(started_),
                     .members = members_,
-                    .controller = controller_};
+                    .controller = controller_,
+                    .transfers = {}};
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
