@@ -364,8 +364,12 @@ uint16_t Responder::respond() noexcept {
     if (query_.qclass == dns::rrclass::CH) return respond_chaos();
     if (query_.qclass != dns::rrclass::IN) return rcode::REFUSED;
     if (is_explain_name(query_) && query_.qtype == rrtype::TXT) return respond_explain();
-    // Zone transfers are not offered (yet): refuse rather than pretend (RFC 5936 §2.2.1).
-    if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) return rcode::REFUSED;
+    // Zone transfers allocate and may take many messages: the core refuses them and says so, and
+    // the worker has xfr::serve_transfer answer instead (docs/TRANSFERS.md).
+    if (query_.qtype == rrtype::AXFR || query_.qtype == rrtype::IXFR) {
+        if (client_.outcome != nullptr) client_.outcome->is_transfer_request = true;
+        return rcode::REFUSED;
+    }
     const zone::ServedZone* served = snapshot_.zones.find_zone(query_.qname_lower.view());
     if (served == nullptr) return rcode::REFUSED;  // never an open resolver
     if (client_.outcome != nullptr) client_.outcome->zone = served;
@@ -399,6 +403,7 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
                                                                       : rcode::NOERROR;
     }
     if (status == dns::QueryStatus::drop) return 0;
+    if (client.outcome != nullptr) client.outcome->has_tsig = status == dns::QueryStatus::ok && query.tsig_offset != 0;
 
     const AnswerSettings& settings = snapshot.settings;
     // Size limit: 512 without EDNS, the client's payload (at least 512, at most our cap) with

@@ -18,7 +18,11 @@ struct Outcome {
     bool is_dropped = false;    // nothing was sent: a runt or a response (QR=1)
     bool is_malformed = false;  // answered FORMERR
     bool is_truncated = false;
-    bool is_explain_request = false;         // "_explain.NAME TXT" for a served NAME, not yet explained
+    bool is_explain_request = false;  // "_explain.NAME TXT" for a served NAME, not yet explained
+    // AXFR or IXFR (answered REFUSED by the core), or any query signed with TSIG (answered
+    // unsigned by the core): the worker hands both to xfr/, which may allocate.
+    bool is_transfer_request = false;
+    bool has_tsig = false;
     const zone::ServedZone* zone = nullptr;  // the zone that answered; null: none (REFUSED, CHAOS …)
     uint16_t qtype = 0;
     uint16_t rcode = 0;  // the full rcode, BADVERS included

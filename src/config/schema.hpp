@@ -81,6 +81,8 @@ inline constexpr Setting kRows[] = {
     {.document = server_config, .table = "", .key = "zones", .type = strings, .is_required = true,
      .shape = "list of paths",
      .doc = "Zone files, or directories whose every `*.toml` file is one zone; relative to this file"},
+    {.document = server_config, .table = "", .key = "keys", .type = structure, .shape = "table of tables",
+     .doc = "`[keys.NAME]`: TSIG keys that zones' `[transfer] key` name (below)"},
     {.document = server_config, .table = "", .key = "geoip", .type = structure,
      .shape = "array of tables",
      .doc = "`[[geoip]]`: MaxMind-format databases locating clients, consulted in order (below)"},
@@ -233,6 +235,16 @@ inline constexpr Setting kRows[] = {
      .default_doc = "`meridian-forecast.json` next to the first `zones` entry",
      .doc = "Where the forecasts are kept across restarts (relative to this file)"},
 
+    // ---- [keys.NAME] ---------------------------------------------------------------------------
+    {.document = server_config, .table = "[keys.NAME]", .key = "algorithm", .type = choice, .text = "hmac-sha256",
+     .choices = "hmac-sha256", .noun = "TSIG algorithm",
+     .doc = "A TSIG key (RFC 8945) for zone transfers and NOTIFY; NAME is the key's domain name (docs/TRANSFERS.md)"},
+    {.document = server_config, .table = "[keys.NAME]", .key = "secret", .type = string,
+     .default_doc = "none: `secret_file`", .doc = "The shared secret, base64 (`tsig-keygen`, `openssl rand -base64 32`)"},
+    {.document = server_config, .table = "[keys.NAME]", .key = "secret_file", .type = string,
+     .default_doc = "none: `secret`",
+     .doc = "A file holding the base64 secret (relative to this file); exactly one of `secret` and `secret_file`"},
+
     // ---- [members] ----------------------------------------------------------------------------
     {.document = server_config, .table = "[members]", .key = "state_file", .type = string,
      .default_doc = "`meridian-members.json` next to the first `zones` entry",
@@ -289,6 +301,8 @@ inline constexpr Setting kRows[] = {
      .doc = "false: locate clients by the packet's source even when a query carries EDNS Client Subnet"},
     {.document = zone_file, .table = "", .key = "soa", .type = structure, .is_required = true, .shape = "table",
      .doc = "`[soa]` below"},
+    {.document = zone_file, .table = "", .key = "transfer", .type = structure,
+     .default_doc = "none: never transferred", .shape = "table", .doc = "`[transfer]`: zone transfers out and NOTIFY (docs/TRANSFERS.md)"},
     {.document = zone_file, .table = "", .key = "checks", .type = structure,
      .shape = "tables", .doc = "`[checks.NAME]`: health checks (docs/HEALTH.md)"},
     {.document = zone_file, .table = "", .key = "regions", .type = structure,
@@ -318,6 +332,14 @@ inline constexpr Setting kRows[] = {
      .doc = "MINIMUM; negative answers are cached for the smaller of it and the SOA's TTL (RFC 2308 §3)"},
     {.document = zone_file, .table = "[soa]", .key = "ttl", .type = integer, .min = 0, .max = kMaxTtl,
      .default_doc = "the zone's `ttl`", .unit = "seconds", .doc = "TTL of the SOA record"},
+
+    // ---- [transfer] -------------------------------------------------------------------------
+    {.document = zone_file, .table = "[transfer]", .key = "allow", .type = strings, .default_doc = "nobody",
+     .shape = "list of networks", .doc = "Sources (ADDRESS/LENGTH) that may transfer the zone by AXFR or IXFR over TCP"},
+    {.document = zone_file, .table = "[transfer]", .key = "key", .type = string, .default_doc = "none: unsigned transfers",
+     .doc = "A `[keys.NAME]` of the server config: transfers must be signed with it (TSIG), NOTIFY is signed with it"},
+    {.document = zone_file, .table = "[transfer]", .key = "notify", .type = strings, .default_doc = "none",
+     .shape = "list of ADDRESS[:PORT]", .doc = "Secondaries sent NOTIFY (RFC 1996) when the zone's serial changes; port 53 unless given"},
 
     // ---- [checks.NAME] ------------------------------------------------------------------------
     {.document = zone_file, .table = "[checks.NAME]", .key = "kind", .type = choice, .is_required = true,

@@ -1,5 +1,7 @@
 #include "config/server_config.hpp"
 
+#include <openssl/evp.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include "answer/snapshot.hpp"
 #include "common/toml_text.hpp"
 #include "config/toml_reader.hpp"
+#include "dns/name.hpp"
 #include "dns/wire.hpp"
 
 namespace meridian::config {
@@ -184,6 +187,79 @@ void read_fleet(const toml::table& table, const std::string& path, const std::fi
 
 }  // namespace
 
+std::optional<std::vector<uint8_t>> decode_base64(std::string_view text) {
+    std::string compact;
+    for (const char c : text) {
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') compact += c;
+    }
+    if (compact.empty() || compact.size() % 4 != 0) return std::nullopt;
+    std::vector<uint8_t> out(compact.size() / 4 * 3);
+    const int size = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(compact.data()),
+                                     static_cast<int>(compact.size()));
+    if (size < 0) return std::nullopt;
+    // EVP_DecodeBlock counts padding as zero bytes; '=' may only end the text.
+    const std::size_t padding = compact.ends_with("==") ? 2 : compact.ends_with("=") ? 1 : 0;
+    if (compact.find('=') < compact.size() - padding) return std::nullopt;
+    out.resize(static_cast<std::size_t>(size) - padding);
+    return out;
+}
+
+namespace {
+
+// [keys.NAME]: TSIG keys, each with its secret inline or in a file (docs/TRANSFERS.md).
+void read_keys(const toml::table& keys, const std::filesystem::path& base, const std::string& file,
+               Diagnostics* diagnostics, std::vector<TsigKeyConfig>* out) {
+    for (const auto& [name_key, node] : keys) {
+        const std::string name(name_key.str());
+        const SourceLocation where = location_of(file, node.source());
+        const toml::table* table = node.as_table();
+        if (table == nullptr) {
+            diagnostics->error(where, "keys." + name + " must be a table: [keys." + name + "]");
+            continue;
+        }
+        TsigKeyConfig key;
+        key.name = name;
+        key.where = where;
+        const auto wire = dns::lower_wire_from_text(name);
+        if (!wire) diagnostics->error(where, "key name \"" + name + "\" is not a valid domain name");
+        else key.wire_name = *wire;
+        TableReader reader(*table, "[keys." + name + "]", file, diagnostics);
+        std::string algorithm;
+        reader.read(server_setting("[keys.NAME]", "algorithm"), &algorithm);
+        std::string secret;
+        std::string secret_file;
+        const bool has_secret = reader.read(server_setting("[keys.NAME]", "secret"), &secret);
+        const bool has_file = reader.read(server_setting("[keys.NAME]", "secret_file"), &secret_file);
+        SourceLocation secret_where = reader.where();
+        if (has_secret == has_file) {
+            diagnostics->error(reader.where(), "[keys." + name + "] needs exactly one of secret and secret_file");
+        } else if (has_file) {
+            std::filesystem::path secret_path(secret_file);
+            if (secret_path.is_relative()) secret_path = base / secret_path;
+            secret_where = reader.where(*reader.node(server_setting("[keys.NAME]", "secret_file")));
+            std::ifstream in(secret_path, std::ios::binary);
+            if (!in.is_open()) {
+                diagnostics->error(secret_where, "cannot read secret_file " + secret_path.string());
+            } else {
+                std::stringstream content;
+                content << in.rdbuf();
+                secret = content.str();
+            }
+        } else {
+            secret_where = reader.where(*reader.node(server_setting("[keys.NAME]", "secret")));
+        }
+        if (has_secret != has_file && (has_secret || !secret.empty())) {
+            auto bytes = decode_base64(secret);
+            if (!bytes) diagnostics->error(secret_where, "the secret of key " + name + " is not base64");
+            else key.secret = std::move(*bytes);
+        }
+        reader.finish();
+        out->push_back(std::move(key));
+    }
+}
+
+}  // namespace
+
 std::optional<ServerConfig> load_server_config(const std::string& path, Diagnostics* diagnostics) {
     const std::size_t errors_before = diagnostics->items().size();
     std::string config_text;
@@ -242,6 +318,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
             }
         }
     }
+
+    if (const toml::table* keys = root.table("keys")) read_keys(*keys, base, path, diagnostics, &config.keys);
 
     if (const toml::table* listen = root.table("listen")) {
         TableReader reader(*listen, "[listen]", path, diagnostics);

@@ -119,6 +119,18 @@ struct RrlConfig {
     std::vector<geo::Network> exempt;
 };
 
+// A TSIG key from [keys.NAME] (RFC 8945); HMAC-SHA256 only.
+struct TsigKeyConfig {
+    std::string name;       // as written
+    std::string wire_name;  // lower-case wire form
+    std::vector<uint8_t> secret;
+    SourceLocation where;
+};
+
+// Base64 (RFC 4648 §4) with padding; spaces and newlines between groups are ignored. nullopt
+// when anything else is found.
+std::optional<std::vector<uint8_t>> decode_base64(std::string_view text);
+
 struct ServerConfig {
     std::string path;
     std::vector<ZonePath> zones;
@@ -151,6 +163,7 @@ struct ServerConfig {
     FleetConfig fleet;
     RecommendConfig recommendations;
     RrlConfig rrl;
+    std::vector<TsigKeyConfig> keys;
 };
 
 // Parses "192.0.2.1:53" or "[2001:db8::1]:53".

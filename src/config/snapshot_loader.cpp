@@ -29,6 +29,49 @@ std::vector<std::filesystem::path> zone_files(const ZonePath& entry, Diagnostics
     return files;
 }
 
+// "192.0.2.1", "192.0.2.1:5353", "2001:db8::1", "[2001:db8::1]:5353": port 53 unless given.
+bool parse_notify_target(const std::string& text, answer::NotifyTarget* out) {
+    ListenAddress parsed;
+    const bool is_bare_v6 = text.find(':') != text.rfind(':') && text.front() != '[';
+    const bool has_port = !is_bare_v6 && text.find(':') != std::string::npos;
+    const std::string with_port = has_port ? text : (is_bare_v6 ? "[" + text + "]:53" : text + ":53");
+    if (!parse_listen_address(with_port, &parsed)) return false;
+    out->address = parsed.address;
+    out->address_size = parsed.address_size;
+    out->text = with_port;
+    return true;
+}
+
+// A zone's [transfer] with its key checked against the server's keys and its secondaries parsed.
+void add_transfer(const ServerConfig& config, const std::string& origin, const TransferConfig& t,
+                  Diagnostics* diagnostics, answer::AnswerSettings* settings) {
+    answer::ZoneTransfer transfer;
+    transfer.allow = t.allow;
+    if (!t.key.empty()) {
+        const auto found = std::find_if(config.keys.begin(), config.keys.end(),
+                                        [&](const TsigKeyConfig& k) { return k.name == t.key; });
+        if (found == config.keys.end()) {
+            std::string known;
+            for (const TsigKeyConfig& k : config.keys) known += (known.empty() ? "" : ", ") + k.name;
+            diagnostics->error(t.key_where, "unknown key \"" + t.key + "\" in [transfer] (" +
+                                                (known.empty() ? std::string("the server config has no [keys.NAME]")
+                                                               : "the server config has " + known) +
+                                                ")");
+        } else {
+            transfer.key = found->wire_name;
+        }
+    }
+    for (const auto& [text, where] : t.notify) {
+        answer::NotifyTarget target;
+        if (!parse_notify_target(text, &target)) {
+            diagnostics->error(where, "\"" + text + "\" is not ADDRESS or ADDRESS:PORT");
+            continue;
+        }
+        transfer.notify.push_back(std::move(target));
+    }
+    settings->transfers[origin] = std::move(transfer);
+}
+
 }  // namespace
 
 std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& config, Diagnostics* diagnostics) {
@@ -77,6 +120,7 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
                     carried = old->runtime->shared_queries();
                 }
             }
+            if (loaded.transfer) add_transfer(config, origin, *loaded.transfer, diagnostics, &snapshot->settings);
             auto runtime = std::make_shared<zone::ZoneRuntime>(*loaded.zone, config.workers, std::move(carried));
             snapshot->zones.add(std::move(loaded.zone), std::move(runtime));
         }
@@ -90,6 +134,7 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
     settings.nsid.assign(id.nsid.begin(), id.nsid.end());
     settings.is_chaos_enabled = id.is_chaos_enabled;
     settings.explain_acl = config.admin.explain_acl;
+    for (const TsigKeyConfig& key : config.keys) settings.tsig_keys.push_back({key.wire_name, key.secret});
     if (!id.version.empty()) settings.version_txt = answer::txt_rdata(id.version);
     if (!id.hostname.empty()) settings.hostname_txt = answer::txt_rdata(id.hostname);
     if (!id.id_server.empty()) settings.id_server_txt = answer::txt_rdata(id.id_server);

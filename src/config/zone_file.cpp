@@ -48,9 +48,11 @@ public:
 
     std::unique_ptr<zone::Zone> read();
     SourceLocation origin_where() const { return origin_where_; }
+    std::optional<TransferConfig> transfer() const { return transfer_; }
 
 private:
     void read_soa(TableReader& root, uint32_t default_ttl);
+    void read_transfer(TableReader& root);
     std::optional<std::string> resolve_name(const std::string& text) const;
     void read_soa_table(TableReader& root, uint32_t default_ttl);
     void read_records(const toml::node& records, uint32_t default_ttl);
@@ -68,6 +70,7 @@ private:
     std::unique_ptr<zone::ZoneBuilder> builder_;
     bool soa_problem_reported_ = false;
     SourceLocation origin_where_;
+    std::optional<TransferConfig> transfer_;
 };
 
 std::unique_ptr<zone::Zone> ZoneFileReader::read() {
@@ -123,6 +126,7 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
     }
     if (builder_) {
         read_soa(root, default_ttl);
+        read_transfer(root);
         if (const toml::node* records = root.node(zone_setting("", "records"))) read_records(*records, default_ttl);
         auto policy = std::make_shared<steer::Policy>();
         auto checks = std::make_shared<health::CheckPlan>();
@@ -156,6 +160,26 @@ std::optional<std::string> ZoneFileReader::resolve_name(const std::string& text)
     }
     ldns_dname2canonical(name.get());
     return rdf_bytes(name.get());
+}
+
+void ZoneFileReader::read_transfer(TableReader& root) {
+    const toml::table* table = root.table("transfer");
+    if (table == nullptr) {
+        if (const toml::node* n = root.node("transfer")) root.error(*n, "transfer must be a table: [transfer]");
+        return;
+    }
+    TableReader reader(*table, "[transfer]", file_, diagnostics_);
+    TransferConfig t;
+    for (const auto& [text, where] : reader.string_list(zone_setting("[transfer]", "allow"))) {
+        const auto network = geo::parse_network(text, /*is_strict=*/true);
+        if (!network) error(where, "\"" + text + "\" is not a network (ADDRESS/LENGTH)");
+        else t.allow.push_back(*network);
+    }
+    constexpr const Setting& key_row = zone_setting("[transfer]", "key");
+    if (reader.read(key_row, &t.key)) t.key_where = reader.where(*reader.node(key_row));
+    t.notify = reader.string_list(zone_setting("[transfer]", "notify"));
+    reader.finish();
+    transfer_ = std::move(t);
 }
 
 void ZoneFileReader::read_soa(TableReader& root, uint32_t default_ttl) {
@@ -318,7 +342,7 @@ void ZoneFileReader::parse_record(const std::string& text, SourceLocation where,
 LoadedZone load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics) {
     ZoneFileReader reader(path, diagnostics);
     auto zone = reader.read();
-    return {std::move(zone), reader.origin_where()};
+    return {std::move(zone), reader.origin_where(), reader.transfer()};
 }
 
 }  // namespace meridian::config

@@ -4,15 +4,30 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/diagnostics.hpp"
+#include "geo/address.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::config {
 
+// The zone's [transfer] table as written; the key name is checked against the server's keys
+// and the notify addresses resolved by load_snapshot.
+struct TransferConfig {
+    std::vector<geo::Network> allow;
+    std::string key;  // as written; empty: none
+    SourceLocation key_where;
+    std::vector<std::pair<std::string, SourceLocation>> notify;
+};
+
 struct LoadedZone {
     std::unique_ptr<zone::Zone> zone;  // null when the file had errors
     SourceLocation origin_where;       // the "origin" key, for errors about the zone as a whole
+    std::optional<TransferConfig> transfer;
 };
 
 LoadedZone load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics);

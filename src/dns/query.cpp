@@ -71,6 +71,7 @@ QueryStatus read_record(Cursor* c, Query* query, int* opt_count) noexcept {
     if (skip_name(c->data, c->size, &c->pos) != NameError::none) return QueryStatus::formerr;
     if (!c->has(10)) return QueryStatus::formerr;
     const uint16_t type = read_u16(c->data + c->pos);
+    if (type == rrtype::TSIG) query->tsig_offset = name_start;
     if (type == rrtype::OPT) {
         // Only one OPT, and only at the root (RFC 6891 §6.1.1).
         if (++*opt_count > 1) return QueryStatus::formerr;
@@ -125,6 +126,8 @@ QueryStatus read_query(std::span<const uint8_t> packet, Query* query) noexcept {
         const QueryStatus status = read_record(&c, query, &opt_count);
         if (status != QueryStatus::ok) return status;
         if (opt_count > 0 && i < unsigned{ancount} + nscount) return QueryStatus::formerr;
+        // A TSIG is the last record, and in the additional section (RFC 8945 §5.1).
+        if (query->tsig_offset != 0 && (i + 1 != total || i < unsigned{ancount} + nscount)) return QueryStatus::formerr;
     }
     // A question of type OPT is meaningless (RFC 6891 §6.1.1).
     if (query->qtype == rrtype::OPT) return QueryStatus::formerr;

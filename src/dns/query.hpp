@@ -51,6 +51,9 @@ struct Query {
     uint16_t qclass = 0;
     std::size_t question_end = 0;  // offset just past the question section
     Edns edns;
+    // Where the TSIG record begins (its owner name), 0 when there is none; read_query makes sure
+    // it is the last record of the additional section (RFC 8945 §5.1). xfr/ verifies it.
+    std::size_t tsig_offset = 0;
 
     bool has_flag(uint16_t bit) const noexcept { return (flags & bit) != 0; }
 };

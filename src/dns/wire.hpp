@@ -16,17 +16,17 @@ inline constexpr std::size_t kMaxMessageSize = 65535;
 namespace rrtype {
 inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15, TXT = 16, AAAA = 28,
                           SRV = 33, NAPTR = 35, DS = 43, OPT = 41, SSHFP = 44, TLSA = 52, SVCB = 64, HTTPS = 65,
-                          CAA = 257, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254, ANY = 255;
+                          CAA = 257, TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254, ANY = 255;
 }
 namespace rrclass {
 inline constexpr uint16_t IN = 1, CH = 3, NONE = 254, ANY = 255;
 }
 namespace rcode {
-inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4, REFUSED = 5,
+inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4, REFUSED = 5, NOTAUTH = 9,
                           BADVERS = 16;  // BADVERS needs the OPT extended rcode
 }
 namespace opcode {
-inline constexpr uint8_t QUERY = 0;
+inline constexpr uint8_t QUERY = 0, NOTIFY = 4;
 }
 namespace edns_option {
 inline constexpr uint16_t NSID = 3, CLIENT_SUBNET = 8;

@@ -153,6 +153,18 @@ std::string metrics_text(const Readings& readings) {
              "TCP connections closed at once for being over a connection cap.");
     m.sample("meridian_tcp_refused_total", {},
              static_cast<double>(sum([](auto& s) -> auto& { return s.tcp_refused; })));
+    const TransferCounts& xfr = readings.transfers;
+    m.family("meridian_transfers_total", "counter",
+             "Zone transfer requests (AXFR, IXFR) and signed queries by result (docs/TRANSFERS.md).");
+    m.sample("meridian_transfers_total", {{"result", "served"}}, static_cast<double>(xfr.served));
+    m.sample("meridian_transfers_total", {{"result", "up_to_date"}}, static_cast<double>(xfr.up_to_date));
+    m.sample("meridian_transfers_total", {{"result", "refused"}}, static_cast<double>(xfr.refused));
+    m.sample("meridian_transfers_total", {{"result", "tsig_error"}}, static_cast<double>(xfr.tsig_errors));
+    m.family("meridian_notifies_total", "counter",
+             "NOTIFY datagrams sent to secondaries (retries included), and notifications acknowledged or failed.");
+    m.sample("meridian_notifies_total", {{"result", "sent"}}, static_cast<double>(xfr.notifies_sent));
+    m.sample("meridian_notifies_total", {{"result", "acknowledged"}}, static_cast<double>(xfr.notifies_acknowledged));
+    m.sample("meridian_notifies_total", {{"result", "failed"}}, static_cast<double>(xfr.notifies_failed));
     m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
     m.sample("meridian_client_address_total", {{"source", "ecs"}},
              static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));

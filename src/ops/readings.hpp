@@ -21,6 +21,17 @@
 
 namespace meridian::ops {
 
+// Zone transfers out and NOTIFY since start (xfr::Counters, read once per request).
+struct TransferCounts {
+    uint64_t served = 0;      // AXFR or IXFR sent whole
+    uint64_t up_to_date = 0;  // IXFR answered with the SOA alone
+    uint64_t refused = 0;
+    uint64_t tsig_errors = 0;
+    uint64_t notifies_sent = 0;  // datagrams, retries included
+    uint64_t notifies_acknowledged = 0;
+    uint64_t notifies_failed = 0;
+};
+
 struct Readings {
     const answer::Snapshot& snapshot;
     std::vector<const stats::WorkerStats*> workers;  // one per worker thread
@@ -37,6 +48,7 @@ struct Readings {
     const MemberStore* members = nullptr;           // null: every region's members from its zone file
     const adapt::Controller* controller = nullptr;  // null: no commit usage shown
     std::optional<FleetView> fleet{};               // none: a single node, no [fleet]
+    TransferCounts transfers{};
 };
 
 }  // namespace meridian::ops

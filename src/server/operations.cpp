@@ -77,10 +77,18 @@ ops::Readings Operations::readings() const {
                                       ops::epoch_seconds(started_),
                     .members = members_,
                     .controller = controller_,
-                    .fleet = fleet_ != nullptr ? std::optional<ops::FleetView>(fleet_->view()) : std::nullopt};
+                    .fleet = fleet_ != nullptr ? std::optional<ops::FleetView>(fleet_->view()) : std::nullopt,
+                    .transfers = {}};
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
+    }
+    if (!workers_->empty() && workers_->front()->limits().transfers != nullptr) {
+        const xfr::Counters& c = *workers_->front()->limits().transfers;
+        auto get = [](const std::atomic<uint64_t>& n) { return n.load(std::memory_order_relaxed); };
+        r.transfers = {get(c.transfers),      get(c.up_to_date),    get(c.refused),
+                       get(c.tsig_errors),    get(c.notifies_sent), get(c.notifies_acknowledged),
+                       get(c.notifies_failed)};
     }
     return r;
 }

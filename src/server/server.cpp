@@ -28,6 +28,7 @@
 #include "fleet/fleet_node.hpp"
 #include "ops/member_store.hpp"
 #include "probes/health_monitor.hpp"
+#include "server/notifier.hpp"
 #include "server/operations.hpp"
 #include "server/privileges.hpp"
 #include "server/snapshot_publisher.hpp"
@@ -100,6 +101,8 @@ private:
     std::unique_ptr<admin::AdminServer> admin_;
     uv_timer_t tick_timer_{};
     adapt::Controller adapt_{adapt::Settings{config_.adaptive.max_step}};
+    xfr::Counters transfer_counters_;
+    std::unique_ptr<Notifier> notifier_;
     uv_timer_t adapt_timer_{};
     uv_timer_t reload_debounce_{};
     struct ConfigWatch;
@@ -124,7 +127,8 @@ bool Control::open_sockets() {
                               &tcp_admission_,
                               config_.admin.explain_per_second,
                               ReceiveQueueSizes{config_.udp_receive_buffer, kernel_default_receive_buffer(),
-                                                config_.udp_overload_interval_ms}};
+                                                config_.udp_overload_interval_ms},
+                              &transfer_counters_};
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {
@@ -180,6 +184,7 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     update_fleet_entry();
     adapt_step();  // the new zones' feedback boards start from what was learned, not from scratch
     for (auto& worker : workers_) worker->snapshot_changed();
+    if (notifier_) notifier_->apply(*publisher_.current());
 }
 
 namespace {
@@ -482,6 +487,9 @@ int Control::run() {
     feeds_->apply(*publisher_.current());
     wait_for_first_probes();
     for (auto& worker : workers_) worker->start();
+    // Secondaries are told once the zones are served, so the transfer they ask for is answered.
+    notifier_ = std::make_unique<Notifier>(&loop_, &transfer_counters_);
+    notifier_->apply(*publisher_.current());
     lower_to_control_plane_priority();  // this thread reloads and probes from now on
     std::string where;
     for (const auto& a : config_.udp) where += " udp " + a.text;
@@ -494,6 +502,7 @@ int Control::run() {
     uv_run(&loop_, UV_RUN_DEFAULT);
 
     if (admin_) admin_->stop();
+    notifier_->stop();
     bridge_->close();
     for (auto& worker : workers_) worker->stop();
     health_->stop();

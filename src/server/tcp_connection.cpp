@@ -129,7 +129,7 @@ void TcpConnection::answer_frames() {
         }
         if (input_used_ - consumed < kFrameHeader + length) break;  // the rest is still on the way
         const std::span<const uint8_t> query(input_.data() + consumed + kFrameHeader, length);
-        const std::size_t size = worker_->answer(&client, query, response, /*is_tcp=*/true);
+        const std::size_t size = worker_->answer(&client, query, response, /*is_tcp=*/true, &pending_);
         consumed += kFrameHeader + length;
         if (size == 0) continue;
         const uint8_t header[kFrameHeader] = {static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)};

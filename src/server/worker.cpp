@@ -4,10 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <random>
 #include <string>
 
 #include "common/log.hpp"
+#include "dns/name.hpp"
+#include "dns/query.hpp"
 #include "dns/wire.hpp"
 #include "explain/explain.hpp"
 #include "server/tcp_connection.hpp"
@@ -113,10 +117,12 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
 }
 
 std::size_t Worker::answer(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
-                           bool is_tcp) noexcept {
+                           bool is_tcp, std::vector<uint8_t>* tcp_output) noexcept {
     client->wants_location = ++sample_tick_ % kSampleEvery == 0;
     std::size_t size = answer::answer_query(*snapshot_, *client, query, response);
     if (client->outcome->is_explain_request) size = answer_explain(client, query, response, size);
+    if (client->outcome->is_transfer_request || client->outcome->has_tsig)
+        size = answer_transfer(*client, query, response, size, is_tcp, tcp_output);
     count(*client->outcome, is_tcp);
     return size;
 }
@@ -136,6 +142,51 @@ std::size_t Worker::answer_explain(answer::ClientInfo* client, std::span<const u
     } catch (const std::exception&) {
         client->explanation = {};
         return refused_size;
+    }
+}
+
+// Transfers and signed queries: rare, so they may allocate (and log a transfer made); should
+// that fail, the core's answer (REFUSED for a transfer) stands.
+std::size_t Worker::answer_transfer(const answer::ClientInfo& client, std::span<const uint8_t> query,
+                                    std::span<uint8_t> response, std::size_t core_size, bool is_tcp,
+                                    std::vector<uint8_t>* tcp_output) noexcept {
+    try {
+        xfr::Request request;
+        request.query = query;
+        request.source = client.source;
+        request.is_tcp = is_tcp && tcp_output != nullptr;
+        request.core_response = response.first(core_size);
+        request.now_seconds = static_cast<uint64_t>(std::time(nullptr));
+        const auto started = std::chrono::steady_clock::now();
+        const xfr::Reply reply = xfr::serve(*snapshot_, request);
+        if (reply.messages.empty()) return core_size;
+        if (limits_.transfers != nullptr) limits_.transfers->count(reply.verdict);
+        if (!request.is_tcp) {
+            const std::vector<uint8_t>& message = reply.messages.front();
+            if (message.size() > response.size()) return core_size;
+            std::copy(message.begin(), message.end(), response.begin());
+            return message.size();
+        }
+        std::size_t bytes = 0;
+        for (const std::vector<uint8_t>& message : reply.messages) {
+            const uint8_t header[2] = {static_cast<uint8_t>(message.size() >> 8), static_cast<uint8_t>(message.size())};
+            tcp_output->insert(tcp_output->end(), header, header + 2);
+            tcp_output->insert(tcp_output->end(), message.begin(), message.end());
+            bytes += message.size();
+        }
+        if (reply.verdict == xfr::Verdict::transfer) {
+            const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                                  started);
+            dns::Query parsed;
+            dns::read_query(query, &parsed);
+            log::info("transfer of " + dns::name_to_text(parsed.qname_lower.view()) + " to " +
+                      geo::to_string(geo::from_sockaddr(client.source)) + ": " + std::to_string(reply.records) +
+                      " records in " + std::to_string(reply.messages.size()) + " messages, " + std::to_string(bytes) +
+                      " bytes, built in " + std::to_string(ms.count()) + " us");
+        }
+        return 0;
+    } catch (const std::exception&) {
+        return core_size;
     }
 }
 

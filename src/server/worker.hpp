@@ -23,6 +23,7 @@
 #include "server/snapshot_publisher.hpp"
 #include "server/tcp_admission.hpp"
 #include "stats/counters.hpp"
+#include "xfr/transfer.hpp"
 
 namespace meridian::server {
 
@@ -38,6 +39,7 @@ struct WorkerLimits {
     TcpAdmission* tcp_admission = nullptr;  // shared by every worker; null: no server-wide caps
     uint32_t explain_per_second = 10;       // _explain answers per second per worker
     ReceiveQueueSizes udp_receive_queue;    // every UDP socket's, see server/receive_queue.hpp
+    xfr::Counters* transfers = nullptr;     // shared by every worker; null: not counted
 };
 
 class Worker {
@@ -67,8 +69,10 @@ public:
     // Answers one query into `response` (the pure core), counts it, and returns the reply's size
     // (0: none). An "_explain.NAME TXT" query from a source the ACL allows, within this worker's
     // explain budget, is answered with its explanation instead of REFUSED.
+    // Transfers (AXFR/IXFR) and TSIG-signed queries go to xfr::serve: over TCP its messages are
+    // appended, framed, to `tcp_output` and 0 is returned; over UDP its one message is the reply.
     std::size_t answer(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
-                       bool is_tcp) noexcept;
+                       bool is_tcp, std::vector<uint8_t>* tcp_output = nullptr) noexcept;
     stats::WorkerStats& stats() noexcept { return stats_; }
     const stats::WorkerStats& stats() const noexcept { return stats_; }
     void connection_closed(TcpConnection* connection) noexcept;
@@ -78,6 +82,9 @@ private:
     void count(const answer::Outcome& outcome, bool is_tcp) noexcept;
     std::size_t answer_explain(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
                                std::size_t refused_size) noexcept;
+    std::size_t answer_transfer(const answer::ClientInfo& client, std::span<const uint8_t> query,
+                                std::span<uint8_t> response, std::size_t core_size, bool is_tcp,
+                                std::vector<uint8_t>* tcp_output) noexcept;
     void run();
     static void on_wakeup(uv_async_t* handle);
     static void on_tcp_connection(uv_stream_t* server, int status);

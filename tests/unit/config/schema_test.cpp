@@ -139,6 +139,9 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[admin] listen", [](const ServerConfig& c) { return c.admin.listen; }},
         {"[admin] token", [](const ServerConfig& c) { return c.admin.token; }},
         {"[admin] explain_per_second", [=](const ServerConfig& c) { return n(c.admin.explain_per_second); }},
+        {"[keys.NAME] secret", [](const ServerConfig&) { return std::string(); }},       // decoded into keys
+        {"[keys.NAME] secret_file", [](const ServerConfig&) { return std::string(); }},  // read into keys
+        {"[keys.NAME] algorithm", [](const ServerConfig&) { return std::string("hmac-sha256"); }},  // the one algorithm
         {"[rrl] enabled", [=](const ServerConfig& c) { return b(c.rrl.is_enabled); }},
         {"[rrl] responses_per_second", [=](const ServerConfig& c) { return n(c.rrl.responses_per_second); }},
         {"[rrl] burst", [=](const ServerConfig& c) { return n(c.rrl.burst); }},
@@ -285,6 +288,7 @@ const std::set<std::string> kZoneRowsWithoutField = {
     "[regions.NAME] check_address",
     "[[names.NAME.route]] strategy",
     "[[names.NAME.route]] band",  // held as band_ms or band_percent
+    "[transfer] key",             // resolved to the key's wire name (answer::ZoneTransfer)
 };
 
 // `line` (1-based) and the column of the value in `key = value` on it.
