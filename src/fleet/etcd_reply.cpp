@@ -167,7 +167,7 @@ std::optional<int64_t> json_int64(const json& value) {
         return value.get<int64_t>();
     }
     if (!value.is_string()) return std::nullopt;
-    const std::string& text = value.get_ref<const std::string&>();
+    const auto& text = value.get_ref<const std::string&>();
     int64_t out = 0;
     const char* end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, out);
@@ -320,7 +320,8 @@ std::string prefix_range_end(const std::string& prefix) {
         }
         end.pop_back();
     }
-    return std::string(1, '\0');
+    end.assign(1, '\0');  // no byte to increment: to the end of the key space
+    return end;
 }
 
 }  // namespace meridian::fleet
