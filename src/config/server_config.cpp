@@ -177,7 +177,10 @@ void read_fleet(const toml::table& table, const std::string& path, const std::fi
     reader.read(server_setting("[fleet]", "verify_tls"), &fleet->verify_tls);
     reader.read(server_setting("[fleet]", "timeout"), &fleet->timeout_ms);
     reader.read(server_setting("[fleet]", "lease_ttl"), &fleet->lease_ttl_ms);
-    reader.read(server_setting("[fleet]", "quorum"), &fleet->quorum);
+    if (reader.read(server_setting("[fleet]", "quorum"), &fleet->quorum) && fleet->quorum >= 1) {
+        // No share of voters exceeds 1: every voted target would be decided unhealthy.
+        reader.error(*reader.node("quorum"), "fleet quorum must be below 1: no share of voters exceeds it");
+    }
     reader.read(server_setting("[fleet]", "min_voters"), &fleet->min_voters);
     if (!fleet->user.empty() && fleet->password.empty()) {
         reader.error(*reader.node("user"), "fleet user " + fleet->user + " needs a password or password_file");

@@ -89,8 +89,8 @@ json vote_document(const probes::Verdict& v, const std::string& node, int64_t no
     return doc;
 }
 
-FleetNode::FleetNode(uv_loop_t* loop, const config::FleetConfig& config, Hooks hooks)
-    : loop_(loop), config_(config), hooks_(std::move(hooks)), curl_(loop) {
+FleetNode::FleetNode(uv_loop_t* loop, config::FleetConfig config, Hooks hooks)
+    : loop_(loop), config_(std::move(config)), hooks_(std::move(hooks)), curl_(loop) {
     etcd_ = std::make_unique<EtcdClient>(loop, &curl_, etcd_settings(config_));
     for (uv_timer_t* t : {&keepalive_timer_, &retry_timer_, &recount_timer_}) {
         uv_timer_init(loop_, t);
@@ -135,13 +135,12 @@ void FleetNode::join() {
     is_joining_ = true;
     const uint64_t generation = ++generation_;
     const auto ttl_s = static_cast<int64_t>(std::max<uint32_t>(1, config_.lease_ttl_ms / 1000));
-    etcd_->grant_lease(ttl_s, [this, generation](EtcdError error, int64_t lease, int64_t) {
+    etcd_->grant_lease(ttl_s, [this, generation](const EtcdError& error, int64_t lease, int64_t) {
         if (generation != generation_) return;
         if (!error.is_ok) return lost("granting a lease: " + error.message);
         lease_ = lease;
         put_entry();
-        for (const auto& [key, vote] : own_votes_) put_vote(key);
-        etcd_->range_prefix(config_.prefix, [this, generation](RangeResult listed) {
+        etcd_->range_prefix(config_.prefix, [this, generation](const RangeResult& listed) {
             if (generation != generation_) return;
             if (!listed.error.is_ok) return lost("listing " + config_.prefix + ": " + listed.error.message);
             votes_.clear();
@@ -175,7 +174,7 @@ void FleetNode::joined(int64_t revision) {
             if (generation != generation_) return;
             for (const WatchEvent& e : events) take(e.kv, e.type == WatchEvent::Type::put);
         },
-        [this, generation](EtcdError error) {
+        [this, generation](const EtcdError& error) {
             if (generation != generation_) return;
             has_watch_ = false;
             lost("the watch ended: " + (error.message.empty() ? std::string("closed by etcd") : error.message));
@@ -183,6 +182,9 @@ void FleetNode::joined(int64_t revision) {
     has_watch_ = true;
     is_joining_ = false;
     is_joined_ = true;
+    // Every vote this node holds goes out under the new lease, those cast while it was joining too.
+    for (const auto& [key, vote] : own_votes_) put_vote(key);
+    if (is_entry_dirty_) put_entry();
     retry_ms_ = 500;
     ++view_.joins;
     const std::string others = std::to_string(nodes_.size()) + " other node" + (nodes_.size() == 1 ? "" : "s");
@@ -230,7 +232,7 @@ void FleetNode::lost(const std::string& reason) {
 void FleetNode::keep_alive() {
     if (!is_joined_) return;
     const uint64_t generation = generation_;
-    etcd_->keep_alive(lease_, [this, generation](EtcdError error, int64_t ttl_s) {
+    etcd_->keep_alive(lease_, [this, generation](const EtcdError& error, int64_t ttl_s) {
         if (generation != generation_) return;
         if (!error.is_ok) return lost("keeping the lease alive: " + error.message);
         if (ttl_s <= 0) return lost("the lease expired");
@@ -242,7 +244,7 @@ void FleetNode::put_entry() {
     is_entry_dirty_ = false;
     const uint64_t generation = generation_;
     etcd_->put(config_.prefix + "nodes/" + config_.node, entry_.to_json().dump(), lease_,
-               [this, generation](EtcdError error, int64_t) {
+               [this, generation](const EtcdError& error, int64_t) {
                    if (generation != generation_ || error.is_ok) return;
                    lost("writing this node's entry: " + error.message);
                });
@@ -254,7 +256,7 @@ void FleetNode::put_vote(const std::string& key) {
     ++view_.votes_cast;
     const uint64_t generation = generation_;
     etcd_->put(vote_path(key), vote->second.dump(-1, ' ', false, json::error_handler_t::replace), lease_,
-               [this, generation](EtcdError error, int64_t) {
+               [this, generation](const EtcdError& error, int64_t) {
                    if (generation != generation_ || error.is_ok) return;
                    lost("writing a vote: " + error.message);
                });
@@ -271,7 +273,7 @@ void FleetNode::cast(const std::string& key, const probes::Verdict& verdict) {
 void FleetNode::withdraw(const std::string& key) {
     if (own_votes_.erase(key) == 0 || !is_joined_) return;
     const uint64_t generation = generation_;
-    etcd_->remove(vote_path(key), [this, generation](EtcdError error) {
+    etcd_->remove(vote_path(key), [this, generation](const EtcdError& error) {
         if (generation != generation_ || error.is_ok) return;
         lost("removing a vote: " + error.message);
     });
@@ -363,21 +365,21 @@ void FleetNode::set_entry(std::map<std::string, uint32_t> serials, std::string c
 }
 
 void FleetNode::write_override(const std::string& zone, const std::string& region, const json* override,
-                               int64_t expires_in_s, std::function<void(const std::string& error)> done) {
+                               int64_t expires_in_s, const std::function<void(const std::string& error)>& done) {
     if (!is_joined_) return done("not in touch with etcd (" + view_.error + ")");
     const std::string key = config_.prefix + "overrides/" + zone + "/" + region;
     if (override == nullptr) {
-        etcd_->remove(key, [done](EtcdError error) { done(error.is_ok ? std::string() : error.message); });
+        etcd_->remove(key, [done](const EtcdError& error) { done(error.is_ok ? std::string() : error.message); });
         return;
     }
     const std::string value = override->dump(-1, ' ', false, json::error_handler_t::replace);
     const auto put = [this, key, value, done](int64_t lease) {
         etcd_->put(key, value, lease,
-                   [done](EtcdError error, int64_t) { done(error.is_ok ? std::string() : error.message); });
+                   [done](const EtcdError& error, int64_t) { done(error.is_ok ? std::string() : error.message); });
     };
     if (expires_in_s <= 0) return put(0);
     // The override's own lease ends when it does, so etcd removes it from every node's view.
-    etcd_->grant_lease(expires_in_s, [put, done](EtcdError error, int64_t lease, int64_t) {
+    etcd_->grant_lease(expires_in_s, [put, done](const EtcdError& error, int64_t lease, int64_t) {
         if (!error.is_ok) return done(error.message);
         put(lease);
     });

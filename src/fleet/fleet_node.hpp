@@ -55,13 +55,14 @@ public:
             override_changed;
     };
 
-    FleetNode(uv_loop_t* loop, const config::FleetConfig& config, Hooks hooks);
+    FleetNode(uv_loop_t* loop, config::FleetConfig config, Hooks hooks);
     ~FleetNode() override;
     FleetNode(const FleetNode&) = delete;
     FleetNode& operator=(const FleetNode&) = delete;
 
     void start();
-    // Before the loop closes: the lease is revoked (best effort) and everything is let go.
+    // Before the loop closes: every request and watch is let go. The lease is left to expire, so
+    // this node's votes count for at most lease_ttl after it stops.
     void stop();
 
     // What this node serves now (after each publish).
@@ -76,7 +77,7 @@ public:
     // Writes (nullptr: removes) the override of zone/region for every node; `done` gets the
     // error or "" once etcd has it. An override with expires_at lives under a lease that ends then.
     void write_override(const std::string& zone, const std::string& region, const nlohmann::json* override,
-                        int64_t expires_in_s, std::function<void(const std::string& error)> done);
+                        int64_t expires_in_s, const std::function<void(const std::string& error)>& done);
 
     ops::FleetView view() const;
 

@@ -256,24 +256,24 @@ json status_document(const Readings& readings) {
         tcp += worker->queries[1].get();
     }
     json doc = {{"node", readings.node},
-            {"uptime_seconds", readings.uptime_seconds},
-            {"workers", readings.workers.size()},
-            {"queries", {{"udp", udp}, {"tcp", tcp}}},
-            {"zones", zones},
-            {"alerts", alerts},
-            {"health_transitions", readings.health_transitions},
-            {"transfers",
-             {{"served", readings.transfers.served},
-              {"up_to_date", readings.transfers.up_to_date},
-              {"refused", readings.transfers.refused},
-              {"tsig_errors", readings.transfers.tsig_errors},
-              {"notifies_sent", readings.transfers.notifies_sent},
-              {"notifies_acknowledged", readings.transfers.notifies_acknowledged},
-              {"notifies_failed", readings.transfers.notifies_failed}}},
-            {"reloads",
-             {{"succeeded", readings.reloads.succeeded()},
-              {"failed", readings.reloads.failed()},
-              {"last_errors", readings.reloads.last_errors()}}}};
+                {"uptime_seconds", readings.uptime_seconds},
+                {"workers", readings.workers.size()},
+                {"queries", {{"udp", udp}, {"tcp", tcp}}},
+                {"zones", zones},
+                {"alerts", alerts},
+                {"health_transitions", readings.health_transitions},
+                {"transfers",
+                 {{"served", readings.transfers.served},
+                  {"up_to_date", readings.transfers.up_to_date},
+                  {"refused", readings.transfers.refused},
+                  {"tsig_errors", readings.transfers.tsig_errors},
+                  {"notifies_sent", readings.transfers.notifies_sent},
+                  {"notifies_acknowledged", readings.transfers.notifies_acknowledged},
+                  {"notifies_failed", readings.transfers.notifies_failed}}},
+                {"reloads",
+                 {{"succeeded", readings.reloads.succeeded()},
+                  {"failed", readings.reloads.failed()},
+                  {"last_errors", readings.reloads.last_errors()}}}};
     doc["fleet"] = readings.fleet ? fleet_json(*readings.fleet) : json(nullptr);
     return doc;
 }

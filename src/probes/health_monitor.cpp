@@ -425,15 +425,20 @@ health::RegionHealth HealthMonitor::decide(Target& target) {
         target.decided = h.state;
         return h;
     }
-    if (!target.has_cast || target.cast_state != h.state) {
-        Verdict v{target.description(),       h.state, h.has_measurement, h.latency_ms, h.success_permille / 1000.0,
-                  target.health.last_reason()};
+    // No vote before the first result: a node just started would vote its check's initial state
+    // (up, by default) and could outvote the fleet's view of a target that is down. Until then
+    // the others' votes decide, and its own state stands only when too few of them are alive.
+    const bool has_result = target.health.samples() > 0;
+    if (has_result && (!target.has_cast || target.cast_state != h.state)) {
+        const Verdict v{target.description(),        h.state,
+                        h.has_measurement,           h.latency_ms,
+                        h.success_permille / 1000.0, target.health.last_reason()};
         votes_->cast(target.vote_key, v);
         target.has_cast = true;
         target.cast_state = h.state;
     }
     health::Tally tally = votes_->others(target.vote_key);
-    tally.add(h.state);
+    if (target.has_cast) tally.add(h.state);
     const health::VoteOutcome outcome = health::decide_by_vote(h.state, tally, rule_);
     target.vote = {true, h.state, tally, outcome.is_by_vote, outcome.reason};
     if (outcome.state != target.decided) {

@@ -195,9 +195,11 @@ void Operations::fleet_override(const std::string& zone, const std::string& regi
         return;
     }
     if (o->is_expiring() && o->expires <= std::chrono::system_clock::now()) return;
+    // This node's own write, applied when it was asked (etcd keeps whole seconds).
     if (const ops::Override* now = overrides_.find(key);
-        now != nullptr && now->is_fleet && now->action == o->action && now->set_at == o->set_at)
-        return;  // this node's own write, applied when it was asked
+        now != nullptr && now->is_fleet && now->action == o->action && now->by == o->by &&
+        ops::epoch_seconds(now->set_at) == ops::epoch_seconds(o->set_at))
+        return;
     if (!overrides_.set(snapshot, key, *o)) {
         log::warning("fleet: override of " + key.to_string() + " names a region this node does not serve");
         return;

@@ -31,7 +31,7 @@ std::vector<uint8_t> short_reply(const dns::Query& query, std::span<const uint8_
     std::vector<uint8_t> out(dns::kMaxMessageSize);
     dns::MessageWriter w(out);
     const auto copied = static_cast<uint16_t>(query.flags & (dns::flag::RD | dns::flag::CD));
-    uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (query.opcode << 11) | copied | (rc & 0xF));
+    auto flags = static_cast<uint16_t>(dns::flag::QR | (query.opcode << 11) | copied | (rc & 0xF));
     if (soa_zone != nullptr) flags |= dns::flag::AA;
     w.write_header(query.id, flags);
     if (query.has_question)

@@ -11,8 +11,18 @@ place in the cluster. Test setup reads and writes keys with /usr/bin/etcdctl (et
 
 Every member started is killed when the `with` block ends, by stop_all(), by the `etcd_cluster`
 fixture's teardown, and at interpreter exit whatever happens (ACTIVE_CLUSTERS). Never on 2379 and
-never on anything but loopback. Fixtures: `etcd_cluster` (one member) and `etcd_cluster3` (three);
-a test module brings them in with
+never on anything but loopback.
+
+TLS (optional): EtcdCluster(tmp_path, tls=EtcdTLS(ca_file=..., cert_file=..., key_file=...,
+client_cert_file=..., client_key_file=...)) serves clients on https://127.0.0.1:PORT with that
+server certificate (--cert-file/--key-file/--trusted-ca-file, plus --client-cert-auth unless
+client_cert_auth=False); the harness's own /health checks and etcdctl calls use the CA and the
+client certificate. Peers still talk plain http on loopback. Auth (optional): enable_auth("pw")
+adds the user root and turns etcd's auth on; etcdctl calls then pass --user (also settable with
+user="root:pw"). Without these, nothing changes.
+
+Fixtures: `etcd_cluster` (one member) and `etcd_cluster3` (three); a test module brings them in
+with
 
     pytest.register_assert_rewrite("etcd_harness")  # before importing anything from it
     pytest_plugins = ["etcd_harness"]
@@ -24,10 +34,12 @@ import atexit
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -49,10 +61,42 @@ class EtcdError(Exception):
     pass
 
 
+@dataclass
+class EtcdTLS:
+    """Certificate paths (PEM) for a cluster serving clients over TLS: the CA that signed both
+    certificates, the server's certificate and key (its subjectAltName must hold IP:127.0.0.1),
+    and the client certificate and key the harness's etcdctl and /health checks present.
+    client_cert_auth: whether etcd demands a client certificate signed by ca_file."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    client_cert_file: Optional[Path] = None
+    client_key_file: Optional[Path] = None
+    client_cert_auth: bool = True
+
+    def server_args(self) -> List[str]:
+        args = [f"--cert-file={self.cert_file}", f"--key-file={self.key_file}", f"--trusted-ca-file={self.ca_file}"]
+        return args + (["--client-cert-auth"] if self.client_cert_auth else [])
+
+    def etcdctl_args(self) -> List[str]:
+        args = [f"--cacert={self.ca_file}"]
+        if self.client_cert_file and self.client_key_file:
+            args += [f"--cert={self.client_cert_file}", f"--key={self.client_key_file}"]
+        return args
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        if self.client_cert_file and self.client_key_file:
+            context.load_cert_chain(str(self.client_cert_file), str(self.client_key_file))
+        return context
+
+
 class EtcdMember:
     """One member: its name, ports, data directory, log file and process (None while stopped)."""
 
-    def __init__(self, workdir: Path, index: int):
+    def __init__(self, workdir: Path, index: int, client_scheme: str = "http"):
+        self.client_scheme = client_scheme
         self.index = index
         self.name = f"m{index}"
         self.workdir = Path(workdir) / self.name
@@ -67,7 +111,7 @@ class EtcdMember:
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{self.client_scheme}://127.0.0.1:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
@@ -90,13 +134,17 @@ class EtcdCluster:
     endpoints: the client URLs, member order. start_all()/stop_all(); stop(i)/start(i) one member
     (restarted on its data directory and ports); pause(i)/resume(i) freeze one (SIGSTOP/SIGCONT);
     put/get/get_prefix/delete through etcdctl; wait_healthy() until every running member answers
-    /health and a quorum serves. Starts in __init__ unless start=False."""
+    /health and a quorum serves. Starts in __init__ unless start=False. tls: an EtcdTLS to serve
+    clients over https (None: plain http); user: "name:password" for etcdctl once auth is on."""
 
-    def __init__(self, tmp_path: Path, members: int = 1, *, start: bool = True, extra_args: List[str] = ()):
+    def __init__(self, tmp_path: Path, members: int = 1, *, start: bool = True, extra_args: List[str] = (),
+                 tls: Optional[EtcdTLS] = None, user: Optional[str] = None):
         if members not in (1, 3):
             raise ValueError("members must be 1 or 3")
         self.workdir = Path(tmp_path) / "etcd"
-        self.members = [EtcdMember(self.workdir, i) for i in range(members)]
+        self.tls = tls
+        self.user = user
+        self.members = [EtcdMember(self.workdir, i, "https" if tls else "http") for i in range(members)]
         self.extra_args = list(extra_args)
         self.cluster_token = f"meridian-test-{os.getpid()}-{id(self)}"
         if start:
@@ -129,6 +177,7 @@ class EtcdCluster:
             "--heartbeat-interval=50",
             "--election-timeout=500",  # quick elections: a stopped leader is replaced in about a second
             "--log-level=warn",
+            *(self.tls.server_args() if self.tls else []),
             *self.extra_args,
         ]
 
@@ -210,8 +259,10 @@ class EtcdCluster:
 
     def health(self, index: int, timeout: float = 1.0) -> Optional[dict]:
         """Member `index`'s GET /health ({"health":"true"} when it is part of a serving quorum), or None."""
+        context = self.tls.ssl_context() if self.tls else None
         try:
-            with urllib.request.urlopen(f"{self.members[index].client_url}/health", timeout=timeout) as reply:
+            with urllib.request.urlopen(f"{self.members[index].client_url}/health", timeout=timeout,
+                                        context=context) as reply:
                 return json.loads(reply.read())
         except (urllib.error.URLError, OSError, ValueError):
             return None
@@ -239,11 +290,23 @@ class EtcdCluster:
         """etcdctl (API 3) against the running members (or `endpoints`): its completed process."""
         targets = endpoints or [m.client_url for m in self.members if m.running()]
         env = dict(os.environ, ETCDCTL_API="3")
-        cmd = [str(ETCDCTL), f"--endpoints={','.join(targets)}", "--dial-timeout=2s", "--command-timeout=5s", *args]
+        cmd = [str(ETCDCTL), f"--endpoints={','.join(targets)}", "--dial-timeout=2s", "--command-timeout=5s"]
+        if self.tls:
+            cmd += self.tls.etcdctl_args()
+        if self.user:
+            cmd.append(f"--user={self.user}")
+        cmd += list(args)
         done = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout)
         if check and done.returncode != 0:
             raise EtcdError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.decode(errors='replace').strip()}")
         return done
+
+    def enable_auth(self, password: str = "pw") -> None:
+        """Adds the user root (etcd gives it the root role) with `password` and turns etcd's auth
+        on; this harness's etcdctl calls authenticate as root from then on."""
+        self.etcdctl("user", "add", f"root:{password}")
+        self.etcdctl("auth", "enable")
+        self.user = f"root:{password}"
 
     def put(self, key: str, value: str, **kw) -> None:
         self.etcdctl("put", "--", key, value, **kw)

@@ -40,6 +40,13 @@ EXPIRY_BOUND = LEASE_TTL + 6.0
 NODES = ("n1", "n2", "n3")
 
 
+def must(predicate, bound: float):
+    """wait_for that fails the test when the bound passes first."""
+    value = wait_for(predicate, bound)
+    assert value, f"not within {bound} s"
+    return value
+
+
 class Target(http.server.ThreadingHTTPServer):
     """An http health target answering 200, or 503 to the nodes named in down_for."""
 
@@ -88,7 +95,9 @@ def fleet_zone(port: int, serial: int = 1) -> str:
 def fleet_table(etcd: EtcdCluster, node: str, **keys) -> str:
     lines = ["[fleet]", "endpoints = [" + ", ".join(f'"{e}"' for e in etcd.endpoints) + "]",
              f'node = "{node}"', f'lease_ttl = "{LEASE_TTL}s"']
-    lines += [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"' for k, v in keys.items()]
+    def toml(v):
+        return ("true" if v else "false") if isinstance(v, bool) else f'"{v}"' if isinstance(v, str) else repr(v)
+    lines += [f"{k} = {toml(v)}" for k, v in keys.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +108,7 @@ def start_node(start_server, etcd, target, node, zone_text=None, **fleet_keys):
 
 def start_fleet(start_server, etcd, target, **fleet_keys):
     nodes = [start_node(start_server, etcd, target, n, **fleet_keys) for n in NODES]
-    wait_for(lambda: all(len(status(s)["fleet"]["nodes"]) == len(NODES) for s in nodes), 10)
+    must(lambda: all(len(status(s)["fleet"]["nodes"]) == len(NODES) for s in nodes), 10)
     return nodes
 
 
@@ -118,7 +127,7 @@ def answer(srv) -> set:
 
 
 def all_answer(nodes, expected: str, bound: float) -> None:
-    wait_for(lambda: all(answer(n) == {expected} for n in nodes), bound)
+    must(lambda: all(answer(n) == {expected} for n in nodes), bound)
 
 
 @pytest.fixture
@@ -136,9 +145,9 @@ def test_majority_keeps_a_region_one_node_sees_down(start_server, tmp_path, targ
     target.down_for = {"n3"}
     with EtcdCluster(tmp_path / "etcd", members=members) as etcd:
         nodes = start_fleet(start_server, etcd, target)
-        wait_for(lambda: target.seen >= set(NODES), 5)
-        wait_for(lambda: all(region_status(n)["vote"]["voters"] == 3 for n in nodes), VOTE_BOUND)
-        wait_for(lambda: region_status(nodes[2])["vote"]["own"] == "unhealthy", VOTE_BOUND)
+        must(lambda: target.seen >= set(NODES), 5)
+        must(lambda: all(region_status(n)["vote"]["voters"] == 3 for n in nodes), VOTE_BOUND)
+        must(lambda: region_status(nodes[2])["vote"]["own"] == "unhealthy", VOTE_BOUND)
         all_answer(nodes, EU, VOTE_BOUND)
         dissenter = region_status(nodes[2])
         assert dissenter["vote"]["own"] == "unhealthy"
@@ -163,8 +172,8 @@ def test_quorum_018_one_healthy_vote_of_three_keeps_the_region(start_server, etc
     seeing it up takes it out everywhere."""
     target.down_for = {"n2", "n3"}
     nodes = start_fleet(start_server, etcd, target, quorum=0.18)
-    wait_for(lambda: all(region_status(n)["vote"]["voters"] == 3 for n in nodes), VOTE_BOUND)
-    wait_for(lambda: region_status(nodes[1])["vote"]["own"] == "unhealthy", VOTE_BOUND)
+    must(lambda: all(region_status(n)["vote"]["voters"] == 3 for n in nodes), VOTE_BOUND)
+    must(lambda: region_status(nodes[1])["vote"]["own"] == "unhealthy", VOTE_BOUND)
     all_answer(nodes, EU, VOTE_BOUND)
     target.down_for = set(NODES)
     all_answer(nodes, SPARE, VOTE_BOUND)
@@ -176,6 +185,8 @@ def test_a_killed_nodes_vote_expires(start_server, etcd, target):
     entry leaves the fleet list."""
     target.down_for = {"n2", "n3"}
     nodes = start_fleet(start_server, etcd, target, quorum=0.18)
+    must(lambda: all(region_status(n)["vote"]["voters"] == 3 for n in nodes), VOTE_BOUND)
+    must(lambda: all(region_status(n)["vote"]["own"] == "unhealthy" for n in nodes[1:]), VOTE_BOUND)
     all_answer(nodes, EU, VOTE_BOUND)
     nodes[0].proc.send_signal(signal.SIGKILL)
     nodes[0].proc.wait(timeout=10)
@@ -183,7 +194,7 @@ def test_a_killed_nodes_vote_expires(start_server, etcd, target):
     killed_at = time.monotonic()
     all_answer(nodes[1:], SPARE, EXPIRY_BOUND)
     assert time.monotonic() - killed_at >= LEASE_TTL - 1  # not before the lease could run out
-    wait_for(lambda: [n["node"] for n in status(nodes[1])["fleet"]["nodes"]] == ["n2", "n3"], EXPIRY_BOUND)
+    must(lambda: [n["node"] for n in status(nodes[1])["fleet"]["nodes"]] == ["n2", "n3"], EXPIRY_BOUND)
 
 
 def test_etcd_stopped_and_restarted_answers_flow_and_nodes_rejoin(start_server, etcd, target):
@@ -196,10 +207,10 @@ def test_etcd_stopped_and_restarted_answers_flow_and_nodes_rejoin(start_server, 
     all_answer(nodes, EU, VOTE_BOUND)
     etcd.stop(0)
     for n in nodes:
-        wait_for(lambda n=n: status(n)["fleet"]["partitioned"], 10)
+        must(lambda n=n: status(n)["fleet"]["partitioned"], 10)
         assert metric_value(scrape_metrics(n), "meridian_fleet_partitioned") == 1
         wait_log(n, r"fleet: cut off from etcd", 5)
-    wait_for(lambda: answer(nodes[2]) == {SPARE}, VOTE_BOUND)
+    must(lambda: answer(nodes[2]) == {SPARE}, VOTE_BOUND)
     assert answer(nodes[0]) == {EU} and answer(nodes[1]) == {EU}
     unanswered = 0
     for _ in range(50):
@@ -211,7 +222,7 @@ def test_etcd_stopped_and_restarted_answers_flow_and_nodes_rejoin(start_server, 
     assert unanswered == 0
     etcd.start(0)
     for n in nodes:
-        wait_for(lambda n=n: not status(n)["fleet"]["partitioned"], 20)
+        must(lambda n=n: not status(n)["fleet"]["partitioned"], 20)
         wait_log(n, r"fleet: rejoined etcd", 5)
         assert metric_value(scrape_metrics(n), "meridian_fleet_partitions_total") >= 1
     all_answer(nodes, EU, VOTE_BOUND)
@@ -238,7 +249,7 @@ def test_a_drain_through_one_node_reaches_all_three(start_server, etcd, target):
     all_answer(nodes, EU, 3.0)
     assert [region_status(n).get("override") for n in nodes] == [None, None, None]
     assert ctl("drain", ZONE, "eu", "--node-only", admin=nodes[1]).returncode == 0
-    wait_for(lambda: answer(nodes[1]) == {SPARE}, 2)
+    must(lambda: answer(nodes[1]) == {SPARE}, 2)
     time.sleep(1.0)  # a fleet drain would have reached the others by now
     assert answer(nodes[0]) == {EU} and answer(nodes[2]) == {EU}
 
@@ -250,7 +261,7 @@ def test_status_and_dashboard_flag_a_node_with_another_serial(start_server, etcd
     port = target.server_port
     nodes = [start_node(start_server, etcd, target, "n1"), start_node(start_server, etcd, target, "n2"),
              start_node(start_server, etcd, target, "n3", zone_text=fleet_zone(port, serial=2))]
-    wait_for(lambda: len(status(nodes[0])["fleet"]["nodes"]) == 3, 10)
+    must(lambda: len(status(nodes[0])["fleet"]["nodes"]) == 3, 10)
     listed = {n["node"]: n for n in status(nodes[0])["fleet"]["nodes"]}
     assert listed["n1"]["self"] and listed["n1"]["serials"] == {ZONE: 1}
     assert listed["n3"]["serials"] == {ZONE: 2}
@@ -286,6 +297,11 @@ def test_fleet_config_errors_are_named(tmp_path):
     assert result.returncode != 0
     assert 'fleet endpoint "etcd:2379" must be an http:// or https:// URL' in result.stderr
     assert "fleet user root needs a password or password_file" in result.stderr
+    config.write_text('zones = ["zones"]\n[listen]\nudp = ["127.0.0.1:5399"]\n'
+                      '[fleet]\nendpoints = ["http://127.0.0.1:2379"]\nquorum = 1.0\n')
+    result = run_check(config)
+    assert result.returncode != 0
+    assert "fleet quorum must be below 1" in result.stderr
     config.write_text('zones = ["zones"]\n[listen]\nudp = ["127.0.0.1:5399"]\n[fleet]\nnode = "a"\n')
     result = run_check(config)
     assert result.returncode != 0
