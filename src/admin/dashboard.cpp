@@ -85,7 +85,8 @@ function renderFleet(fleet) {
   div.replaceChildren();
   if (!fleet) return;
   const h = document.createElement("h2");
-  h.textContent = "Fleet: " + (fleet.partitioned ? "this node is cut off from etcd (" + fleet.error + ")" : fleet.nodes.length + " nodes");
+  const live = fleet.nodes.filter(n => n.live).length;
+  h.textContent = "Fleet: " + (fleet.partitioned ? "this node is cut off from etcd (" + fleet.error + ")" : live + " nodes");
   if (fleet.partitioned) h.className = "unhealthy";
   div.appendChild(h);
   const table = document.createElement("table");
@@ -105,6 +106,7 @@ function renderFleet(fleet) {
     const differs = [];
     if (n.serial_mismatch.length) differs.push("serial of " + n.serial_mismatch.join(", "));
     if (n.config_mismatch) differs.push("configuration");
+    if (!n.live) differs.push("gone since " + new Date(n.gone_since * 1000).toLocaleTimeString() + " (lease ran out)");
     const flag = cell(differs.join("; "), differs.length ? "unhealthy" : "");
     flag.dataset.mismatch = differs.length ? "yes" : "no";
     row.appendChild(flag);

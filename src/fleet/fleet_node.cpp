@@ -316,10 +316,17 @@ void FleetNode::take(const KeyValue& kv, bool is_put) {
         const std::string node = rest.substr(6);
         if (node == config_.node || node.empty()) return;
         if (!is_put) {
-            nodes_.erase(node);
+            if (const auto it = nodes_.find(node); it != nodes_.end()) {
+                gone_[node] = {it->second, unix_now()};
+                nodes_.erase(it);
+                log::warning("fleet: node " + node + " left the fleet (its lease ran out: stopped, dead or cut off)");
+            }
             return;
         }
-        if (auto entry = NodeEntry::from_json(kv.value)) nodes_[node] = std::move(*entry);
+        if (auto entry = NodeEntry::from_json(kv.value)) {
+            if (gone_.erase(node) != 0) log::info("fleet: node " + node + " is back");
+            nodes_[node] = std::move(*entry);
+        }
     } else if (rest.rfind("overrides/", 0) == 0) {
         const std::string tail = rest.substr(10);
         const std::size_t slash = tail.find('/');
@@ -412,6 +419,21 @@ ops::FleetView FleetNode::view() const {
             if (entry.serials.count(zone) == 0) n.serial_mismatch.push_back(zone);
         }
         n.is_config_mismatch = entry.config_digest != entry_.config_digest;
+        view.nodes.push_back(std::move(n));
+    }
+    constexpr int64_t kForgetGoneAfterSeconds = 3600;
+    const int64_t now = unix_now();
+    for (const auto& [name, gone] : gone_) {
+        if (nodes_.count(name) != 0 || now - gone.second > kForgetGoneAfterSeconds) continue;
+        ops::FleetNodeView n;
+        n.node = name;
+        n.serials = gone.first.serials;
+        n.config_digest = gone.first.config_digest;
+        n.last_vote = gone.first.last_vote;
+        n.started = gone.first.started;
+        n.admin = gone.first.admin;
+        n.is_live = false;
+        n.gone_since = gone.second;
         view.nodes.push_back(std::move(n));
     }
     view.targets = votes_.size();

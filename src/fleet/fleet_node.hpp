@@ -116,7 +116,10 @@ private:
     std::map<std::string, nlohmann::json> own_votes_;                    // by target
     std::map<std::string, std::map<std::string, health::State>> votes_;  // target → node → state
     std::map<std::string, NodeEntry> nodes_;                             // other live nodes
-    std::map<std::string, std::string> known_overrides_;                 // key → document, as last applied
+    // Nodes whose entry vanished (lease expired: dead or cut off), kept for an hour with the
+    // time they went, so every node's /status shows who dropped out.
+    std::map<std::string, std::pair<NodeEntry, int64_t>> gone_;
+    std::map<std::string, std::string> known_overrides_;  // key → document, as last applied
     ops::FleetView view_;
 };
 

@@ -19,6 +19,8 @@ struct FleetNodeView {
     std::string admin;                         // its admin API, "" when it has none
     std::vector<std::string> serial_mismatch;  // zones it serves at another serial than this node
     bool is_config_mismatch = false;           // its zone files differ from this node's
+    bool is_live = true;                       // false: its lease ran out (dead, or cut off from etcd)
+    int64_t gone_since = 0;                    // unix seconds its entry vanished; 0 while live
 };
 
 struct FleetView {
@@ -37,7 +39,7 @@ struct FleetView {
     uint64_t overrides_applied = 0;    // fleet overrides set or cleared here from the watch
     std::size_t targets = 0;           // targets other nodes vote on
     std::size_t others_votes = 0;      // their live votes
-    std::vector<FleetNodeView> nodes;  // live nodes, this one first
+    std::vector<FleetNodeView> nodes;  // this node first, then the live ones, then those gone lately
 };
 
 }  // namespace meridian::ops

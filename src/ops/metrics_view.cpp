@@ -281,11 +281,13 @@ std::string metrics_text(const Readings& readings) {
         m.family("meridian_fleet_partitioned", "gauge", "1 while this node is cut off from etcd (own verdicts only).");
         m.sample("meridian_fleet_partitioned", {}, f->is_partitioned ? 1 : 0);
         m.family("meridian_fleet_nodes", "gauge", "Live nodes of the fleet, this one included.");
-        m.sample("meridian_fleet_nodes", {}, static_cast<double>(f->nodes.size()));
+        m.sample("meridian_fleet_nodes", {},
+                 static_cast<double>(std::count_if(f->nodes.begin(), f->nodes.end(),
+                                                   [](const FleetNodeView& n) { return n.is_live; })));
         m.family("meridian_fleet_node_mismatch", "gauge",
                  "1 for a node serving another zone serial or other zone files than this one.");
         for (const FleetNodeView& n : f->nodes) {
-            if (n.is_self) continue;
+            if (n.is_self || !n.is_live) continue;
             m.sample("meridian_fleet_node_mismatch", {{"node", n.node}},
                      !n.serial_mismatch.empty() || n.is_config_mismatch ? 1 : 0);
         }

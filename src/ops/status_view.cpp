@@ -217,7 +217,9 @@ json fleet_json(const FleetView& f) {
                          {"started", n.started},
                          {"admin", n.admin.empty() ? json(nullptr) : json(n.admin)},
                          {"serial_mismatch", n.serial_mismatch},
-                         {"config_mismatch", n.is_config_mismatch}});
+                         {"config_mismatch", n.is_config_mismatch},
+                         {"live", n.is_live},
+                         {"gone_since", n.is_live ? json(nullptr) : json(n.gone_since)}});
     }
     return {{"node", f.node},
             {"prefix", f.prefix},

@@ -181,8 +181,8 @@ def test_quorum_018_one_healthy_vote_of_three_keeps_the_region(start_server, etc
 
 def test_a_killed_nodes_vote_expires(start_server, etcd, target):
     """quorum 0.18 and only n1 sees eu up: n1's vote keeps eu in n2's and n3's answers. Killed
-    (SIGKILL: no goodbye), its lease runs out within lease_ttl and eu leaves their answers; its
-    entry leaves the fleet list."""
+    (SIGKILL: no goodbye), its lease runs out within lease_ttl and eu leaves their answers; the
+    others list it as gone (/status, /metrics, the log, meridianctl fleet)."""
     target.down_for = {"n2", "n3"}
     nodes = start_fleet(start_server, etcd, target, quorum=0.18)
     must(lambda: all(region_status(n)["vote"]["voters"] == 3 for n in nodes), VOTE_BOUND)
@@ -194,7 +194,13 @@ def test_a_killed_nodes_vote_expires(start_server, etcd, target):
     killed_at = time.monotonic()
     all_answer(nodes[1:], SPARE, EXPIRY_BOUND)
     assert time.monotonic() - killed_at >= LEASE_TTL - 1  # not before the lease could run out
-    must(lambda: [n["node"] for n in status(nodes[1])["fleet"]["nodes"]] == ["n2", "n3"], EXPIRY_BOUND)
+    must(lambda: [n["node"] for n in status(nodes[1])["fleet"]["nodes"] if n["live"]] == ["n2", "n3"], EXPIRY_BOUND)
+    gone = {n["node"]: n for n in status(nodes[2])["fleet"]["nodes"]}["n1"]
+    assert not gone["live"] and gone["gone_since"] is not None
+    assert metric_value(scrape_metrics(nodes[2]), "meridian_fleet_nodes") == 2
+    wait_log(nodes[2], r"fleet: node n1 left the fleet", 5)
+    shown = ctl("fleet", admin=nodes[2])
+    assert "GONE since" in next(l for l in shown.stdout.splitlines() if l.strip().startswith("n1"))
 
 
 def test_etcd_stopped_and_restarted_answers_flow_and_nodes_rejoin(start_server, etcd, target):

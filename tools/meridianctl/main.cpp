@@ -71,6 +71,7 @@ void show_fleet(const nlohmann::json& status) {
         std::string flags;
         if (!n["serial_mismatch"].empty()) flags += " SERIAL DIFFERS";
         if (n["config_mismatch"].get<bool>()) flags += " CONFIG DIFFERS";
+        if (!n.value("live", true)) flags += " GONE since " + n["gone_since"].dump() + " (lease ran out)";
         std::printf("  %-16s %s config %s last vote %s%s%s\n", n["node"].get<std::string>().c_str(), serials.c_str(),
                     n["config_digest"].get<std::string>().c_str(),
                     n["last_vote"].is_null() ? "never" : n["last_vote"].dump().c_str(),
