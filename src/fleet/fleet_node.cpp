@@ -392,25 +392,28 @@ void FleetNode::write_override(const std::string& zone, const std::string& regio
     });
 }
 
+namespace {
+
+ops::FleetNodeView node_view(const std::string& name, const NodeEntry& entry) {
+    ops::FleetNodeView n;
+    n.node = name;
+    n.serials = entry.serials;
+    n.config_digest = entry.config_digest;
+    n.last_vote = entry.last_vote;
+    n.started = entry.started;
+    n.admin = entry.admin;
+    return n;
+}
+
+}  // namespace
+
 ops::FleetView FleetNode::view() const {
     ops::FleetView view = view_;
-    ops::FleetNodeView self;
-    self.node = config_.node;
+    ops::FleetNodeView self = node_view(config_.node, entry_);
     self.is_self = true;
-    self.serials = entry_.serials;
-    self.config_digest = entry_.config_digest;
-    self.last_vote = entry_.last_vote;
-    self.started = entry_.started;
-    self.admin = entry_.admin;
     view.nodes.push_back(std::move(self));
     for (const auto& [name, entry] : nodes_) {
-        ops::FleetNodeView n;
-        n.node = name;
-        n.serials = entry.serials;
-        n.config_digest = entry.config_digest;
-        n.last_vote = entry.last_vote;
-        n.started = entry.started;
-        n.admin = entry.admin;
+        ops::FleetNodeView n = node_view(name, entry);
         for (const auto& [zone, serial] : entry.serials) {
             const auto mine = entry_.serials.find(zone);
             if (mine == entry_.serials.end() || mine->second != serial) n.serial_mismatch.push_back(zone);
@@ -425,13 +428,7 @@ ops::FleetView FleetNode::view() const {
     const int64_t now = unix_now();
     for (const auto& [name, gone] : gone_) {
         if (nodes_.count(name) != 0 || now - gone.second > kForgetGoneAfterSeconds) continue;
-        ops::FleetNodeView n;
-        n.node = name;
-        n.serials = gone.first.serials;
-        n.config_digest = gone.first.config_digest;
-        n.last_vote = gone.first.last_vote;
-        n.started = gone.first.started;
-        n.admin = gone.first.admin;
+        ops::FleetNodeView n = node_view(name, gone.first);
         n.is_live = false;
         n.gone_since = gone.second;
         view.nodes.push_back(std::move(n));

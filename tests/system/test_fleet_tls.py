@@ -26,20 +26,13 @@ pytest.register_assert_rewrite("etcd_harness")  # before anything imports it
 
 from etcd_harness import EtcdCluster, EtcdTLS
 from meridian_server import start_ops_server, wait_for
-from test_fleet import EU, LEASE_TTL, SPARE, VOTE_BOUND, Target, answer, fleet_zone, region_status, status
+from test_fleet import (  # noqa: F401 (target: the fixture, found by pytest by name)
+    EU, LEASE_TTL, SPARE, VOTE_BOUND, answer, fleet_zone, region_status, status, target)
 
 NODES = ("n1", "n2", "n3")
 JOIN_BOUND = 10.0  # a node's first lease, entry and watch through etcd
 REFUSED_BOUND = 10.0  # a node's first failed attempt reaches /status
 PASSWORD = "s3cret-pw"
-
-
-@pytest.fixture
-def target():
-    t = Target()
-    yield t
-    t.shutdown()
-    t.server_close()
 
 
 # -- certificates ------------------------------------------------------------------------------
