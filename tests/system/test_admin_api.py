@@ -89,7 +89,9 @@ def test_status_shape_and_values(api):
     assert reply.status == 200, reply
     assert reply.headers["content-type"].startswith("application/json")
     s = reply.json()
-    assert set(s) == {"node", "uptime_seconds", "workers", "queries", "zones", "alerts", "health_transitions", "reloads"}
+    assert set(s) == {"node", "uptime_seconds", "workers", "queries", "zones", "alerts", "health_transitions", "reloads",
+                      "transfers", "fleet"}
+    assert s["fleet"] is None  # a single node: no [fleet] (test_fleet.py covers fleet mode)
     assert s["node"] == "node-a"
     assert s["workers"] == 2
     assert isinstance(s["uptime_seconds"], int) and 0 <= s["uptime_seconds"] < 600
@@ -264,7 +266,8 @@ def test_body_over_64k_is_413(api):
 def test_drain_moves_answers_and_delete_brings_them_back(api):
     assert app_answer(api) == ([EU_WEST], 30)
     body = admin_json(api, "PUT", OVERRIDE, body={"action": "drain", "reason": "maintenance 42"})
-    assert body == {"zone": ZONE, "region": "eu-west-1", "action": "drain", "reason": "maintenance 42", "expires_at": None}
+    assert body == {"zone": ZONE, "region": "eu-west-1", "action": "drain", "reason": "maintenance 42", "expires_at": None,
+                    "scope": "node"}
     try:
         assert app_answer(api) == ([EU_CENTRAL], 10)
         region = next(r for r in admin_json(api, "GET", "/status")["zones"][0]["regions"] if r["name"] == "eu-west-1")
@@ -278,7 +281,7 @@ def test_drain_moves_answers_and_delete_brings_them_back(api):
         assert "override: geo.example.com./eu-west-1 set to drain (maintenance 42)" in api.stderr()
     finally:
         body = admin_json(api, "DELETE", OVERRIDE)
-    assert body == {"zone": ZONE, "region": "eu-west-1", "action": "none"}
+    assert body == {"zone": ZONE, "region": "eu-west-1", "action": "none", "scope": "node"}
     assert app_answer(api) == ([EU_WEST], 30)
     assert_json_error(admin_request(api, "DELETE", OVERRIDE), 404)
 
