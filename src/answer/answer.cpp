@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "dns/name.hpp"
 #include "dns/query.hpp"
 #include "dns/wire.hpp"
+#include "dnssec/nsec.hpp"
+#include "zone/signing.hpp"
 
 namespace meridian::answer {
 
@@ -40,6 +43,7 @@ enum class LookupKind : uint8_t { found, delegation, nxdomain };
 struct Lookup {
     LookupKind kind;
     const zone::Node* node;  // the match, the wildcard that matched, or the zone cut
+    bool is_wildcard = false;  // found by wildcard expansion (RFC 4592)
 };
 
 // Finds `name` in `zone` top-down, so that the highest zone cut on the way wins
@@ -59,7 +63,7 @@ Lookup lookup(const zone::Zone& zone, std::string_view name, uint16_t qtype) noe
             wildcard[1] = '*';
             std::copy(encloser.begin(), encloser.end(), wildcard.begin() + 2);
             if (const zone::Node* w = zone.find(view(wildcard.data(), encloser.size() + 2))) {
-                return {LookupKind::found, w};
+                return {LookupKind::found, w, true};
             }
             return {LookupKind::nxdomain, node};
         }
@@ -92,9 +96,22 @@ private:
     uint16_t respond_explain() noexcept;
     uint16_t respond_from_zone(const zone::ServedZone& served) noexcept;
     uint16_t refer(const zone::Zone& zone, const zone::Node& cut) noexcept;
-    uint16_t deny(const zone::Zone& zone, uint16_t rc) noexcept;
+    // NXDOMAIN (node null) or NODATA at `node` for the name being looked up (`sname`, written as
+    // `owner`): the SOA and, when signing, the NSEC that proves it (RFC 9824).
+    uint16_t deny(const zone::Zone& zone, uint16_t rc, const zone::Node* node, const Lookup* found,
+                  const dns::NameBuffer& sname, const uint8_t* owner, std::size_t owner_size) noexcept;
+    // A zone RRset; `expanded` (lower case) when it answers for a name a wildcard matched, so
+    // that it is signed for that name.
     void add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
-                   const zone::RRset& set, Need need) noexcept;
+                   const zone::RRset& set, Need need, std::string_view expanded = {}) noexcept;
+    // Signatures: the zone's own for its RRsets, or made now (the worker's cache) for `owner`.
+    void attach_zone_signatures(RRsetRef* r, const zone::Zone& zone, const zone::RRset& set) const noexcept;
+    void sign_online(RRsetRef* r, const zone::Zone& zone, std::string_view owner, uint32_t original_ttl,
+                     std::span<const std::span<const uint8_t>> rdatas) noexcept;
+    void sign_online_one(RRsetRef* r, const zone::Zone& zone, std::string_view owner, uint32_t original_ttl) noexcept;
+    // An NSEC for `sname` listing `types` (compact denial), signed now.
+    void add_online_nsec(const zone::Zone& zone, std::string_view sname, const uint8_t* owner, std::size_t owner_size,
+                         std::span<const uint16_t> types) noexcept;
     void add_addresses_of(const zone::Zone& zone, const zone::Node& node, Need need) noexcept;
     void add_additional_for(const zone::Zone& zone, const zone::RRset& set) noexcept;
     const uint8_t* qname() const noexcept { return packet_ + dns::kHeaderSize; }
@@ -109,10 +126,30 @@ private:
     uint8_t ecs_scope_ = 0;
     std::array<uint32_t, kMaxAdditionalTargets> additional_done_{};
     std::size_t additional_count_ = 0;
+
+    // Signing (DO=1 to a signed zone). Everything an online signature needs lives here until the
+    // response is written: the signatures, the NSEC rdata and the steered addresses they cover.
+public:
+    bool is_signing() const noexcept { return signs_; }
+    bool is_signing_refused() const noexcept { return is_signing_refused_; }
+    bool is_compact_nxdomain() const noexcept { return is_compact_nxdomain_; }
+
+private:
+    static constexpr std::size_t kMaxOnlineSignatures = 12;
+    static constexpr std::size_t kMaxSignedAddresses = 512;
+    bool signs_ = false;
+    bool is_signing_refused_ = false;
+    bool is_compact_nxdomain_ = false;  // NXDOMAIN restored for a client that set CO
+    std::array<std::array<uint8_t, dnssec::kMaxRrsigRdataSize>, kMaxOnlineSignatures> signatures_;
+    std::size_t signatures_used_ = 0;
+    std::array<uint8_t, 2 + dns::kMaxNameLength + dnssec::kMaxBitmapSize> nsec_rdata_;
+    std::array<uint8_t, kMaxSignedAddresses * 16> addresses_;
+    std::array<std::span<const uint8_t>, kMaxSignedAddresses> address_spans_;
+    std::optional<OnlineSigner> own_signer_;  // when the caller gave none
 };
 
 void Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
-                          const zone::RRset& set, Need need) noexcept {
+                          const zone::RRset& set, Need need, std::string_view expanded) noexcept {
     RRsetRef r;
     r.owner = owner;
     r.owner_size = owner_size;
@@ -122,7 +159,83 @@ void Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t
     r.need = need;
     r.zone = &zone;
     r.set = &set;
+    if (signs_ && expanded.empty()) {
+        attach_zone_signatures(&r, zone, set);
+    } else if (signs_) {
+        std::array<std::span<const uint8_t>, 32> rdatas;
+        std::size_t count = 0;
+        for (const zone::Rdata& rdata : zone.rdatas(set)) {
+            if (count == rdatas.size()) {
+                sections_.mark_required_lost();  // more than a wildcard answer signed online may hold
+                return;
+            }
+            rdatas[count++] = {zone.bytes_of(rdata), rdata.size};
+        }
+        sign_online(&r, zone, expanded, set.ttl, {rdatas.data(), count});
+    }
     sections_.add(section, r);
+}
+
+void Responder::attach_zone_signatures(RRsetRef* r, const zone::Zone& zone, const zone::RRset& set) const noexcept {
+    for (const zone::Rdata& rrsig : zone.signatures(set)) {
+        if (r->rrsig_count == r->rrsigs.size()) break;
+        r->rrsigs[r->rrsig_count++] = {zone.bytes_of(rrsig), rrsig.size};
+    }
+}
+
+void Responder::sign_online(RRsetRef* r, const zone::Zone& zone, std::string_view owner, uint32_t original_ttl,
+                            std::span<const std::span<const uint8_t>> rdatas) noexcept {
+    const zone::Signing& signing = *zone.signing();
+    OnlineSigner* signer = client_.signer;
+    if (signer == nullptr) {
+        if (!own_signer_) own_signer_.emplace(0, 0.0, std::array<uint64_t, 2>{1, 2});
+        signer = &*own_signer_;
+    }
+    const dnssec::RRsetToSign rrset{
+        {reinterpret_cast<const uint8_t*>(owner.data()), owner.size()}, r->type, r->rrclass, original_ttl, rdatas};
+    for (const dnssec::Key* key : signing.zone_signers) {
+        if (signatures_used_ == signatures_.size() || r->rrsig_count == r->rrsigs.size()) {
+            sections_.mark_required_lost();
+            return;
+        }
+        std::array<uint8_t, dnssec::kMaxRrsigRdataSize>& out = signatures_[signatures_used_];
+        std::size_t size = 0;
+        const OnlineSigner::Result result =
+            signer->signature(*key, rrset, signing.window, client_.now_ms, out, &size);
+        if (result != OnlineSigner::Result::ok) {
+            is_signing_refused_ = true;
+            return;
+        }
+        ++signatures_used_;
+        r->rrsigs[r->rrsig_count++] = {out.data(), size};
+    }
+}
+
+// An RRset of one record given as r->rdata (a steered CNAME), its name lower-cased for signing.
+void Responder::sign_online_one(RRsetRef* r, const zone::Zone& zone, std::string_view owner,
+                                uint32_t original_ttl) noexcept {
+    std::array<uint8_t, dns::kMaxNameLength> lower;
+    const std::size_t size = std::min(r->rdata_size, lower.size());
+    std::copy(r->rdata, r->rdata + size, lower.begin());
+    if (r->form == dns::RdataForm::name) dns::lowercase_name(lower.data(), size);
+    const std::array<std::span<const uint8_t>, 1> rdatas{std::span<const uint8_t>(lower.data(), size)};
+    sign_online(r, zone, owner, original_ttl, rdatas);
+}
+
+void Responder::add_online_nsec(const zone::Zone& zone, std::string_view sname, const uint8_t* owner,
+                                std::size_t owner_size, std::span<const uint16_t> types) noexcept {
+    const std::size_t size = dnssec::write_compact_nsec(
+        {reinterpret_cast<const uint8_t*>(sname.data()), sname.size()}, types, nsec_rdata_.data());
+    if (size == 0) return;  // a 254-byte name has no successor: the denial goes unproven
+    RRsetRef r;
+    r.owner = owner;
+    r.owner_size = owner_size;
+    r.type = rrtype::NSEC;
+    r.ttl = zone.negative_ttl();
+    r.rdata = nsec_rdata_.data();
+    r.rdata_size = size;
+    sign_online_one(&r, zone, sname, zone.negative_ttl());
+    sections_.add(Section::authority, r);
 }
 
 void Responder::add_addresses_of(const zone::Zone& zone, const zone::Node& node, Need need) noexcept {
@@ -149,8 +262,26 @@ void Responder::add_additional_for(const zone::Zone& zone, const zone::RRset& se
     }
 }
 
-// NXDOMAIN or NODATA: the SOA in authority with the negative TTL (RFC 2308 §3).
-uint16_t Responder::deny(const zone::Zone& zone, uint16_t rc) noexcept {
+bool has_type(std::span<const uint8_t> nsec_rdata, uint16_t type) noexcept {
+    std::size_t at = 0;
+    while (at < nsec_rdata.size() && nsec_rdata[at] != 0) at += nsec_rdata[at] + 1u;  // the next name
+    for (++at; at + 2 <= nsec_rdata.size();) {
+        const uint8_t window = nsec_rdata[at];
+        const uint8_t length = nsec_rdata[at + 1];
+        const unsigned low = type & 0xFF;
+        if (window == (type >> 8) && low / 8 < length && at + 2 + low / 8 < nsec_rdata.size())
+            return (nsec_rdata[at + 2 + low / 8] & (0x80 >> (low % 8))) != 0;
+        at += 2u + length;
+    }
+    return false;
+}
+
+// NXDOMAIN or NODATA: the SOA in authority with the negative TTL (RFC 2308 §3), and when signing
+// the NSEC that proves it. Compact denial (RFC 9824): the NSEC is at the name asked for and covers
+// nothing else; a name that does not exist gets NOERROR with an NSEC listing only NXNAME (and
+// its NXDOMAIN back when the client set CO).
+uint16_t Responder::deny(const zone::Zone& zone, uint16_t rc, const zone::Node* node, const Lookup* found,
+                         const dns::NameBuffer& sname, const uint8_t* owner, std::size_t owner_size) noexcept {
     const zone::RRset* soa = zone.find_rrset(zone.apex(), rrtype::SOA);
     const std::string_view origin = zone.origin();
     const zone::Rdata& rdata = zone.rdatas(*soa)[0];
@@ -162,7 +293,41 @@ uint16_t Responder::deny(const zone::Zone& zone, uint16_t rc) noexcept {
     r.form = soa->form;
     r.rdata = zone.bytes_of(rdata);
     r.rdata_size = rdata.size;
+    if (signs_) attach_zone_signatures(&r, zone, *soa);
     sections_.add(Section::authority, r);
+    if (!signs_) return rc;
+
+    const uint16_t qtype = query_.qtype;
+    if (node == nullptr) {
+        static constexpr std::array<uint16_t, 3> kNxname{rrtype::RRSIG, rrtype::NSEC, dnssec::kTypeNxname};
+        add_online_nsec(zone, sname.view(), owner, owner_size, kNxname);
+        is_compact_nxdomain_ = query_.edns.is_compact_ok;
+        return is_compact_nxdomain_ ? rcode::NXDOMAIN : rcode::NOERROR;
+    }
+    const bool is_expanded = found != nullptr && found->is_wildcard;
+    if (const zone::RRset* nsec = zone.nsec(*node); nsec != nullptr && !is_expanded) {
+        const zone::Rdata& n = zone.rdatas(*nsec)[0];
+        const std::span<const uint8_t> bits(zone.bytes_of(n), n.size);
+        if (!has_type(bits, qtype) && !has_type(bits, rrtype::CNAME)) {
+            add_rrset(Section::authority, zone, owner, owner_size, *nsec, Need::required);
+            return rc;
+        }
+    }
+    // The node's types but the one asked for: its NSEC lists a steered family this answer had no
+    // address of, or the name is a wildcard's expansion.
+    std::array<uint16_t, 64> types;
+    std::size_t count = 0;
+    types[count++] = rrtype::RRSIG;
+    types[count++] = rrtype::NSEC;
+    for (const zone::RRset& set : zone.rrsets(*node)) {
+        if (set.type != qtype && count < types.size()) types[count++] = set.type;
+    }
+    if (node->steered != zone::kNoNode) {
+        for (const uint16_t family : {rrtype::A, rrtype::AAAA}) {
+            if (family != qtype && count < types.size()) types[count++] = family;
+        }
+    }
+    add_online_nsec(zone, sname.view(), owner, owner_size, {types.data(), count});
     return rc;
 }
 
@@ -172,8 +337,14 @@ uint16_t Responder::refer(const zone::Zone& zone, const zone::Node& cut) noexcep
     is_authoritative_ = false;
     const zone::RRset* ns = zone.find_rrset(cut, rrtype::NS);
     const std::string_view name = zone.name_of(cut);
-    add_rrset(Section::authority, zone, reinterpret_cast<const uint8_t*>(name.data()), name.size(), *ns,
-              Need::required);
+    const auto* cut_owner = reinterpret_cast<const uint8_t*>(name.data());
+    add_rrset(Section::authority, zone, cut_owner, name.size(), *ns, Need::required);
+    if (signs_) {
+        // The child's DS, or the NSEC that proves it has none: an insecure delegation (RFC 4035 §3.1.4).
+        const zone::RRset* proof = zone.find_rrset(cut, rrtype::DS);
+        if (proof == nullptr) proof = zone.nsec(cut);
+        if (proof != nullptr) add_rrset(Section::authority, zone, cut_owner, name.size(), *proof, Need::required);
+    }
     for (const zone::Rdata& rdata : zone.rdatas(*ns)) {
         if (rdata.target_node != zone::kNoNode) add_addresses_of(zone, zone.node(rdata.target_node), Need::glue);
     }
@@ -183,6 +354,7 @@ uint16_t Responder::refer(const zone::Zone& zone, const zone::Node& cut) noexcep
 uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
     const zone::Zone& zone = served.zone();
     is_authoritative_ = true;
+    signs_ = query_.edns.is_dnssec_ok && zone.signing() != nullptr;
     const uint16_t qtype = query_.qtype;
     // The name being looked up: the qname, then each CNAME target. `owner` is how it is written
     // in the answer: the client's own bytes for the qname (so its case is echoed), else the
@@ -198,19 +370,31 @@ uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
             // A chain that leads into a delegated zone ends here; the resolver follows it.
             return step == 0 ? refer(zone, *found.node) : rcode::NOERROR;
         }
-        if (found.kind == LookupKind::nxdomain) return deny(zone, rcode::NXDOMAIN);
+        if (found.kind == LookupKind::nxdomain) {
+            return deny(zone, rcode::NXDOMAIN, nullptr, nullptr, sname, owner, owner_size);
+        }
 
         const zone::Node& node = *found.node;
         if (std::find(visited.begin(), visited.begin() + step, &node) != visited.begin() + step) {
             return rcode::NOERROR;  // a CNAME loop: stop where it closes
         }
+        // A wildcard's records answer for the name asked, and are signed for it.
+        const std::string_view expanded = found.is_wildcard && signs_ ? sname.view() : std::string_view{};
         const bool is_steered_type = qtype == rrtype::A || qtype == rrtype::AAAA || qtype == rrtype::ANY;
         if (node.steered != zone::kNoNode && is_steered_type) return respond_steered(served, node, owner, owner_size);
-        if (node.rrset_count == 0) return deny(zone, rcode::NOERROR);  // empty non-terminal or steered only
+        if (signs_ && qtype == rrtype::NSEC && !found.is_wildcard) {
+            if (const zone::RRset* nsec = zone.nsec(node)) {
+                add_rrset(Section::answer, zone, owner, owner_size, *nsec, Need::required);
+                return rcode::NOERROR;
+            }
+        }
+        if (node.rrset_count == 0) {  // empty non-terminal or steered only
+            return deny(zone, rcode::NOERROR, &node, &found, sname, owner, owner_size);
+        }
 
         const zone::RRset* cname = zone.find_rrset(node, rrtype::CNAME);
         if (cname != nullptr && qtype != rrtype::CNAME) {
-            add_rrset(Section::answer, zone, owner, owner_size, *cname, Need::required);
+            add_rrset(Section::answer, zone, owner, owner_size, *cname, Need::required, expanded);
             if (qtype == rrtype::ANY) return rcode::NOERROR;
             const zone::Rdata& target = zone.rdatas(*cname)[0];
             owner = zone.bytes_of(target);
@@ -228,8 +412,8 @@ uint16_t Responder::respond_from_zone(const zone::ServedZone& served) noexcept {
 
         // RFC 8482 §4.1: answer ANY with one RRset; the node's first, by type number.
         const zone::RRset* set = qtype == rrtype::ANY ? &zone.rrsets(node)[0] : zone.find_rrset(node, qtype);
-        if (set == nullptr) return deny(zone, rcode::NOERROR);
-        add_rrset(Section::answer, zone, owner, owner_size, *set, Need::required);
+        if (set == nullptr) return deny(zone, rcode::NOERROR, &node, &found, sname, owner, owner_size);
+        add_rrset(Section::answer, zone, owner, owner_size, *set, Need::required, expanded);
         add_additional_for(zone, *set);
         return rcode::NOERROR;
     }
@@ -290,21 +474,52 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
     if (cname == nullptr && decision.count > 0 && !policy.regions[decision.regions[0]].cname.empty()) {
         cname = &policy.regions[decision.regions[0]].cname;
     }
+    // Signed for the node's name with the name's TTL: a pruned answer's shorter TTL is on the wire
+    // only (a validator takes the lower of the two, RFC 4035 §5.3.3).
+    const std::string_view signed_owner = zone.name_of(node);
     if (cname != nullptr) {
         r.type = rrtype::CNAME;
         r.form = dns::RdataForm::name;
         r.rdata = reinterpret_cast<const uint8_t*>(cname->data());
         r.rdata_size = cname->size();
+        if (signs_) sign_online_one(&r, zone, signed_owner, name.ttl);
         sections_.add(Section::answer, r);
         return rcode::NOERROR;
     }
-    if (decision.count == 0) return deny(zone, rcode::NOERROR);
+    if (decision.count == 0) {
+        dns::NameBuffer node_name;
+        std::copy(signed_owner.begin(), signed_owner.end(), node_name.bytes.begin());
+        node_name.length = static_cast<uint8_t>(signed_owner.size());
+        return deny(zone, rcode::NOERROR, &node, nullptr, node_name, owner, owner_size);
+    }
     // One RRset of every chosen region's addresses (a CNAME region among them has none).
     r.type = type;
     r.policy = &policy;
     r.regions = decision.regions.data();
     r.region_count = decision.count;
     r.health = &served.runtime->health();
+    if (signs_) {
+        // The addresses as they will be written, so that what is signed is what is sent even if
+        // the health board changes meanwhile.
+        const std::size_t size = type == rrtype::A ? 4 : 16;
+        std::size_t count = 0;
+        const bool fits = each_steered_address(r, [&](const uint8_t* address, std::size_t) {
+            if (count == kMaxSignedAddresses) return false;
+            uint8_t* at = addresses_.data() + count * size;
+            std::copy(address, address + size, at);
+            address_spans_[count++] = {at, size};
+            return true;
+        });
+        if (!fits) {
+            sections_.mark_required_lost();
+            return rcode::NOERROR;
+        }
+        r.policy = nullptr;
+        r.rdata = addresses_.data();
+        r.rdata_size = count * size;
+        r.record_size = static_cast<uint16_t>(size);
+        sign_online(&r, zone, signed_owner, name.ttl, {address_spans_.data(), count});
+    }
     sections_.add(Section::answer, r);
     return rcode::NOERROR;
 }
@@ -441,8 +656,16 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
     w.set_limit(limit - opt_size);
 
     Responder responder(snapshot, client, query, packet.data());
-    const uint16_t rc = responder.respond();
-    const bool is_truncated = responder.sections().encode(&w);
+    uint16_t rc = responder.respond();
+    bool is_truncated = false;
+    if (responder.is_signing_refused()) {
+        // Over the signing budget: UDP clients are sent to TCP (TC=1, nothing else), where a
+        // spoofed flood cannot follow; TCP clients get SERVFAIL.
+        if (client.transport == Transport::udp) is_truncated = true;
+        else rc = rcode::SERVFAIL;
+    } else {
+        is_truncated = responder.sections().encode(&w);
+    }
     auto flags = static_cast<uint16_t>(w.flags() | (rc & 0xF));
     if (responder.is_authoritative()) flags |= dns::flag::AA;
     if (is_truncated) flags |= dns::flag::TC;
@@ -450,6 +673,8 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
     if (client.outcome != nullptr) {
         client.outcome->rcode = rc;
         client.outcome->is_truncated = is_truncated;
+        client.outcome->is_signed = responder.is_signing();
+        client.outcome->is_signing_refused = responder.is_signing_refused();
     }
     if (query.edns.is_present) {
         std::array<uint8_t, 4 + kMaxNsidSize + 8 + 16> options;
@@ -473,7 +698,7 @@ std::size_t answer_query(const Snapshot& snapshot, const ClientInfo& client, std
             options_size += 8 + ecs.address_size;
         }
         w.add_opt(settings.udp_max_payload, static_cast<uint8_t>(rc >> 4), query.edns.is_dnssec_ok,
-                  {options.data(), options_size});
+                  {options.data(), options_size}, responder.is_compact_nxdomain());
     }
     return w.finish();
 }

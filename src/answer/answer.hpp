@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include "answer/online_signer.hpp"
 #include "answer/outcome.hpp"
 #include "answer/snapshot.hpp"
 #include "common/random.hpp"
@@ -29,6 +30,11 @@ struct ClientInfo {
     // The TXT rdata answering an "_explain.NAME TXT" query, made outside the core (explain::
     // explain_txt); empty: such a query is REFUSED and Outcome::is_explain_request set.
     std::span<const uint8_t> explanation = {};
+    // Signed zones: the worker's signature cache and budget for what is signed while answering
+    // (steered answers, wildcard expansions, denials); null: signed without a cache or budget
+    // (tools, tests). `now_ms` is the worker's loop clock, for the budget.
+    OnlineSigner* signer = nullptr;
+    uint64_t now_ms = 0;
 };
 
 // The seed of the generator weighted choices use when ClientInfo::random is null, so that every

@@ -6,47 +6,28 @@ namespace meridian::answer {
 
 namespace {
 
-// One family of a region's addresses: all of them, or with member health those of the best tier
-// present; when every one is left out the region answers with all (failing open within it, as a
-// name fails open when every region is down).
-template <typename Address, typename Add>
-bool write_members(const steer::Region& region, const std::vector<Address>& addresses, std::size_t first_index,
-                   const health::HealthBoard* board, Add add) noexcept {
-    const bool is_judged = board != nullptr && region.has_member_health;
-    unsigned best = 2;
-    if (is_judged) {
-        for (std::size_t i = 0; i < addresses.size() && best > 0; ++i)
-            best = std::min(best, health::member_tier(board->read(region.first_member + first_index + i)));
-    }
-    for (std::size_t i = 0; i < addresses.size(); ++i) {
-        if (is_judged && best < 2 && health::member_tier(board->read(region.first_member + first_index + i)) != best)
-            continue;
-        if (!add(addresses[i].data(), addresses[i].size())) return false;
-    }
-    return true;
-}
-
 bool write_rrset(dns::Section section, const RRsetRef& r, dns::MessageWriter* w) noexcept {
     auto add = [&](const uint8_t* rdata, std::size_t size) {
         return w->add_record(section, r.owner, r.owner_size, r.type, r.rrclass, r.ttl, rdata, size, r.form);
     };
+    bool ok = true;
     if (r.zone != nullptr) {
         for (const zone::Rdata& rdata : r.zone->rdatas(*r.set)) {
-            if (!add(r.zone->bytes_of(rdata), rdata.size)) return false;
+            if (!(ok = add(r.zone->bytes_of(rdata), rdata.size))) break;
         }
-        return true;
+    } else if (r.policy != nullptr) {
+        ok = each_steered_address(r, add);
+    } else if (r.record_size != 0) {
+        for (std::size_t at = 0; at + r.record_size <= r.rdata_size && ok; at += r.record_size)
+            ok = add(r.rdata + at, r.record_size);
+    } else {
+        ok = add(r.rdata, r.rdata_size);
     }
-    if (r.policy != nullptr) {
-        for (std::size_t i = 0; i < r.region_count; ++i) {
-            const steer::Region& region = r.policy->regions[r.regions[i]];
-            const bool ok = r.type == dns::rrtype::A
-                                ? write_members(region, region.ipv4, 0, r.health, add)
-                                : write_members(region, region.ipv6, region.ipv4.size(), r.health, add);
-            if (!ok) return false;
-        }
-        return true;
+    for (std::size_t i = 0; i < r.rrsig_count && ok; ++i) {
+        ok = w->add_record(section, r.owner, r.owner_size, dns::rrtype::RRSIG, r.rrclass, r.ttl, r.rrsigs[i].data(),
+                           r.rrsigs[i].size(), dns::RdataForm::opaque);
     }
-    return add(r.rdata, r.rdata_size);
+    return ok;
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "dns/message_writer.hpp"
 #include "dns/wire.hpp"
 #include "health/state.hpp"
 #include "steer/policy.hpp"
+#include "zone/signing.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::answer {
@@ -39,9 +41,46 @@ struct RRsetRef {
     const uint32_t* regions = nullptr;
     std::size_t region_count = 0;
     const health::HealthBoard* health = nullptr;  // … each member kept or left out by its slot …
-    const uint8_t* rdata = nullptr;               // … or one record
+    const uint8_t* rdata = nullptr;               // … or one record, or with record_size …
     std::size_t rdata_size = 0;
+    uint16_t record_size = 0;  // … records of this size back to back (steered addresses, signed)
+    // RRSIG rdatas written after the RRset with its TTL (DO=1 on a signed zone); the RRset and
+    // its signatures fit or fail together.
+    std::array<std::span<const uint8_t>, zone::kMaxSigners> rrsigs{};
+    uint8_t rrsig_count = 0;
 };
+
+// One family of a region's addresses: all of them, or with member health those of the best tier
+// present; when every one is left out the region answers with all (failing open within it, as a
+// name fails open when every region is down). Calls add(rdata, size) for each; stops at false.
+template <typename Address, typename Add>
+bool each_member(const steer::Region& region, const std::vector<Address>& addresses, std::size_t first_index,
+                 const health::HealthBoard* board, Add add) noexcept {
+    const bool is_judged = board != nullptr && region.has_member_health;
+    unsigned best = 2;
+    if (is_judged) {
+        for (std::size_t i = 0; i < addresses.size() && best > 0; ++i)
+            best = std::min(best, health::member_tier(board->read(region.first_member + first_index + i)));
+    }
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (is_judged && best < 2 && health::member_tier(board->read(region.first_member + first_index + i)) != best)
+            continue;
+        if (!add(addresses[i].data(), addresses[i].size())) return false;
+    }
+    return true;
+}
+
+// Every address of a steered RRset (`policy`, `regions`, `health`, `type`), in answer order.
+template <typename Add>
+bool each_steered_address(const RRsetRef& r, Add add) noexcept {
+    for (std::size_t i = 0; i < r.region_count; ++i) {
+        const steer::Region& region = r.policy->regions[r.regions[i]];
+        const bool ok = r.type == dns::rrtype::A ? each_member(region, region.ipv4, 0, r.health, add)
+                                                 : each_member(region, region.ipv6, region.ipv4.size(), r.health, add);
+        if (!ok) return false;
+    }
+    return true;
+}
 
 class Sections {
 public:
@@ -51,6 +90,9 @@ public:
 
     // Adds an RRset to a section. Without room, the RRset counts as one that did not fit.
     void add(dns::Section section, const RRsetRef& rrset) noexcept;
+
+    // Makes the response one whose required RRset did not fit (TC=1, every section dropped).
+    void mark_required_lost() noexcept { is_required_lost_ = true; }
 
     // Writes every section in order (answer, authority, additional) after what `writer` holds;
     // returns true when the response is truncated (TC=1).

@@ -280,6 +280,14 @@ inline constexpr Setting kRows[] = {
      .max = health::kMaxVoters, .number = 2, .unit = "nodes", .limit = "health::kMaxVoters: live votes counted per target",
      .doc = "Fewer live voters than this on a target: each node goes by its own verdict"},
 
+    // ---- [dnssec] (server) ----------------------------------------------------------------------
+    {.document = server_config, .table = "[dnssec]", .key = "cache_entries", .type = integer, .min = 0,
+     .max = 100000000, .number = 100000, .unit = "signatures",
+     .doc = "Signatures made while answering that each worker keeps (about 104 bytes each); 0: none kept"},
+    {.document = server_config, .table = "[dnssec]", .key = "signatures_per_second", .type = integer, .min = 1,
+     .max = 10000000, .number = 10000, .unit = "per worker",
+     .doc = "Signatures each worker may make on cache misses; past it UDP clients are sent to TCP (TC=1) and TCP clients get SERVFAIL"},
+
     // ---- [recommendations] --------------------------------------------------------------------
     {.document = server_config, .table = "[recommendations]", .key = "latency_matrix", .type = string,
      .default_doc = "none: latencies estimated from distance",
@@ -301,6 +309,8 @@ inline constexpr Setting kRows[] = {
      .doc = "false: locate clients by the packet's source even when a query carries EDNS Client Subnet"},
     {.document = zone_file, .table = "", .key = "soa", .type = structure, .is_required = true, .shape = "table",
      .doc = "`[soa]` below"},
+    {.document = zone_file, .table = "", .key = "dnssec", .type = structure,
+     .default_doc = "none: unsigned", .shape = "table", .doc = "`[dnssec]`: the zone is signed (docs/DNSSEC.md)"},
     {.document = zone_file, .table = "", .key = "transfer", .type = structure,
      .default_doc = "none: never transferred", .shape = "table", .doc = "`[transfer]`: zone transfers out and NOTIFY (docs/TRANSFERS.md)"},
     {.document = zone_file, .table = "", .key = "checks", .type = structure,
@@ -332,6 +342,24 @@ inline constexpr Setting kRows[] = {
      .doc = "MINIMUM; negative answers are cached for the smaller of it and the SOA's TTL (RFC 2308 §3)"},
     {.document = zone_file, .table = "[soa]", .key = "ttl", .type = integer, .min = 0, .max = kMaxTtl,
      .default_doc = "the zone's `ttl`", .unit = "seconds", .doc = "TTL of the SOA record"},
+
+    // ---- [dnssec] (zone) ------------------------------------------------------------------------
+    {.document = zone_file, .table = "[dnssec]", .key = "keys", .type = string, .text = "keys",
+     .doc = "Directory of the zone's BIND key files K<zone>+<alg>+<tag>.key/.private (relative to the zone file)"},
+    {.document = zone_file, .table = "[dnssec]", .key = "generate", .type = boolean, .number = false,
+     .doc = "true: make a combined signing key (CSK) in `keys` when it holds none for the zone"},
+    {.document = zone_file, .table = "[dnssec]", .key = "algorithm", .type = choice, .text = "ecdsap256sha256",
+     .choices = "ecdsap256sha256, ed25519", .noun = "algorithm", .doc = "The algorithm of keys `generate` makes (13 or 15)"},
+    {.document = zone_file, .table = "[dnssec]", .key = "validity", .type = duration, .min = hours(48),
+     .max = hours(int64_t{24} * 366), .number = hours(int64_t{24} * 14),
+     .doc = "Signature expiration: this long after the start of the window it was made in"},
+    {.document = zone_file, .table = "[dnssec]", .key = "refresh", .type = duration, .min = hours(1),
+     .max = hours(int64_t{24} * 183), .number = hours(int64_t{24} * 7),
+     .doc = "Signature windows start at multiples of this since the epoch (every node alike); below `validity`"},
+    {.document = zone_file, .table = "[dnssec]", .key = "dnskey_ttl", .type = integer, .min = 0, .max = kMaxTtl,
+     .number = 3600, .unit = "seconds", .limit = "RFC 2181 §8: TTLs are 31-bit", .doc = "TTL of DNSKEY, CDS and CDNSKEY"},
+    {.document = zone_file, .table = "[dnssec]", .key = "cds", .type = boolean, .number = true,
+     .doc = "Publish CDS and CDNSKEY for the signing SEP keys (RFC 7344), so the parent can follow rollovers"},
 
     // ---- [transfer] -------------------------------------------------------------------------
     {.document = zone_file, .table = "[transfer]", .key = "allow", .type = strings, .default_doc = "nobody",

@@ -500,6 +500,12 @@ std::optional<ServerConfig> load_server_config(const std::string& path, Diagnost
     if (config.identity.id_server.empty()) config.identity.id_server = config.identity.hostname;
     if (const toml::table* fleet = root.table("fleet"))
         read_fleet(*fleet, path, base, config.identity, &config.fleet, diagnostics);
+    if (const toml::table* dnssec = root.table("dnssec")) {
+        TableReader reader(*dnssec, "[dnssec]", path, diagnostics);
+        reader.read(server_setting("[dnssec]", "cache_entries"), &config.dnssec.cache_entries);
+        reader.read(server_setting("[dnssec]", "signatures_per_second"), &config.dnssec.signatures_per_second);
+        reader.finish();
+    }
     root.finish();
 
     if (diagnostics->items().size() != errors_before) return std::nullopt;

@@ -91,6 +91,12 @@ struct RecommendConfig {
 };
 
 // Fleet mode (docs/FLEET.md): health votes, overrides and the node list shared through etcd.
+// [dnssec]: what each worker may spend on signatures made while answering.
+struct OnlineSigningConfig {
+    uint64_t cache_entries = 100000;
+    uint32_t signatures_per_second = 10000;
+};
+
 struct FleetConfig {
     bool is_enabled = false;  // a [fleet] table was given
     std::vector<std::string> endpoints;
@@ -161,6 +167,7 @@ struct ServerConfig {
     ForecastConfig forecast;
     MembersConfig members;
     FleetConfig fleet;
+    OnlineSigningConfig dnssec;
     RecommendConfig recommendations;
     RrlConfig rrl;
     std::vector<TsigKeyConfig> keys;

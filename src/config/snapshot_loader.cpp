@@ -1,11 +1,14 @@
 #include "config/snapshot_loader.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <system_error>
 
+#include "common/log.hpp"
 #include "config/zone_file.hpp"
 #include "dns/name.hpp"
+#include "zone/zone_builder.hpp"
 
 namespace meridian::config {
 
@@ -72,7 +75,62 @@ void add_transfer(const ServerConfig& config, const std::string& origin, const T
     settings->transfers[origin] = std::move(transfer);
 }
 
+// The key files' zone name: lower case, no trailing dot ("example.com"; "." for the root).
+std::string key_zone_name(std::string_view origin) {
+    std::string text = dns::name_to_text(origin);
+    if (text.size() > 1 && text.back() == '.') text.pop_back();
+    return text;
+}
+
 }  // namespace
+
+std::shared_ptr<const zone::Zone> sign_loaded_zone(std::shared_ptr<const zone::Zone> zone, const DnssecConfig& d,
+                                                   int64_t now, Diagnostics* diagnostics) {
+    const std::string name = key_zone_name(zone->origin());
+    const std::string directory = d.keys.string();
+    std::vector<std::string> bases = dnssec::key_files_in(directory, name);
+    if (bases.empty() && d.generate) {
+        std::string error;
+        const auto algorithm = dnssec::algorithm_from_text(d.algorithm).value_or(dnssec::Algorithm::ecdsap256sha256);
+        dnssec::Key key = dnssec::generate_key(name, algorithm, /*is_sep=*/true, now, &error);
+        std::error_code ec;
+        std::filesystem::create_directories(d.keys, ec);
+        if (!key.private_key || ec || !dnssec::write_key(directory, &key, &error)) {
+            diagnostics->error(d.where, "cannot make a key for " + name + " in " + directory + ": " +
+                                            (ec ? ec.message() : error));
+            return nullptr;
+        }
+        log::info("dnssec: made key " + key.path + " (" + std::string(dnssec::algorithm_name(algorithm)) + ", tag " +
+                  std::to_string(key.tag) + ") for " + name);
+        bases = dnssec::key_files_in(directory, name);
+    }
+    if (bases.empty()) {
+        diagnostics->error(d.where, "no keys for " + name + " in " + directory + " (make one with `meridiand keygen " +
+                                        name + " --keys " + directory + "`, or set generate = true)");
+        return nullptr;
+    }
+    auto config = std::make_shared<zone::SigningConfig>();
+    config->windows.validity = static_cast<uint32_t>(d.validity_ms / 1000);
+    config->windows.refresh = static_cast<uint32_t>(d.refresh_ms / 1000);
+    config->dnskey_ttl = d.dnskey_ttl;
+    config->publishes_cds = d.publishes_cds;
+    bool ok = true;
+    for (const std::string& base : bases) {
+        auto key = std::make_shared<dnssec::Key>();
+        std::string error;
+        if (!dnssec::read_key(base, name, key.get(), &error)) {
+            diagnostics->error(d.where, error);
+            ok = false;
+            continue;
+        }
+        config->keys.push_back(std::move(key));
+    }
+    if (!ok) return nullptr;
+    std::string error;
+    auto signed_zone = zone::ZoneBuilder::sign(std::move(zone), std::move(config), now, &error);
+    if (!signed_zone) diagnostics->error(d.where, error);
+    return signed_zone;
+}
 
 std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& config, Diagnostics* diagnostics) {
     auto databases = std::make_shared<geo::GeoDatabases>();
@@ -100,6 +158,7 @@ std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& 
 std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diagnostics* diagnostics,
                                                 const answer::Snapshot* previous) {
     const std::size_t errors_before = diagnostics->items().size();
+    const int64_t now = std::time(nullptr);
     auto snapshot = std::make_unique<answer::Snapshot>();
     std::map<std::string, std::string> loaded_from;  // origin → file
     for (const ZonePath& entry : config.zones) {
@@ -121,8 +180,13 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
                 }
             }
             if (loaded.transfer) add_transfer(config, origin, *loaded.transfer, diagnostics, &snapshot->settings);
-            auto runtime = std::make_shared<zone::ZoneRuntime>(*loaded.zone, config.workers, std::move(carried));
-            snapshot->zones.add(std::move(loaded.zone), std::move(runtime));
+            std::shared_ptr<const zone::Zone> model = std::move(loaded.zone);
+            if (loaded.dnssec) {
+                model = sign_loaded_zone(std::move(model), *loaded.dnssec, now, diagnostics);
+                if (!model) continue;
+            }
+            auto runtime = std::make_shared<zone::ZoneRuntime>(*model, config.workers, std::move(carried));
+            snapshot->zones.add(std::move(model), std::move(runtime));
         }
     }
 

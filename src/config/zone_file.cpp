@@ -33,7 +33,7 @@ const char* unsupported_type_reason(uint16_t type) {
     case LDNS_RR_TYPE_NSEC:
     case LDNS_RR_TYPE_NSEC3:
     case LDNS_RR_TYPE_NSEC3PARAM:
-        return "DNSSEC signatures and denial records are not supported (Meridian does not sign)";
+        return "signatures and denial records are made by Meridian for a zone with [dnssec], never written";
     case LDNS_RR_TYPE_OPT:
     case LDNS_RR_TYPE_TSIG:
     case LDNS_RR_TYPE_TKEY: return "meta-types cannot be zone data";
@@ -49,10 +49,12 @@ public:
     std::unique_ptr<zone::Zone> read();
     SourceLocation origin_where() const { return origin_where_; }
     std::optional<TransferConfig> transfer() const { return transfer_; }
+    std::optional<DnssecConfig> dnssec() const { return dnssec_; }
 
 private:
     void read_soa(TableReader& root, uint32_t default_ttl);
     void read_transfer(TableReader& root);
+    void read_dnssec(TableReader& root);
     std::optional<std::string> resolve_name(const std::string& text) const;
     void read_soa_table(TableReader& root, uint32_t default_ttl);
     void read_records(const toml::node& records, uint32_t default_ttl);
@@ -71,6 +73,7 @@ private:
     bool soa_problem_reported_ = false;
     SourceLocation origin_where_;
     std::optional<TransferConfig> transfer_;
+    std::optional<DnssecConfig> dnssec_;
 };
 
 std::unique_ptr<zone::Zone> ZoneFileReader::read() {
@@ -125,6 +128,7 @@ std::unique_ptr<zone::Zone> ZoneFileReader::read() {
         }
     }
     if (builder_) {
+        read_dnssec(root);
         read_soa(root, default_ttl);
         read_transfer(root);
         if (const toml::node* records = root.node(zone_setting("", "records"))) read_records(*records, default_ttl);
@@ -180,6 +184,31 @@ void ZoneFileReader::read_transfer(TableReader& root) {
     t.notify = reader.string_list(zone_setting("[transfer]", "notify"));
     reader.finish();
     transfer_ = std::move(t);
+}
+
+void ZoneFileReader::read_dnssec(TableReader& root) {
+    const toml::table* table = root.table("dnssec");
+    if (table == nullptr) {
+        if (const toml::node* n = root.node("dnssec")) root.error(*n, "dnssec must be a table: [dnssec]");
+        return;
+    }
+    TableReader reader(*table, "[dnssec]", file_, diagnostics_);
+    DnssecConfig d;
+    d.where = reader.where();
+    std::string keys;
+    reader.read(zone_setting("[dnssec]", "keys"), &keys);
+    d.keys = path_.parent_path() / keys;  // an absolute path stays as it is
+    reader.read(zone_setting("[dnssec]", "generate"), &d.generate);
+    reader.read(zone_setting("[dnssec]", "algorithm"), &d.algorithm);
+    reader.read(zone_setting("[dnssec]", "validity"), &d.validity_ms);
+    reader.read(zone_setting("[dnssec]", "refresh"), &d.refresh_ms);
+    reader.read(zone_setting("[dnssec]", "dnskey_ttl"), &d.dnskey_ttl);
+    reader.read(zone_setting("[dnssec]", "cds"), &d.publishes_cds);
+    if (d.refresh_ms >= d.validity_ms) {
+        reader.error(*table, "[dnssec] refresh must be shorter than validity, so that signatures are renewed before they expire");
+    }
+    reader.finish();
+    dnssec_ = std::move(d);
 }
 
 void ZoneFileReader::read_soa(TableReader& root, uint32_t default_ttl) {
@@ -316,6 +345,13 @@ void ZoneFileReader::parse_record(const std::string& text, SourceLocation where,
         error(where, std::string("cannot parse record: ") + reason);
         return;
     }
+    if (dnssec_ && (type == LDNS_RR_TYPE_DNSKEY || type == LDNS_RR_TYPE_CDS || type == LDNS_RR_TYPE_CDNSKEY)) {
+        error(where, "cannot parse record: a signed zone's DNSKEY, CDS and CDNSKEY are made from its keys ([dnssec] keys)");
+        return;
+    }
+    // A signed zone serves the names inside rdata in their canonical (lower-case) form, the form
+    // they are signed in (RFC 4034 §6.2).
+    if (dnssec_) ldns_rr2canonical(rr.get());
     if (ldns_rr_rd_count(rr.get()) == 0 && type != LDNS_RR_TYPE_NULL) {
         error(where, "cannot parse record: no rdata");
         return;
@@ -342,7 +378,7 @@ void ZoneFileReader::parse_record(const std::string& text, SourceLocation where,
 LoadedZone load_zone_file(const std::filesystem::path& path, Diagnostics* diagnostics) {
     ZoneFileReader reader(path, diagnostics);
     auto zone = reader.read();
-    return {std::move(zone), reader.origin_where(), reader.transfer()};
+    return {std::move(zone), reader.origin_where(), reader.transfer(), reader.dnssec()};
 }
 
 }  // namespace meridian::config

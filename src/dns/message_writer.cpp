@@ -148,7 +148,7 @@ bool MessageWriter::add_record(Section section, const uint8_t* owner, std::size_
 }
 
 bool MessageWriter::add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool dnssec_ok,
-                            std::span<const uint8_t> options) noexcept {
+                            std::span<const uint8_t> options, bool compact_ok) noexcept {
     const Mark before = mark();
     is_writing_opt_ = true;
     uint8_t opt[11] = {0};  // root owner, then TYPE, CLASS, TTL, RDLENGTH (RFC 6891 §6.1.2)
@@ -156,7 +156,7 @@ bool MessageWriter::add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool d
     write_u16(opt + 3, udp_payload);
     opt[5] = extended_rcode;
     opt[6] = 0;  // version 0
-    write_u16(opt + 7, dnssec_ok ? kEdnsDoBit : 0);
+    write_u16(opt + 7, static_cast<uint16_t>((dnssec_ok ? kEdnsDoBit : 0) | (compact_ok ? kEdnsCoBit : 0)));
     write_u16(opt + 9, static_cast<uint16_t>(options.size()));
     const bool ok = write_bytes(opt, sizeof opt) && write_bytes(options.data(), options.size());
     is_writing_opt_ = false;

@@ -48,8 +48,8 @@ public:
                     uint32_t ttl, const uint8_t* rdata, std::size_t rdata_size, RdataForm form) noexcept;
 
     // Appends an OPT record past the limit: callers reserve its size before adding records.
-    bool add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool dnssec_ok,
-                 std::span<const uint8_t> options) noexcept;
+    bool add_opt(uint16_t udp_payload, uint8_t extended_rcode, bool dnssec_ok, std::span<const uint8_t> options,
+                 bool compact_ok = false) noexcept;
 
     struct Mark {
         std::size_t size;

@@ -45,6 +45,7 @@ QueryStatus read_opt(Cursor* c, Query* query) noexcept {
     edns.udp_payload = read_u16(c->data + c->pos + 2);
     edns.version = c->data[c->pos + 5];
     edns.is_dnssec_ok = (read_u16(c->data + c->pos + 6) & kEdnsDoBit) != 0;
+    edns.is_compact_ok = (read_u16(c->data + c->pos + 6) & kEdnsCoBit) != 0;
     const std::size_t rdlength = read_u16(c->data + c->pos + 8);
     c->pos += 10;
     if (!c->has(rdlength)) return QueryStatus::formerr;

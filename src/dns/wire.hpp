@@ -15,7 +15,7 @@ inline constexpr std::size_t kMaxMessageSize = 65535;
 
 namespace rrtype {
 inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15, TXT = 16, AAAA = 28,
-                          SRV = 33, NAPTR = 35, DS = 43, OPT = 41, SSHFP = 44, TLSA = 52, SVCB = 64, HTTPS = 65,
+                          SRV = 33, NAPTR = 35, DS = 43, OPT = 41, RRSIG = 46, NSEC = 47, DNSKEY = 48, SSHFP = 44, TLSA = 52, SVCB = 64, HTTPS = 65,
                           CAA = 257, TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254, ANY = 255;
 }
 namespace rrclass {
@@ -37,6 +37,7 @@ namespace flag {
 inline constexpr uint16_t QR = 0x8000, AA = 0x0400, TC = 0x0200, RD = 0x0100, RA = 0x0080, AD = 0x0020, CD = 0x0010;
 }
 inline constexpr uint16_t kEdnsDoBit = 0x8000;  // in the OPT TTL's low 16 bits (RFC 3225)
+inline constexpr uint16_t kEdnsCoBit = 0x4000;  // Compact Answers OK, next to DO (RFC 9824 §4)
 
 inline uint16_t read_u16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 inline uint32_t read_u32(const uint8_t* p) noexcept {

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -34,6 +36,7 @@
 #include "server/snapshot_publisher.hpp"
 #include "server/sockets.hpp"
 #include "server/worker.hpp"
+#include "zone/zone_builder.hpp"
 
 namespace meridian::server {
 
@@ -65,6 +68,7 @@ public:
         : config_(std::move(config)), members_(config_.members.state_file), publisher_(config_.workers) {
         members_.load();
         publisher_.publish(members_.serve(*snapshot, config_.workers));
+        loaded_ = std::move(snapshot);
     }
 
     int run();
@@ -82,6 +86,8 @@ private:
     void adapt_step();
     void start_fleet();
     void update_fleet_entry();
+    void schedule_signing();
+    void sign_again();
     static void on_signal(uv_signal_t* handle, int signal);
 
     config::ServerConfig config_;
@@ -105,6 +111,10 @@ private:
     std::unique_ptr<Notifier> notifier_;
     uv_timer_t adapt_timer_{};
     uv_timer_t reload_debounce_{};
+    // The snapshot as loaded, before members from feeds and pushes: what signing starts from.
+    std::unique_ptr<const answer::Snapshot> loaded_;
+    uv_timer_t signing_timer_{};
+    bool is_signing_timer_ready_ = false;
     struct ConfigWatch;
     std::vector<std::unique_ptr<ConfigWatch>> config_watchers_;
 };
@@ -128,7 +138,9 @@ bool Control::open_sockets() {
                               config_.admin.explain_per_second,
                               ReceiveQueueSizes{config_.udp_receive_buffer, kernel_default_receive_buffer(),
                                                 config_.udp_overload_interval_ms},
-                              &transfer_counters_};
+                              &transfer_counters_,
+                              config_.dnssec.cache_entries,
+                              config_.dnssec.signatures_per_second};
     for (unsigned i = 0; i < config_.workers; ++i) {
         auto worker = std::make_unique<Worker>(i, limits, &publisher_);
         for (const auto& address : config_.udp) {
@@ -168,6 +180,7 @@ ReloadResult Control::reload() {
     result.is_ok = true;
     result.zones = snapshot->zones.zones().size();
     publish(members_.serve(*snapshot, config_.workers));
+    loaded_ = std::move(snapshot);
     watch_config_files();
     log::info("reloaded " + config_.path + ": " + std::to_string(result.zones) + " zones");
     operations_->count_reload(result);
@@ -185,6 +198,57 @@ void Control::publish(std::unique_ptr<const answer::Snapshot> snapshot) {
     adapt_step();  // the new zones' feedback boards start from what was learned, not from scratch
     for (auto& worker : workers_) worker->snapshot_changed();
     if (notifier_) notifier_->apply(*publisher_.current());
+    schedule_signing();
+}
+
+// Signed zones are signed again when their signature window ends or one of their keys reaches a
+// timing event (publish, activate, inactive, delete): docs/DNSSEC.md, "Rollovers".
+void Control::schedule_signing() {
+    if (!is_signing_timer_ready_) return;
+    std::optional<int64_t> next;
+    for (const zone::ServedZone& served : loaded_->zones.zones()) {
+        if (const zone::Signing* signing = served.zone().signing())
+            next = std::min(next.value_or(INT64_MAX), signing->next_event);
+    }
+    uv_timer_stop(&signing_timer_);
+    if (!next) return;
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    // A little past the second it is due, so that the clock then reads that second.
+    const int64_t delay = std::clamp<int64_t>(*next * 1000 - now_ms + 20, 0, int64_t{24} * 3600 * 1000);
+    uv_timer_start(
+        &signing_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->sign_again(); },
+        static_cast<uint64_t>(delay), 0);
+}
+
+void Control::sign_again() {
+    const int64_t now = std::time(nullptr);
+    auto loaded = std::make_unique<answer::Snapshot>();
+    loaded->settings = loaded_->settings;
+    loaded->geo = publisher_.current()->geo;  // a geoip reload since loading is kept
+    bool is_retry_needed = false;
+    for (const zone::ServedZone& served : loaded_->zones.zones()) {
+        std::shared_ptr<const zone::Zone> model = served.model;
+        const zone::Signing* signing = model->signing();
+        if (signing != nullptr && signing->next_event <= now) {
+            std::string error;
+            if (auto again = zone::ZoneBuilder::sign(model->unsigned_form(), signing->config, now, &error)) {
+                model = std::move(again);
+                log::info("dnssec: signed " + dns::name_to_text(model->origin()) + " again (" +
+                          std::to_string(model->signing()->zone_signers.size()) + " zone-signing key(s), " +
+                          std::to_string(model->signing()->key_signers.size()) + " key-signing key(s))");
+            } else {
+                log::error("dnssec: " + error + "; still serving the previous signatures, trying again in a minute");
+                is_retry_needed = true;
+            }
+        }
+        loaded->zones.add(std::move(model), served.runtime);
+    }
+    loaded_ = std::move(loaded);
+    publish(members_.serve(*loaded_, config_.workers));
+    if (is_retry_needed) uv_timer_start(
+        &signing_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->sign_again(); }, 60000, 0);
 }
 
 namespace {
@@ -447,6 +511,10 @@ int Control::run() {
     uv_signal_start(&sigint_, on_signal, SIGINT);
     uv_signal_start(&sigterm_, on_signal, SIGTERM);
     uv_signal_start(&sighup_, on_signal, SIGHUP);
+    uv_timer_init(&loop_, &signing_timer_);
+    signing_timer_.data = this;
+    is_signing_timer_ready_ = true;
+    schedule_signing();
     uv_timer_init(&loop_, &reclaim_timer_);
     reclaim_timer_.data = this;
     uv_timer_start(

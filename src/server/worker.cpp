@@ -23,7 +23,10 @@ namespace meridian::server {
 Worker::Worker(unsigned index, WorkerLimits limits, SnapshotPublisher* publisher)
     : index_(index), limits_(std::move(limits)), publisher_(publisher), tcp_response_(dns::kMaxMessageSize),
       random_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ index), rate_limiter_(limits_.rrl),
-      explain_budget_(limits_.explain_per_second, 2.0 * limits_.explain_per_second) {
+      explain_budget_(limits_.explain_per_second, 2.0 * limits_.explain_per_second),
+      signer_(limits_.signature_cache_entries, limits_.signatures_per_second,
+              {(uint64_t{std::random_device{}()} << 32) | std::random_device{}(),
+               (uint64_t{std::random_device{}()} << 32) | std::random_device{}()}) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &wakeup_, on_wakeup);
     wakeup_.data = this;
@@ -119,6 +122,8 @@ void Worker::on_tcp_connection(uv_stream_t* server, int status) {
 std::size_t Worker::answer(answer::ClientInfo* client, std::span<const uint8_t> query, std::span<uint8_t> response,
                            bool is_tcp, std::vector<uint8_t>* tcp_output) noexcept {
     client->wants_location = ++sample_tick_ % kSampleEvery == 0;
+    client->signer = &signer_;
+    client->now_ms = uv_now(&loop_);
     std::size_t size = answer::answer_query(*snapshot_, *client, query, response);
     if (client->outcome->is_explain_request) size = answer_explain(client, query, response, size);
     if (client->outcome->is_transfer_request || client->outcome->has_tsig)

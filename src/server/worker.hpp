@@ -40,6 +40,8 @@ struct WorkerLimits {
     uint32_t explain_per_second = 10;       // _explain answers per second per worker
     ReceiveQueueSizes udp_receive_queue;    // every UDP socket's, see server/receive_queue.hpp
     xfr::Counters* transfers = nullptr;     // shared by every worker; null: not counted
+    uint64_t signature_cache_entries = 100000;  // [dnssec]: this worker's online signatures
+    uint32_t signatures_per_second = 10000;
 };
 
 class Worker {
@@ -66,6 +68,8 @@ public:
     std::span<uint8_t> tcp_response_buffer() noexcept { return tcp_response_; }
     Random* random() noexcept { return &random_; }
     ResponseRateLimiter& rate_limiter() noexcept { return rate_limiter_; }
+    // Signatures made while answering (any thread may read its counters, for metrics).
+    const answer::OnlineSigner& signer() const noexcept { return signer_; }
     // Answers one query into `response` (the pure core), counts it, and returns the reply's size
     // (0: none). An "_explain.NAME TXT" query from a source the ACL allows, within this worker's
     // explain budget, is answered with its explanation instead of REFUSED.
@@ -109,6 +113,7 @@ private:
     stats::WorkerStats stats_;
     ResponseRateLimiter rate_limiter_;
     TokenBucket explain_budget_;
+    answer::OnlineSigner signer_;
 };
 
 }  // namespace meridian::server

@@ -20,6 +20,9 @@
 namespace meridian::zone {
 
 inline constexpr uint32_t kNoNode = UINT32_MAX;
+inline constexpr uint32_t kNoRRset = UINT32_MAX;
+
+struct Signing;
 
 struct Rdata {
     uint32_t offset = 0;  // into Zone's byte arena
@@ -33,6 +36,10 @@ struct RRset {
     dns::RdataForm form = dns::RdataForm::opaque;
     uint32_t first_rdata = 0;
     uint32_t rdata_count = 0;
+    // Signed zones: its RRSIG rdatas, one per signing key, in the rdata list (none for glue and
+    // the NS of a delegation, which the parent does not sign: RFC 4035 §2.2).
+    uint32_t first_signature = 0;
+    uint16_t signature_count = 0;
 };
 
 struct Node {
@@ -44,6 +51,9 @@ struct Node {
     bool is_delegation = false;  // NS below the apex: a zone cut (RFC 1034 §4.2.1)
     bool is_below_cut = false;   // glue: data the zone holds but is not authoritative for
     uint32_t steered = kNoNode;  // index into the policy's names when A/AAAA are steered
+    // Signed zones: the node's NSEC (next name "\000.owner", its types; RFC 9824), signed, in
+    // the RRset list past every node's own; it denies any type the node does not have.
+    uint32_t nsec = kNoRRset;
 };
 
 class Zone {
@@ -78,6 +88,14 @@ public:
         return {rdatas_.data() + set.first_rdata, set.rdata_count};
     }
     const uint8_t* bytes_of(const Rdata& rdata) const noexcept { return bytes_.data() + rdata.offset; }
+    std::span<const Rdata> signatures(const RRset& set) const noexcept {
+        return {rdatas_.data() + set.first_signature, set.signature_count};
+    }
+    const RRset* nsec(const Node& n) const noexcept { return n.nsec == kNoRRset ? nullptr : &rrsets_[n.nsec]; }
+    // Null for an unsigned zone; else the keys and window it was signed with, for online signing.
+    const Signing* signing() const noexcept { return signing_.get(); }
+    // A signed zone's unsigned form, which it is signed again from; null for an unsigned zone.
+    const std::shared_ptr<const Zone>& unsigned_form() const noexcept { return unsigned_; }
     const steer::Policy& policy() const noexcept { return *policy_; }
     const health::CheckPlan& checks() const noexcept { return *checks_; }
 
@@ -95,6 +113,8 @@ private:
     uint32_t negative_ttl_ = 0;
     std::shared_ptr<const steer::Policy> policy_;      // never null; empty for a static zone
     std::shared_ptr<const health::CheckPlan> checks_;  // never null; one entry per policy region
+    std::shared_ptr<const Signing> signing_;
+    std::shared_ptr<const Zone> unsigned_;
 };
 
 }  // namespace meridian::zone

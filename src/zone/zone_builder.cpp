@@ -285,6 +285,9 @@ std::shared_ptr<const Zone> ZoneBuilder::rebind(const Zone& zone, std::shared_pt
     // The index's keys point into the byte arena: the copy's own, not the original's.
     copy->index_.clear();
     for (uint32_t i = 0; i < copy->nodes_.size(); ++i) copy->index_.emplace(copy->name_of(copy->nodes_[i]), i);
+    // A signed zone keeps its signatures (the steered answers the policy gives are signed online)
+    // and its unsigned form follows, to be signed from when the window or a key changes.
+    if (zone.unsigned_) copy->unsigned_ = rebind(*zone.unsigned_, policy, checks);
     copy->policy_ = std::move(policy);
     copy->checks_ = std::move(checks);
     return copy;

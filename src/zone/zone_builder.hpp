@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/diagnostics.hpp"
+#include "zone/signing.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::zone {
@@ -41,6 +42,14 @@ public:
     // records again.
     static std::shared_ptr<const Zone> rebind(const Zone& zone, std::shared_ptr<const steer::Policy> policy,
                                               std::shared_ptr<const health::CheckPlan> checks);
+
+    // `base` (an unsigned zone) signed at `now` (seconds since the epoch) with `config`'s keys:
+    // DNSKEY (published keys), and CDS and CDNSKEY (active SEP keys) when asked, added at the
+    // apex; every RRset the zone is authoritative for signed by each active key that signs it;
+    // every node but glue given its NSEC. Null with `error` when no key can sign at `now` or
+    // signing fails. docs/DNSSEC.md.
+    static std::shared_ptr<const Zone> sign(std::shared_ptr<const Zone> base, std::shared_ptr<const SigningConfig> config,
+                                            int64_t now, std::string* error);
 
 private:
     std::string origin_;
