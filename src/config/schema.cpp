@@ -10,8 +10,8 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
     const std::string_view unit = text.substr(digits);
     const uint64_t multiplier = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : unit == "d" ? 86400000 : 0;
-    // Eleven digits of days still fit 64 bits in milliseconds (8.6e18 < 1.8e19).
-    if (digits == 0 || digits > 11 || multiplier == 0) return std::nullopt;
+    // Twelve digits of hours, eleven of days, still fit 64 bits in milliseconds (< 1.8e19).
+    if (digits == 0 || digits > (unit == "d" ? 11u : 12u) || multiplier == 0) return std::nullopt;
     uint64_t n = 0;
     for (std::size_t i = 0; i < digits; ++i) n = n * 10 + static_cast<uint64_t>(text[i] - '0');
     return n * multiplier;

@@ -174,6 +174,8 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[fleet] lease_ttl", [=](const ServerConfig& c) { return n(c.fleet.lease_ttl_ms); }},
         {"[fleet] quorum", [](const ServerConfig& c) { return fraction_text(c.fleet.quorum); }},
         {"[fleet] min_voters", [=](const ServerConfig& c) { return n(c.fleet.min_voters); }},
+        {"[dnssec] cache_entries", [=](const ServerConfig& c) { return n(c.dnssec.cache_entries); }},
+        {"[dnssec] signatures_per_second", [=](const ServerConfig& c) { return n(c.dnssec.signatures_per_second); }},
         {"[recommendations] latency_matrix",
          [](const ServerConfig& c) { return c.recommendations.latency_matrix.string(); }},
         {"[recommendations] min_gain", [=](const ServerConfig& c) { return n(c.recommendations.min_gain_ms); }},
@@ -289,6 +291,15 @@ const std::set<std::string> kZoneRowsWithoutField = {
     "[[names.NAME.route]] strategy",
     "[[names.NAME.route]] band",  // held as band_ms or band_percent
     "[transfer] key",             // resolved to the key's wire name (answer::ZoneTransfer)
+    // Read into LoadedZone::dnssec (config::DnssecConfig), not into the zone's parts: their
+    // defaults are checked by "zone [dnssec] defaults" below.
+    "[dnssec] keys",
+    "[dnssec] generate",
+    "[dnssec] algorithm",
+    "[dnssec] validity",
+    "[dnssec] refresh",
+    "[dnssec] dnskey_ttl",
+    "[dnssec] cds",
 };
 
 // `line` (1-based) and the column of the value in `key = value` on it.
@@ -479,6 +490,28 @@ TEST_CASE("zone-file defaults are the structs' defaults and what the readers fil
     }
 }
 
+TEST_CASE("zone [dnssec] defaults are config::DnssecConfig's and what the reader fills in", "[config]") {
+    const meridian::config::DnssecConfig defaults;
+    const LoadedZoneFile r = load_zone_text(std::string(kZoneHead) + "[dnssec]\n");
+    INFO(r.diagnostics.format_all());
+    REQUIRE(r.loaded.dnssec.has_value());
+    const meridian::config::DnssecConfig& d = *r.loaded.dnssec;
+    for (const meridian::config::DnssecConfig* c : {&defaults, &d}) {
+        CHECK(c->generate == (meridian::config::zone_setting("[dnssec]", "generate").number != 0));
+        CHECK(c->algorithm == meridian::config::zone_setting("[dnssec]", "algorithm").text);
+        CHECK(c->dnskey_ttl == meridian::config::zone_setting("[dnssec]", "dnskey_ttl").number);
+        CHECK(c->publishes_cds == (meridian::config::zone_setting("[dnssec]", "cds").number != 0));
+    }
+    CHECK(d.validity_ms == meridian::config::zone_setting("[dnssec]", "validity").number);
+    CHECK(d.refresh_ms == meridian::config::zone_setting("[dnssec]", "refresh").number);
+    CHECK(d.keys.filename() == meridian::config::zone_setting("[dnssec]", "keys").text);
+    CHECK(d.keys.parent_path() == std::filesystem::path(r.file).parent_path());
+    const LoadedZoneFile inverted =
+        load_zone_text(std::string(kZoneHead) + "[dnssec]\nvalidity = \"3d\"\nrefresh = \"3d\"\n");
+    CHECK(inverted.zone() == nullptr);
+    CHECK(text_contains(inverted.diagnostics.format_all(), "refresh must be shorter than validity"));
+}
+
 TEST_CASE("computed zone-file defaults: pruned_ttl, the SOA's TTL, a check's port and a route's strategy", "[config]") {
     const LoadedZoneFile r = load_zone_text(
         zone_with_regions("[checks.web]\nkind = \"http\"\npath = \"/\"\n"
@@ -499,19 +532,20 @@ TEST_CASE("computed zone-file defaults: pruned_ttl, the SOA's TTL, a check's por
 
 // ---- durations ----------------------------------------------------------------------------------
 
-TEST_CASE("a duration is digits and one unit: ms, s, m or h", "[config]") {
+TEST_CASE("a duration is digits and one unit: ms, s, m, h or d", "[config]") {
     struct Case {
         const char* text;
         uint64_t ms;
     };
     for (const Case c : {Case{"250ms", 250}, Case{"5s", 5000}, Case{"2m", 120000}, Case{"1h", 3600000}, Case{"0s", 0},
-                         Case{"0ms", 0}, Case{"007s", 7000}, Case{"999999999999h", 999999999999ull * 3600000},
+                         Case{"0ms", 0}, Case{"007s", 7000}, Case{"999999999999h", 999999999999ull * 3600000}, Case{"5d", 432000000},
+                         Case{"99999999999d", 99999999999ull * 86400000},
                          Case{"31622400000ms", 31622400000ull}}) {
         CAPTURE(c.text);
         CHECK(parse_duration_ms(c.text) == c.ms);
     }
     for (const char* text : {"", "5", "250", "s", "ms", "5 s", " 5s", "5s ", "5S", "5MS", "5sec", "1.5s", "-5s", "+5s",
-                             "5d", "1m30s", "1234567890123ms", "5μs", "0x10s"}) {
+                             "999999999999d", "1m30s", "1234567890123ms", "5μs", "0x10s"}) {
         CAPTURE(text);
         CHECK_FALSE(parse_duration_ms(text).has_value());
     }
@@ -730,6 +764,13 @@ TEST_CASE("every zone-file number is accepted at its bounds and refused past the
         }
         if (table == "[names.NAME]")
             return zone_with_regions("[names.app]\n" + line + "[[names.app.route]]\nto = [\"a\"]\n");
+        if (table == "[dnssec]") {
+            // refresh stays below validity: the other at its far bound
+            const std::string other = key == "validity"  ? "refresh = \"1h\"\n"
+                                      : key == "refresh" ? "validity = \"366d\"\n"
+                                                         : "";
+            return std::string(kZoneHead) + "[dnssec]\n" + other + line;
+        }
         // adaptive: every route setting applies to it (band and time_constant to it alone)
         if (table == "[[names.NAME.route]]")
             return zone_with_regions("[[names.app.route]]\nto = [\"a\"]\nstrategy = \"adaptive\"\n" + line);
