@@ -47,8 +47,8 @@ public:
 
     const SigningCounters& counters() const noexcept { return counters_; }
     std::size_t capacity() const noexcept { return capacity_; }
-    // Bytes the cache holds, whatever is in it.
-    std::size_t memory_bytes() const noexcept { return entries_.size() * sizeof(Entry); }
+    // Bytes one cached signature takes (the cache takes capacity() of them once in use).
+    static constexpr std::size_t entry_bytes() noexcept { return sizeof(Entry); }
 
     static constexpr std::size_t kWays = 4;
 

@@ -1,11 +1,13 @@
 #include "ops/metrics_view.hpp"
 
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <utility>
 
 #include "dns/name.hpp"
+#include "zone/signing.hpp"
 
 namespace meridian::ops {
 
@@ -165,6 +167,41 @@ std::string metrics_text(const Readings& readings) {
     m.sample("meridian_notifies_total", {{"result", "sent"}}, static_cast<double>(xfr.notifies_sent));
     m.sample("meridian_notifies_total", {{"result", "acknowledged"}}, static_cast<double>(xfr.notifies_acknowledged));
     m.sample("meridian_notifies_total", {{"result", "failed"}}, static_cast<double>(xfr.notifies_failed));
+    const SigningCounts& sig = readings.signing;
+    m.family("meridian_dnssec_signatures_total", "counter",
+             "Signatures answers needed beyond the zone's own (steered answers, wildcard expansions, denials): from "
+             "the workers' caches, made now, refused over the signing budget, or failed (docs/DNSSEC.md).");
+    m.sample("meridian_dnssec_signatures_total", {{"result", "cached"}}, static_cast<double>(sig.hits));
+    m.sample("meridian_dnssec_signatures_total", {{"result", "signed"}}, static_cast<double>(sig.signed_now));
+    m.sample("meridian_dnssec_signatures_total", {{"result", "over_budget"}}, static_cast<double>(sig.over_budget));
+    m.sample("meridian_dnssec_signatures_total", {{"result", "failed"}}, static_cast<double>(sig.failures));
+    m.family("meridian_dnssec_cache_entries", "gauge", "Signatures held in the workers' caches.");
+    m.sample("meridian_dnssec_cache_entries", {}, static_cast<double>(sig.entries));
+    m.family("meridian_dnssec_cache_bytes", "gauge", "Memory the held signatures take.");
+    m.sample("meridian_dnssec_cache_bytes", {}, static_cast<double>(sig.cache_bytes));
+    m.family("meridian_dnssec_cache_evictions_total", "counter", "Cached signatures replaced by newer ones.");
+    m.sample("meridian_dnssec_cache_evictions_total", {}, static_cast<double>(sig.evictions));
+    m.family("meridian_dnssec_signature_expiration_seconds", "gauge",
+             "When the signatures a signed zone serves now expire (seconds since the epoch).");
+    m.family("meridian_dnssec_next_signing_seconds", "gauge",
+             "When a signed zone is signed again: its next window or key timing event (seconds since the epoch).");
+    m.family("meridian_dnssec_keys", "gauge", "A signed zone's keys: published (DNSKEY served) and signing.");
+    for (const auto& zone : readings.snapshot.zones.zones()) {
+        const zone::Signing* signing = zone.zone().signing();
+        if (signing == nullptr) continue;
+        const std::string origin = dns::name_to_text(zone.zone().origin());
+        m.sample("meridian_dnssec_signature_expiration_seconds", {{"zone", origin}},
+                 static_cast<double>(signing->window.expiration));
+        m.sample("meridian_dnssec_next_signing_seconds", {{"zone", origin}}, static_cast<double>(signing->next_event));
+        std::size_t published = 0;
+        for (const auto& key : signing->config->keys) published += key->timing.is_published(signing->signed_at) ? 1 : 0;
+        std::vector<const dnssec::Key*> signers = signing->zone_signers;
+        for (const dnssec::Key* k : signing->key_signers) {
+            if (std::find(signers.begin(), signers.end(), k) == signers.end()) signers.push_back(k);
+        }
+        m.sample("meridian_dnssec_keys", {{"zone", origin}, {"state", "published"}}, static_cast<double>(published));
+        m.sample("meridian_dnssec_keys", {{"zone", origin}, {"state", "signing"}}, static_cast<double>(signers.size()));
+    }
     m.family("meridian_client_address_total", "counter", "Steered answers by where the client address came from.");
     m.sample("meridian_client_address_total", {{"source", "ecs"}},
              static_cast<double>(sum([](auto& s) -> auto& { return s.ecs; })));

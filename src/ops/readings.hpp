@@ -32,6 +32,17 @@ struct TransferCounts {
     uint64_t notifies_failed = 0;
 };
 
+// Signatures made while answering, summed over the workers (answer::SigningCounters).
+struct SigningCounts {
+    uint64_t hits = 0;
+    uint64_t signed_now = 0;
+    uint64_t over_budget = 0;
+    uint64_t failures = 0;
+    uint64_t evictions = 0;
+    uint64_t entries = 0;
+    uint64_t cache_bytes = 0;
+};
+
 struct Readings {
     const answer::Snapshot& snapshot;
     std::vector<const stats::WorkerStats*> workers;  // one per worker thread
@@ -49,6 +60,7 @@ struct Readings {
     const adapt::Controller* controller = nullptr;  // null: no commit usage shown
     std::optional<FleetView> fleet{};               // none: a single node, no [fleet]
     TransferCounts transfers{};
+    SigningCounts signing{};
 };
 
 }  // namespace meridian::ops

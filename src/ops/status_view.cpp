@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "dns/name.hpp"
+#include "zone/signing.hpp"
 
 namespace meridian::ops {
 
@@ -169,6 +170,33 @@ json adaptive_weights(const zone::ServedZone& served, const steer::Route& route)
     return weights;
 }
 
+// A signed zone's keys and signatures: what `meridiand ds` and a rollover's next step depend on.
+json signing_json(const zone::Signing& signing) {
+    const auto uses = [](const std::vector<const dnssec::Key*>& keys, const dnssec::Key* key) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
+    const auto time_or_null = [](const std::optional<int64_t>& t) { return t ? json(*t) : json(nullptr); };
+    json keys = json::array();
+    for (const auto& key : signing.config->keys) {
+        keys.push_back({{"tag", key->tag},
+                        {"algorithm", static_cast<int>(key->algorithm)},
+                        {"flags", key->flags},
+                        {"file", key->path},
+                        {"published", key->timing.is_published(signing.signed_at)},
+                        {"signs_zone", uses(signing.zone_signers, key.get())},
+                        {"signs_keys", uses(signing.key_signers, key.get())},
+                        {"publish", time_or_null(key->timing.publish)},
+                        {"activate", time_or_null(key->timing.activate)},
+                        {"inactive", time_or_null(key->timing.inactive)},
+                        {"delete", time_or_null(key->timing.remove)}});
+    }
+    return {{"keys", keys},
+            {"inception", signing.window.inception},
+            {"expiration", signing.window.expiration},
+            {"signed_at", signing.signed_at},
+            {"next_signing", signing.next_event}};
+}
+
 json zone_json(const Readings& readings, const zone::ServedZone& served) {
     const std::string origin = dns::name_to_text(served.zone().origin());
     const steer::Policy& policy = served.zone().policy();
@@ -199,11 +227,14 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
                          {"fail_answers", steering.route_answers(n, -1)},
                          {"demand", demand_json(readings, SeriesKey{origin, false, owner})}});
     }
-    return {{"origin", origin},
-            {"serial", served.zone().serial()},
-            {"queries", queries},
-            {"regions", regions},
-            {"names", names}};
+    json zone_json = {{"origin", origin},
+                      {"serial", served.zone().serial()},
+                      {"queries", queries},
+                      {"regions", regions},
+                      {"names", names},
+                      {"dnssec", nullptr}};
+    if (const zone::Signing* signing = served.zone().signing()) zone_json["dnssec"] = signing_json(*signing);
+    return zone_json;
 }
 
 json fleet_json(const FleetView& f) {

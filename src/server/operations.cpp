@@ -79,13 +79,21 @@ ops::Readings Operations::readings() const {
                     .controller = controller_,
                     .fleet = fleet_ != nullptr ? std::optional<ops::FleetView>(fleet_->view()) : std::nullopt,
                     .transfers = {}};
+    auto get = [](const std::atomic<uint64_t>& n) { return n.load(std::memory_order_relaxed); };
     for (const auto& worker : *workers_) {
         r.workers.push_back(&worker->stats());
         r.overloaded_udp_sockets += worker->overloaded_udp_sockets();
+        const answer::SigningCounters& c = worker->signer().counters();
+        r.signing.hits += get(c.hits);
+        r.signing.signed_now += get(c.misses);
+        r.signing.over_budget += get(c.refused);
+        r.signing.failures += get(c.failures);
+        r.signing.evictions += get(c.evictions);
+        r.signing.entries += get(c.entries);
+        r.signing.cache_bytes += get(c.entries) * worker->signer().entry_bytes();
     }
     if (!workers_->empty() && workers_->front()->limits().transfers != nullptr) {
         const xfr::Counters& c = *workers_->front()->limits().transfers;
-        auto get = [](const std::atomic<uint64_t>& n) { return n.load(std::memory_order_relaxed); };
         r.transfers = {get(c.transfers),      get(c.up_to_date),    get(c.refused),
                        get(c.tsig_errors),    get(c.notifies_sent), get(c.notifies_acknowledged),
                        get(c.notifies_failed)};
