@@ -132,7 +132,10 @@ TEST_CASE("metrics: each family's HELP and TYPE once, then all its samples", "[o
     CHECK(answers != std::string::npos);
     std::size_t families = 0;
     for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++families;
-    CHECK(families == 35);  // 23, four for what the control loop learned, two for the demand forecasts, four for members, two for transfers
+    // 23, four for what the control loop learned, two for the demand forecasts, four for members, two for
+    // transfers, seven for DNSSEC (signatures, cache entries, bytes and evictions, expiration, next signing, keys)
+    CHECK(families == 42);
+    CHECK(contains(text, "meridian_dnssec_signatures_total{result=\"over_budget\"} 0\n"));
     CHECK(contains(text, "meridian_alerts{rule=\"healthy_regions\",severity=\"critical\"} 0\n"));
 }
 
