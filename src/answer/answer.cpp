@@ -104,8 +104,7 @@ private:
     // that it is signed for that name.
     void add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
                    const zone::RRset& set, Need need, std::string_view expanded = {}) noexcept;
-    // Signatures: the zone's own for its RRsets, or made now (the worker's cache) for `owner`.
-    void attach_zone_signatures(RRsetRef* r, const zone::Zone& zone, const zone::RRset& set) const noexcept;
+    // Signatures made now (the worker's cache) for `owner`.
     void sign_online(RRsetRef* r, const zone::Zone& zone, std::string_view owner, uint32_t original_ttl,
                      std::span<const std::span<const uint8_t>> rdatas) noexcept;
     void sign_online_one(RRsetRef* r, const zone::Zone& zone, std::string_view owner, uint32_t original_ttl) noexcept;
@@ -174,13 +173,6 @@ void Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t
         sign_online(&r, zone, expanded, set.ttl, {rdatas.data(), count});
     }
     sections_.add(section, r);
-}
-
-void Responder::attach_zone_signatures(RRsetRef* r, const zone::Zone& zone, const zone::RRset& set) const noexcept {
-    for (const zone::Rdata& rrsig : zone.signatures(set)) {
-        if (r->rrsig_count == r->rrsigs.size()) break;
-        r->rrsigs[r->rrsig_count++] = {zone.bytes_of(rrsig), rrsig.size};
-    }
 }
 
 void Responder::sign_online(RRsetRef* r, const zone::Zone& zone, std::string_view owner, uint32_t original_ttl,

@@ -50,6 +50,14 @@ struct RRsetRef {
     uint8_t rrsig_count = 0;
 };
 
+// A zone RRset's own signatures (made when the zone was signed), written after it.
+inline void attach_zone_signatures(RRsetRef* r, const zone::Zone& zone, const zone::RRset& set) noexcept {
+    for (const zone::Rdata& rrsig : zone.signatures(set)) {
+        if (r->rrsig_count == r->rrsigs.size()) break;
+        r->rrsigs[r->rrsig_count++] = {zone.bytes_of(rrsig), rrsig.size};
+    }
+}
+
 // One family of a region's addresses: all of them, or with member health those of the best tier
 // present; when every one is left out the region answers with all (failing open within it, as a
 // name fails open when every region is down). Calls add(rdata, size) for each; stops at false.

@@ -1,7 +1,10 @@
 #include "xfr/transfer.hpp"
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <optional>
+#include <span>
 
 #include "answer/answer.hpp"
 #include "answer/sections.hpp"
@@ -9,8 +12,11 @@
 #include "dns/name.hpp"
 #include "dns/query.hpp"
 #include "dns/wire.hpp"
+#include "dnssec/nsec.hpp"
+#include "dnssec/sign.hpp"
 #include "steer/decide.hpp"
 #include "xfr/tsig.hpp"
+#include "zone/signing.hpp"
 
 namespace meridian::xfr {
 
@@ -146,6 +152,97 @@ answer::RRsetRef zone_rrset(const zone::Zone& zone, const zone::Node& node, cons
     return r;
 }
 
+// Signed zones: what a secondary needs to serve the zone signed without signing anything itself
+// (RFC 4035 §2): every RRset with its RRSIGs and a classic NSEC chain over the names that hold
+// data (RFC 4034 §4; compact denial is for answers made online, not for a zone at rest).
+class TransferSigner {
+public:
+    explicit TransferSigner(const zone::Zone& zone) : zone_(zone), signing_(zone.signing()) {}
+
+    bool is_signed() const noexcept { return signing_ != nullptr; }
+
+    // The zone's own signatures of a zone RRset.
+    void attach(answer::RRsetRef* r, const zone::RRset& set) const {
+        if (signing_ != nullptr) answer::attach_zone_signatures(r, zone_, set);
+    }
+
+    // Signs `r` (one RRset whose records are given as `rdatas`, names lower-cased) now, keeping
+    // the signatures until the next call; false when signing fails.
+    bool sign(answer::RRsetRef* r, std::string_view owner, uint32_t original_ttl,
+              const std::vector<std::span<const uint8_t>>& rdatas) {
+        if (signing_ == nullptr) return true;
+        const dnssec::RRsetToSign rrset{
+            {reinterpret_cast<const uint8_t*>(owner.data()), owner.size()}, r->type, r->rrclass, original_ttl, rdatas};
+        signatures_.assign(signing_->zone_signers.size(), {});
+        for (std::size_t i = 0; i < signing_->zone_signers.size() && i < r->rrsigs.size(); ++i) {
+            std::vector<uint8_t>& out = signatures_[i];
+            out.resize(dnssec::kMaxRrsigRdataSize);
+            out.resize(dnssec::sign(*signing_->zone_signers[i], rrset, signing_->window, out));
+            if (out.empty()) return false;
+            r->rrsigs[r->rrsig_count++] = out;
+        }
+        return true;
+    }
+
+    // Remembers that `types` were transferred at `node`, for its NSEC.
+    void note(uint32_t node, uint16_t type) {
+        if (signing_ != nullptr) types_[node].push_back(type);
+    }
+
+    // The NSEC chain: one NSEC per name that holds data, each naming the next in canonical order
+    // (RFC 4034 §6.1), the last the apex; glue has none (it is not the zone's).
+    bool add_chain(TransferWriter* out) {
+        if (signing_ == nullptr) return true;
+        std::vector<uint32_t> names;
+        for (const auto& [node, types] : types_) {
+            if (!zone_.node(node).is_below_cut) names.push_back(node);
+        }
+        std::sort(names.begin(), names.end(),
+                  [&](uint32_t a, uint32_t b) { return canonical_less(zone_.name_of(zone_.node(a)), zone_.name_of(zone_.node(b))); });
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            const std::string_view owner = zone_.name_of(zone_.node(names[i]));
+            const std::string_view next = zone_.name_of(zone_.node(names[(i + 1) % names.size()]));
+            std::vector<uint16_t> types = types_[names[i]];
+            types.push_back(rrtype::RRSIG);
+            types.push_back(rrtype::NSEC);
+            std::vector<uint8_t> rdata(next.begin(), next.end());
+            uint8_t bitmap[dnssec::kMaxBitmapSize];
+            rdata.insert(rdata.end(), bitmap, bitmap + dnssec::write_type_bitmap(types, bitmap));
+            answer::RRsetRef r;
+            r.owner = reinterpret_cast<const uint8_t*>(owner.data());
+            r.owner_size = owner.size();
+            r.type = rrtype::NSEC;
+            r.ttl = zone_.negative_ttl();  // RFC 9077
+            r.rdata = rdata.data();
+            r.rdata_size = rdata.size();
+            if (!sign(&r, owner, r.ttl, {std::span<const uint8_t>(rdata)}) || !out->add(r)) return false;
+        }
+        return true;
+    }
+
+private:
+    // Canonical order of lower-case wire names: label by label from the right (RFC 4034 §6.1).
+    static bool canonical_less(std::string_view a, std::string_view b) {
+        std::array<uint8_t, dns::kMaxLabels> la;
+        std::array<uint8_t, dns::kMaxLabels> lb;
+        const std::size_t na = dns::label_offsets(reinterpret_cast<const uint8_t*>(a.data()), a.size(), &la);
+        const std::size_t nb = dns::label_offsets(reinterpret_cast<const uint8_t*>(b.data()), b.size(), &lb);
+        for (std::size_t k = 1; k <= std::min(na, nb); ++k) {
+            const std::string_view x = a.substr(la[na - k] + 1u, static_cast<uint8_t>(a[la[na - k]]));
+            const std::string_view y = b.substr(lb[nb - k] + 1u, static_cast<uint8_t>(b[lb[nb - k]]));
+            if (x != y) return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](char p, char q) {
+                return static_cast<uint8_t>(p) < static_cast<uint8_t>(q);
+            });
+        }
+        return na < nb;
+    }
+
+    const zone::Zone& zone_;
+    const zone::Signing* signing_;
+    std::vector<std::vector<uint8_t>> signatures_;
+    std::map<uint32_t, std::vector<uint16_t>> types_;
+};
+
 }  // namespace
 
 bool is_allowed(const answer::ZoneTransfer& transfer, const sockaddr* source) noexcept {
@@ -161,9 +258,12 @@ std::vector<std::vector<uint8_t>> build_transfer(const zone::ServedZone& served,
     const zone::Zone& zone = served.zone();
     const steer::Policy& policy = zone.policy();
     TransferWriter out(query_question, id, max_message_size);
+    TransferSigner signer(zone);
     const zone::RRset* soa = zone.find_rrset(zone.apex(), rrtype::SOA);
-    const answer::RRsetRef soa_ref = zone_rrset(zone, zone.apex(), *soa);
+    answer::RRsetRef soa_ref = zone_rrset(zone, zone.apex(), *soa);
+    signer.attach(&soa_ref, *soa);
     bool ok = out.add(soa_ref);
+    signer.note(static_cast<uint32_t>(&zone.apex() - &zone.node(0)), rrtype::SOA);
     // Steered names get what a client nobody can locate gets now: no ECS, an address the
     // databases do not know, the current health and feedback boards, the fixed seed of the
     // explain tools for weighted choices (so two transfers of one state are the same).
@@ -195,7 +295,10 @@ std::vector<std::vector<uint8_t>> build_transfer(const zone::ServedZone& served,
                     r.form = dns::RdataForm::name;
                     r.rdata = reinterpret_cast<const uint8_t*>(cname->data());
                     r.rdata_size = cname->size();
-                    ok = out.add(r);
+                    std::vector<uint8_t> lower(cname->begin(), cname->end());
+                    dns::lowercase_name(lower.data(), lower.size());
+                    ok = signer.sign(&r, name, steered.ttl, {std::span<const uint8_t>(lower)}) && out.add(r);
+                    signer.note(static_cast<uint32_t>(i), rrtype::CNAME);
                     is_cname = true;
                     continue;
                 }
@@ -211,7 +314,26 @@ std::vector<std::vector<uint8_t>> build_transfer(const zone::ServedZone& served,
                     const steer::Region& region = policy.regions[decision.regions[k]];
                     has_any = has_any || !(type == rrtype::A ? region.ipv4.empty() : region.ipv6.empty());
                 }
-                if (has_any) ok = out.add(r);
+                if (!has_any) continue;
+                if (signer.is_signed()) {
+                    // The addresses as written, so that what is signed is what is sent.
+                    std::vector<uint8_t> bytes;
+                    const std::size_t size = type == rrtype::A ? 4 : 16;
+                    answer::each_steered_address(r, [&](const uint8_t* address, std::size_t) {
+                        bytes.insert(bytes.end(), address, address + size);
+                        return true;
+                    });
+                    std::vector<std::span<const uint8_t>> rdatas;
+                    for (std::size_t at = 0; at < bytes.size(); at += size) rdatas.emplace_back(bytes.data() + at, size);
+                    r.policy = nullptr;
+                    r.rdata = bytes.data();
+                    r.rdata_size = bytes.size();
+                    r.record_size = static_cast<uint16_t>(size);
+                    ok = signer.sign(&r, name, steered.ttl, rdatas) && out.add(r);
+                } else {
+                    ok = out.add(r);
+                }
+                signer.note(static_cast<uint32_t>(i), type);
             }
         }
         for (const zone::RRset& set : zone.rrsets(node)) {
@@ -219,9 +341,13 @@ std::vector<std::vector<uint8_t>> build_transfer(const zone::ServedZone& served,
             if (node.is_apex && set.type == rrtype::SOA) continue;
             const bool is_steered_type = set.type == rrtype::A || set.type == rrtype::AAAA || set.type == rrtype::CNAME;
             if (node.steered != zone::kNoNode && is_steered_type) continue;
-            ok = out.add(zone_rrset(zone, node, set));
+            answer::RRsetRef r = zone_rrset(zone, node, set);
+            signer.attach(&r, set);
+            ok = out.add(r);
+            signer.note(static_cast<uint32_t>(i), set.type);
         }
     }
+    if (ok) ok = signer.add_chain(&out);
     if (ok) ok = out.add(soa_ref);
     auto messages = out.finish(records);
     if (!ok) {
