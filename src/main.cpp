@@ -36,7 +36,8 @@ constexpr const char* kUsage =
     "                      (flags 257), or with --zsk a zone-signing key (256); times T are\n"
     "                      YYYYMMDDHHMMSS (UTC), now, or now+N with N in s, m, h or d; prints the\n"
     "                      files' path\n"
-    "  ds                  print the DS records of ZONE's signing SEP keys, for its parent\n"
+    "  ds                  print the DS records for ZONE's parent: its SEP keys published and not\n"
+    "                      retired (what its CDS says)\n"
     "  -c, --config FILE   server configuration (TOML)\n"
     "      --check         load and validate everything, print the errors, exit 0 or 1\n"
     "      --schema        print every setting of the config and zone files (Markdown)\n"
@@ -207,7 +208,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         const meridian::zone::Signing& signing = *served->zone().signing();
-        for (const meridian::dnssec::Key* key : signing.key_signers)
+        for (const meridian::dnssec::Key* key : signing.parent_keys)
             std::printf("%s\n", meridian::dnssec::ds_text(*key, signing.config->dnskey_ttl).c_str());
         return 0;
     }

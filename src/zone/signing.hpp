@@ -31,6 +31,10 @@ struct Signing {
     // signing DNSKEY, CDS and CDNSKEY (KSKs and CSKs). Point into config->keys.
     std::vector<const dnssec::Key*> zone_signers;
     std::vector<const dnssec::Key*> key_signers;
+    // The SEP keys the parent's DS should point at (the CDS/CDNSKEY served, `meridiand ds`):
+    // published and not retired (before their Inactive time), so that a new KSK/CSK's DS can be
+    // at the parent before it signs (a double-DS rollover).
+    std::vector<const dnssec::Key*> parent_keys;
     dnssec::Window window;
     int64_t signed_at = 0;
     // When the zone must be signed again: the next window, or the next key timing event.

@@ -44,7 +44,7 @@ public:
                                               std::shared_ptr<const health::CheckPlan> checks);
 
     // `base` (an unsigned zone) signed at `now` (seconds since the epoch) with `config`'s keys:
-    // DNSKEY (published keys), and CDS and CDNSKEY (active SEP keys) when asked, added at the
+    // DNSKEY (published keys), and CDS and CDNSKEY (SEP keys published and not retired) when asked, added at the
     // apex; every RRset the zone is authoritative for signed by each active key that signs it;
     // every node but glue given its NSEC. Null with `error` when no key can sign at `now` or
     // signing fails. docs/DNSSEC.md.

@@ -34,6 +34,10 @@ void choose_signers(const SigningConfig& config, int64_t now, Signing* signing) 
         }
     }
     if (signing->key_signers.empty()) signing->key_signers = signing->zone_signers;
+    for (const auto& key : config.keys) {
+        const bool is_retired = key->timing.inactive && *key->timing.inactive <= now;
+        if (key->is_sep() && key->timing.is_published(now) && !is_retired) signing->parent_keys.push_back(key.get());
+    }
 }
 
 struct ExtraSet {
@@ -51,9 +55,9 @@ std::vector<ExtraSet> apex_key_sets(const SigningConfig& config, const Signing& 
     for (const auto& key : config.keys) {
         if (!key->timing.is_published(now)) continue;
         dnskey.rdatas.push_back(key->dnskey_rdata());
-        const bool is_signing_sep = key->is_sep() && std::find(signing.key_signers.begin(), signing.key_signers.end(),
-                                                               key.get()) != signing.key_signers.end();
-        if (config.publishes_cds && is_signing_sep) {
+        const bool is_parent_key = std::find(signing.parent_keys.begin(), signing.parent_keys.end(), key.get()) !=
+                                   signing.parent_keys.end();
+        if (config.publishes_cds && is_parent_key) {
             cds.rdatas.push_back(dnssec::ds_rdata(owner, dnskey.rdatas.back(), 2));
             cdnskey.rdatas.push_back(dnskey.rdatas.back());
         }
