@@ -1,6 +1,11 @@
 #include "config/snapshot_loader.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <system_error>
@@ -85,7 +90,7 @@ std::string key_zone_name(std::string_view origin) {
 }  // namespace
 
 std::shared_ptr<const zone::Zone> sign_loaded_zone(std::shared_ptr<const zone::Zone> zone, const DnssecConfig& d,
-                                                   int64_t now, Diagnostics* diagnostics) {
+                                                   int64_t now, Diagnostics* diagnostics, const std::string& owner) {
     const std::string name = key_zone_name(zone->origin());
     const std::string directory = d.keys.string();
     std::vector<std::string> bases = dnssec::key_files_in(directory, name);
@@ -99,6 +104,14 @@ std::shared_ptr<const zone::Zone> sign_loaded_zone(std::shared_ptr<const zone::Z
             diagnostics->error(d.where, "cannot make a key for " + name + " in " + directory + ": " +
                                             (ec ? ec.message() : error));
             return nullptr;
+        }
+        // Made by root before privileges are dropped: the user the server becomes must read it
+        // on reloads.
+        if (const struct passwd* pw = owner.empty() || geteuid() != 0 ? nullptr : getpwnam(owner.c_str())) {
+            for (const char* suffix : {".key", ".private"}) {
+                if (chown((key.path + suffix).c_str(), pw->pw_uid, pw->pw_gid) != 0)
+                    log::warning("dnssec: cannot give " + key.path + suffix + " to " + owner + ": " + std::strerror(errno));
+            }
         }
         log::info("dnssec: made key " + key.path + " (" + std::string(dnssec::algorithm_name(algorithm)) + ", tag " +
                   std::to_string(key.tag) + ") for " + name);
@@ -182,7 +195,7 @@ std::unique_ptr<answer::Snapshot> load_snapshot(const ServerConfig& config, Diag
             if (loaded.transfer) add_transfer(config, origin, *loaded.transfer, diagnostics, &snapshot->settings);
             std::shared_ptr<const zone::Zone> model = std::move(loaded.zone);
             if (loaded.dnssec) {
-                model = sign_loaded_zone(std::move(model), *loaded.dnssec, now, diagnostics);
+                model = sign_loaded_zone(std::move(model), *loaded.dnssec, now, diagnostics, config.user);
                 if (!model) continue;
             }
             auto runtime = std::make_shared<zone::ZoneRuntime>(*model, config.workers, std::move(carried));

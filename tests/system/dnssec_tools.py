@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,12 +15,10 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 import dns.dnssec
-import dns.flags
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.DNSKEY
 import dns.rrset
 
 TOOL_TIMEOUT = 30.0  # seconds any one external tool run may take
@@ -172,7 +169,7 @@ def kdig_header(output: str) -> dict:
                 if "status:" in part:
                     out["status"] = part.split("status:")[1].strip()
         elif line.startswith(";; Flags:") and not out["flags"]:
-            head, _, counts = line.partition(";")
+            head, _, counts = line[3:].partition(";")
             out["flags"] = set(head.split(":", 1)[1].split())
             for part in counts.split(";"):
                 if ":" in part:
@@ -225,6 +222,8 @@ def validate_section(section, dnskeys: dns.rrset.RRset, unsigned: Iterable = ())
             assert sigs is None, f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} must be unsigned:\n{sigs}"
             continue
         validate_rrset(rrset, sigs, dnskeys)
+        assert sigs.ttl == rrset.ttl, (f"RRSIG TTL {sigs.ttl} differs from the TTL {rrset.ttl} of the RRset it "
+                                       f"covers (RFC 4034 3):\n{rrset}\n{sigs}")
         done.append((rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype)))
     for s in section:  # no stray signature either
         if s.rdtype == dns.rdatatype.RRSIG:
@@ -340,6 +339,3 @@ def is_loopback(address: str) -> bool:
     except ValueError:
         return False
 
-
-def env_without_proxies() -> dict:
-    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
