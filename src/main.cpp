@@ -16,10 +16,10 @@
 #include "config/snapshot_loader.hpp"
 #include "dns/name.hpp"
 #include "dnssec/key.hpp"
-#include "zone/signing.hpp"
 #include "explain/explain.hpp"
 #include "ops/recommendations.hpp"
 #include "server/server.hpp"
+#include "zone/signing.hpp"
 
 namespace {
 
@@ -111,8 +111,7 @@ int keygen(int argc, char** argv) {
     }
     const auto algorithm = meridian::dnssec::algorithm_from_text(algorithm_text);
     if (zone.empty() || !algorithm) {
-        std::fprintf(stderr, "meridiand keygen: %s\n%s", zone.empty() ? "no zone given" : "unknown algorithm",
-                     kUsage);
+        std::fprintf(stderr, "meridiand keygen: %s\n%s", zone.empty() ? "no zone given" : "unknown algorithm", kUsage);
         return 2;
     }
     if (zone.size() > 1 && zone.back() == '.') zone.pop_back();

@@ -42,7 +42,7 @@ enum class LookupKind : uint8_t { found, delegation, nxdomain };
 
 struct Lookup {
     LookupKind kind;
-    const zone::Node* node;  // the match, the wildcard that matched, or the zone cut
+    const zone::Node* node;    // the match, the wildcard that matched, or the zone cut
     bool is_wildcard = false;  // found by wildcard expansion (RFC 4592)
 };
 
@@ -192,8 +192,7 @@ void Responder::sign_online(RRsetRef* r, const zone::Zone& zone, std::string_vie
         }
         std::array<uint8_t, dnssec::kMaxRrsigRdataSize>& out = signatures_[signatures_used_];
         std::size_t size = 0;
-        const OnlineSigner::Result result =
-            signer->signature(*key, rrset, signing.window, client_.now_ms, out, &size);
+        const OnlineSigner::Result result = signer->signature(*key, rrset, signing.window, client_.now_ms, out, &size);
         if (result != OnlineSigner::Result::ok) {
             is_signing_refused_ = true;
             return;
@@ -216,8 +215,8 @@ void Responder::sign_online_one(RRsetRef* r, const zone::Zone& zone, std::string
 
 void Responder::add_online_nsec(const zone::Zone& zone, std::string_view sname, const uint8_t* owner,
                                 std::size_t owner_size, std::span<const uint16_t> types) noexcept {
-    const std::size_t size = dnssec::write_compact_nsec(
-        {reinterpret_cast<const uint8_t*>(sname.data()), sname.size()}, types, nsec_rdata_.data());
+    const std::size_t size = dnssec::write_compact_nsec({reinterpret_cast<const uint8_t*>(sname.data()), sname.size()},
+                                                        types, nsec_rdata_.data());
     if (size == 0) return;  // a 254-byte name has no successor: the denial goes unproven
     RRsetRef r;
     r.owner = owner;

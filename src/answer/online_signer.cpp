@@ -50,10 +50,8 @@ std::array<uint64_t, 2> digest_of(const std::array<uint64_t, 2>& keys, const dns
 }  // namespace
 
 OnlineSigner::OnlineSigner(std::size_t capacity, double signatures_per_second, std::array<uint64_t, 2> hash_keys)
-    : capacity_((capacity + kWays - 1) / kWays * kWays),
-      hash_keys_(hash_keys),
-      budget_(signatures_per_second, signatures_per_second),
-      has_budget_(signatures_per_second > 0) {}
+    : capacity_((capacity + kWays - 1) / kWays * kWays), hash_keys_(hash_keys),
+      budget_(signatures_per_second, signatures_per_second), has_budget_(signatures_per_second > 0) {}
 
 OnlineSigner::Result OnlineSigner::signature(const dnssec::Key& key, const dnssec::RRsetToSign& rrset,
                                              dnssec::Window window, uint64_t now_ms, std::span<uint8_t> out,
@@ -109,8 +107,8 @@ OnlineSigner::Result OnlineSigner::signature(const dnssec::Key& key, const dnsse
         victim->last_use = clock_;
         std::copy(out.begin(), out.begin() + 18, victim->fixed.begin());
         victim->signature_size = static_cast<uint8_t>(made - 18 - signer_size);
-        std::copy(out.begin() + 18 + static_cast<std::ptrdiff_t>(signer_size), out.begin() + static_cast<std::ptrdiff_t>(made),
-                  victim->signature.begin());
+        std::copy(out.begin() + 18 + static_cast<std::ptrdiff_t>(signer_size),
+                  out.begin() + static_cast<std::ptrdiff_t>(made), victim->signature.begin());
     }
     return Result::ok;
 }

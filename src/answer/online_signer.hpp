@@ -42,8 +42,8 @@ public:
     // The RRSIG rdata of `rrset` by `key` in `window`, written to `out` (kMaxRrsigRdataSize
     // bytes) with its size in `*size`: from the cache, or signed now when the budget at `now_ms`
     // allows (now_ms 0: no budget, for tools and tests).
-    Result signature(const dnssec::Key& key, const dnssec::RRsetToSign& rrset, dnssec::Window window,
-                     uint64_t now_ms, std::span<uint8_t> out, std::size_t* size) noexcept;
+    Result signature(const dnssec::Key& key, const dnssec::RRsetToSign& rrset, dnssec::Window window, uint64_t now_ms,
+                     std::span<uint8_t> out, std::size_t* size) noexcept;
 
     const SigningCounters& counters() const noexcept { return counters_; }
     std::size_t capacity() const noexcept { return capacity_; }

@@ -23,8 +23,8 @@ struct Outcome {
     // unsigned by the core): the worker hands both to xfr/, which may allocate.
     bool is_transfer_request = false;
     bool has_tsig = false;
-    bool is_signed = false;           // DO=1 to a signed zone: the answer carries signatures
-    bool is_signing_refused = false;  // a signature it needed was over the signing budget
+    bool is_signed = false;                  // DO=1 to a signed zone: the answer carries signatures
+    bool is_signing_refused = false;         // a signature it needed was over the signing budget
     const zone::ServedZone* zone = nullptr;  // the zone that answered; null: none (REFUSED, CHAOS …)
     uint16_t qtype = 0;
     uint16_t rcode = 0;  // the full rcode, BADVERS included

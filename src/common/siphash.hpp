@@ -10,9 +10,7 @@ namespace meridian {
 class SipHash {
 public:
     SipHash(uint64_t k0, uint64_t k1) noexcept
-        : v0_(0x736f6d6570736575ull ^ k0),
-          v1_(0x646f72616e646f6dull ^ k1),
-          v2_(0x6c7967656e657261ull ^ k0),
+        : v0_(0x736f6d6570736575ull ^ k0), v1_(0x646f72616e646f6dull ^ k1), v2_(0x6c7967656e657261ull ^ k0),
           v3_(0x7465646279746573ull ^ k1) {}
 
     void add(const uint8_t* bytes, std::size_t size) noexcept {

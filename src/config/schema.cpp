@@ -9,7 +9,12 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
     std::size_t digits = 0;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
     const std::string_view unit = text.substr(digits);
-    const uint64_t multiplier = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : unit == "d" ? 86400000 : 0;
+    const uint64_t multiplier = unit == "ms"  ? 1
+                                : unit == "s" ? 1000
+                                : unit == "m" ? 60000
+                                : unit == "h" ? 3600000
+                                : unit == "d" ? 86400000
+                                              : 0;
     // Twelve digits of hours, eleven of days, still fit 64 bits in milliseconds (< 1.8e19).
     if (digits == 0 || digits > (unit == "d" ? 11u : 12u) || multiplier == 0) return std::nullopt;
     uint64_t n = 0;

@@ -110,7 +110,8 @@ std::shared_ptr<const zone::Zone> sign_loaded_zone(std::shared_ptr<const zone::Z
         if (const struct passwd* pw = owner.empty() || geteuid() != 0 ? nullptr : getpwnam(owner.c_str())) {
             for (const char* suffix : {".key", ".private"}) {
                 if (chown((key.path + suffix).c_str(), pw->pw_uid, pw->pw_gid) != 0)
-                    log::warning("dnssec: cannot give " + key.path + suffix + " to " + owner + ": " + std::strerror(errno));
+                    log::warning("dnssec: cannot give " + key.path + suffix + " to " + owner + ": " +
+                                 std::strerror(errno));
             }
         }
         log::info("dnssec: made key " + key.path + " (" + std::string(dnssec::algorithm_name(algorithm)) + ", tag " +

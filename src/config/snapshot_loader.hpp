@@ -18,7 +18,8 @@ std::shared_ptr<const geo::GeoDatabases> open_geo_databases(const ServerConfig& 
 // table says generate and there is none, given to `owner` when made by root); null with the
 // errors in `diagnostics`.
 std::shared_ptr<const zone::Zone> sign_loaded_zone(std::shared_ptr<const zone::Zone> zone, const DnssecConfig& dnssec,
-                                                   int64_t now, Diagnostics* diagnostics, const std::string& owner = {});
+                                                   int64_t now, Diagnostics* diagnostics,
+                                                   const std::string& owner = {});
 
 // Null when any zone or database has an error; every error is in `diagnostics`.
 // With `previous`, zones that keep their origin keep their counters.

@@ -205,7 +205,9 @@ void ZoneFileReader::read_dnssec(TableReader& root) {
     reader.read(zone_setting("[dnssec]", "dnskey_ttl"), &d.dnskey_ttl);
     reader.read(zone_setting("[dnssec]", "cds"), &d.publishes_cds);
     if (d.refresh_ms >= d.validity_ms) {
-        reader.error(*table, "[dnssec] refresh must be shorter than validity, so that signatures are renewed before they expire");
+        reader.error(
+            *table,
+            "[dnssec] refresh must be shorter than validity, so that signatures are renewed before they expire");
     }
     reader.finish();
     dnssec_ = std::move(d);
@@ -346,7 +348,8 @@ void ZoneFileReader::parse_record(const std::string& text, SourceLocation where,
         return;
     }
     if (dnssec_ && (type == LDNS_RR_TYPE_DNSKEY || type == LDNS_RR_TYPE_CDS || type == LDNS_RR_TYPE_CDNSKEY)) {
-        error(where, "cannot parse record: a signed zone's DNSKEY, CDS and CDNSKEY are made from its keys ([dnssec] keys)");
+        error(where,
+              "cannot parse record: a signed zone's DNSKEY, CDS and CDNSKEY are made from its keys ([dnssec] keys)");
         return;
     }
     // A signed zone serves the names inside rdata in their canonical (lower-case) form, the form

@@ -34,9 +34,9 @@ struct Edns {
     bool is_present = false;
     uint16_t udp_payload = 0;  // as sent by the client
     uint8_t version = 0;
-    bool is_dnssec_ok = false;  // DO bit, copied to the answer (RFC 3225 §3)
+    bool is_dnssec_ok = false;   // DO bit, copied to the answer (RFC 3225 §3)
     bool is_compact_ok = false;  // CO bit: NXDOMAIN may be restored in compact denials (RFC 9824 §4)
-    bool wants_nsid = false;    // an NSID option was present (RFC 5001 §2.1)
+    bool wants_nsid = false;     // an NSID option was present (RFC 5001 §2.1)
     ClientSubnet client_subnet;
 };
 

@@ -1,6 +1,5 @@
 #include "ops/metrics_view.hpp"
 
-
 #include <algorithm>
 #include <cstdio>
 #include <map>

@@ -227,12 +227,9 @@ json zone_json(const Readings& readings, const zone::ServedZone& served) {
                          {"fail_answers", steering.route_answers(n, -1)},
                          {"demand", demand_json(readings, SeriesKey{origin, false, owner})}});
     }
-    json zone_json = {{"origin", origin},
-                      {"serial", served.zone().serial()},
-                      {"queries", queries},
-                      {"regions", regions},
-                      {"names", names},
-                      {"dnssec", nullptr}};
+    json zone_json = {{"origin", origin},   {"serial", served.zone().serial()},
+                      {"queries", queries}, {"regions", regions},
+                      {"names", names},     {"dnssec", nullptr}};
     if (const zone::Signing* signing = served.zone().signing()) zone_json["dnssec"] = signing_json(*signing);
     return zone_json;
 }

@@ -12,10 +12,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <optional>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -179,8 +179,9 @@ ReloadResult Control::reload() {
     }
     result.is_ok = true;
     result.zones = snapshot->zones.zones().size();
-    publish(members_.serve(*snapshot, config_.workers));
+    // Before publishing: the signing timer is armed from what was loaded.
     loaded_ = std::move(snapshot);
+    publish(members_.serve(*loaded_, config_.workers));
     watch_config_files();
     log::info("reloaded " + config_.path + ": " + std::to_string(result.zones) + " zones");
     operations_->count_reload(result);
@@ -247,8 +248,9 @@ void Control::sign_again() {
     }
     loaded_ = std::move(loaded);
     publish(members_.serve(*loaded_, config_.workers));
-    if (is_retry_needed) uv_timer_start(
-        &signing_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->sign_again(); }, 60000, 0);
+    if (is_retry_needed)
+        uv_timer_start(
+            &signing_timer_, [](uv_timer_t* t) { static_cast<Control*>(t->data)->sign_again(); }, 60000, 0);
 }
 
 namespace {

@@ -36,10 +36,10 @@ struct WorkerLimits {
     uint32_t tcp_max_pending_output_bytes;
     RrlSettings rrl;
     uint32_t tcp_query_timeout_ms = 5000;
-    TcpAdmission* tcp_admission = nullptr;  // shared by every worker; null: no server-wide caps
-    uint32_t explain_per_second = 10;       // _explain answers per second per worker
-    ReceiveQueueSizes udp_receive_queue;    // every UDP socket's, see server/receive_queue.hpp
-    xfr::Counters* transfers = nullptr;     // shared by every worker; null: not counted
+    TcpAdmission* tcp_admission = nullptr;      // shared by every worker; null: no server-wide caps
+    uint32_t explain_per_second = 10;           // _explain answers per second per worker
+    ReceiveQueueSizes udp_receive_queue;        // every UDP socket's, see server/receive_queue.hpp
+    xfr::Counters* transfers = nullptr;         // shared by every worker; null: not counted
     uint64_t signature_cache_entries = 100000;  // [dnssec]: this worker's online signatures
     uint32_t signatures_per_second = 10000;
 };

@@ -197,8 +197,9 @@ public:
         for (const auto& [node, types] : types_) {
             if (!zone_.node(node).is_below_cut) names.push_back(node);
         }
-        std::sort(names.begin(), names.end(),
-                  [&](uint32_t a, uint32_t b) { return canonical_less(zone_.name_of(zone_.node(a)), zone_.name_of(zone_.node(b))); });
+        std::sort(names.begin(), names.end(), [&](uint32_t a, uint32_t b) {
+            return canonical_less(zone_.name_of(zone_.node(a)), zone_.name_of(zone_.node(b)));
+        });
         for (std::size_t i = 0; i < names.size(); ++i) {
             const std::string_view owner = zone_.name_of(zone_.node(names[i]));
             const std::string_view next = zone_.name_of(zone_.node(names[(i + 1) % names.size()]));
@@ -230,9 +231,10 @@ private:
         for (std::size_t k = 1; k <= std::min(na, nb); ++k) {
             const std::string_view x = a.substr(la[na - k] + 1u, static_cast<uint8_t>(a[la[na - k]]));
             const std::string_view y = b.substr(lb[nb - k] + 1u, static_cast<uint8_t>(b[lb[nb - k]]));
-            if (x != y) return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](char p, char q) {
-                return static_cast<uint8_t>(p) < static_cast<uint8_t>(q);
-            });
+            if (x != y)
+                return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](char p, char q) {
+                    return static_cast<uint8_t>(p) < static_cast<uint8_t>(q);
+                });
         }
         return na < nb;
     }
@@ -324,7 +326,8 @@ std::vector<std::vector<uint8_t>> build_transfer(const zone::ServedZone& served,
                         return true;
                     });
                     std::vector<std::span<const uint8_t>> rdatas;
-                    for (std::size_t at = 0; at < bytes.size(); at += size) rdatas.emplace_back(bytes.data() + at, size);
+                    for (std::size_t at = 0; at < bytes.size(); at += size)
+                        rdatas.emplace_back(bytes.data() + at, size);
                     r.policy = nullptr;
                     r.rdata = bytes.data();
                     r.rdata_size = bytes.size();

@@ -48,8 +48,9 @@ public:
     // apex; every RRset the zone is authoritative for signed by each active key that signs it;
     // every node but glue given its NSEC. Null with `error` when no key can sign at `now` or
     // signing fails. docs/DNSSEC.md.
-    static std::shared_ptr<const Zone> sign(std::shared_ptr<const Zone> base, std::shared_ptr<const SigningConfig> config,
-                                            int64_t now, std::string* error);
+    static std::shared_ptr<const Zone> sign(std::shared_ptr<const Zone> base,
+                                            std::shared_ptr<const SigningConfig> config, int64_t now,
+                                            std::string* error);
 
 private:
     std::string origin_;

@@ -76,29 +76,29 @@ std::shared_ptr<const Zone> ZoneBuilder::sign(std::shared_ptr<const Zone> base,
                                               std::string* error) {
     const std::string origin_text = dns::name_to_text(base->origin());
     auto signing = std::make_shared<Signing>();
-    signing->config = config;
+    signing->config = std::move(config);
+    const SigningConfig& keys = *signing->config;
     signing->signed_at = now;
-    signing->window = config->windows.at(now);
-    signing->next_event = config->windows.next_refresh(now);
-    for (const auto& key : config->keys) {
+    signing->window = keys.windows.at(now);
+    signing->next_event = keys.windows.next_refresh(now);
+    for (const auto& key : keys.keys) {
         if (const auto event = key->timing.next_event(now)) signing->next_event = std::min(signing->next_event, *event);
     }
-    choose_signers(*config, now, signing.get());
+    choose_signers(keys, now, signing.get());
     if (signing->zone_signers.size() > kMaxSigners || signing->key_signers.size() > kMaxSigners) {
         *error = "zone " + origin_text + " has more than " + std::to_string(kMaxSigners) +
                  " keys signing at once; keep at most two per algorithm active";
         return nullptr;
     }
     if (signing->zone_signers.empty()) {
-        *error = "zone " + origin_text + " has no active key to sign with (" + std::to_string(config->keys.size()) +
+        *error = "zone " + origin_text + " has no active key to sign with (" + std::to_string(keys.keys.size()) +
                  " key(s) found; a key signs from its Activate time until its Inactive time)";
         return nullptr;
     }
 
     auto zone = std::make_shared<Zone>(*base);
-    zone->unsigned_ = base;
     zone->signing_ = signing;
-    const std::vector<ExtraSet> extra = apex_key_sets(*config, *signing, base->origin(), now);
+    const std::vector<ExtraSet> extra = apex_key_sets(keys, *signing, base->origin(), now);
 
     // The RRsets again, node by node, with the apex key sets merged in by type.
     std::vector<RRset> rrsets;
@@ -115,7 +115,8 @@ std::shared_ptr<const Zone> ZoneBuilder::sign(std::shared_ptr<const Zone> base,
                 set.first_rdata = static_cast<uint32_t>(zone->rdatas_.size());
                 set.rdata_count = static_cast<uint32_t>(e.rdatas.size());
                 for (const auto& bytes : e.rdatas) {
-                    zone->rdatas_.push_back({static_cast<uint32_t>(zone->bytes_.size()), static_cast<uint16_t>(bytes.size())});
+                    zone->rdatas_.push_back(
+                        {static_cast<uint32_t>(zone->bytes_.size()), static_cast<uint16_t>(bytes.size())});
                     zone->bytes_.insert(zone->bytes_.end(), bytes.begin(), bytes.end());
                 }
                 sets.push_back(set);
@@ -189,8 +190,9 @@ std::shared_ptr<const Zone> ZoneBuilder::sign(std::shared_ptr<const Zone> base,
         }
         const std::string_view owner = zone->name_of(node);
         std::array<uint8_t, 2 + dns::kMaxNameLength + dnssec::kMaxBitmapSize> nsec;
-        const std::size_t size =
-            dnssec::write_compact_nsec({reinterpret_cast<const uint8_t*>(owner.data()), owner.size()}, types, nsec.data());
+        const std::size_t size = dnssec::write_compact_nsec({reinterpret_cast<const uint8_t*>(owner.data()),
+                                                             owner.size()},
+                                                            types, nsec.data());
         if (size == 0) continue;  // a name of 254 bytes has no successor; denied online if ever asked
         RRset set;
         set.type = dnssec::kTypeNsec;
@@ -204,6 +206,7 @@ std::shared_ptr<const Zone> ZoneBuilder::sign(std::shared_ptr<const Zone> base,
         zone->rrsets_.push_back(set);
     }
     if (!ok) return nullptr;
+    zone->unsigned_ = std::move(base);
 
     // The index's keys point into the byte arena, which has grown: built again on the copy.
     zone->index_.clear();

@@ -57,7 +57,7 @@ std::unique_ptr<Snapshot> load_example(TempDir& dir, const std::string& dnssec_t
     }
     dir.write("zones/geo.example.com.toml", zone);
     const auto path = dir.write("meridian.toml", "zones = [\"" + (dir.path() / "zones").string() +
-                                                    "\"]\n[listen]\nudp = [\"127.0.0.1:53\"]\n");
+                                                     "\"]\n[listen]\nudp = [\"127.0.0.1:53\"]\n");
     meridian::Diagnostics diagnostics;
     const auto config = meridian::config::load_server_config(path.string(), &diagnostics);
     INFO(diagnostics.format_all());
@@ -166,6 +166,7 @@ std::vector<SignedSet> signed_sets(const Reply& r, ldns_pkt_section section) {
     }
     ldns_rr_list_deep_free(all);
     std::vector<SignedSet> out;
+    out.reserve(sets.size());
     for (auto& [k, v] : sets) out.push_back(v);
     return out;
 }
@@ -227,11 +228,19 @@ TEST_CASE("signed: static, chained, wildcard and steered answers verify with ldn
         std::size_t sets;  // RRsets in answer + authority that must verify
     };
     const Case cases[] = {
-        {"geo.example.com.", 6, 1},         {"geo.example.com.", 2, 1},   {"geo.example.com.", 48, 1},
-        {"geo.example.com.", 59, 1},        {"geo.example.com.", 60, 1},  {"www.geo.example.com.", 1, 1},
-        {"www.geo.example.com.", 28, 1},    {"mail.geo.example.com.", 15, 1}, {"alias2.geo.example.com.", 1, 3},
-        {"x.wild.geo.example.com.", 16, 1}, {"Some.WILD.geo.example.com.", 16, 1},
-        {"app.geo.example.com.", 1, 1},     {"app.geo.example.com.", 28, 1},
+        {"geo.example.com.", 6, 1},
+        {"geo.example.com.", 2, 1},
+        {"geo.example.com.", 48, 1},
+        {"geo.example.com.", 59, 1},
+        {"geo.example.com.", 60, 1},
+        {"www.geo.example.com.", 1, 1},
+        {"www.geo.example.com.", 28, 1},
+        {"mail.geo.example.com.", 15, 1},
+        {"alias2.geo.example.com.", 1, 3},
+        {"x.wild.geo.example.com.", 16, 1},
+        {"Some.WILD.geo.example.com.", 16, 1},
+        {"app.geo.example.com.", 1, 1},
+        {"app.geo.example.com.", 28, 1},
     };
     for (const Case& c : cases) {
         INFO(c.name << " type " << c.type);
@@ -273,7 +282,8 @@ TEST_CASE("signed: compact denial of existence (RFC 9824)", "[dnssec][answer]") 
         const Reply r = ask(s, query("nothere.geo.example.com.", 1));
         CHECK(r.rcode() == LDNS_RCODE_NOERROR);
         CHECK(ldns_pkt_ancount(r.pkt.get()) == 0);
-        CHECK(nsec_text(r) == "nothere.geo.example.com.\t60\tIN\tNSEC\t\\000.nothere.geo.example.com. RRSIG NSEC TYPE128");
+        CHECK(nsec_text(r) ==
+              "nothere.geo.example.com.\t60\tIN\tNSEC\t\\000.nothere.geo.example.com. RRSIG NSEC TYPE128");
         CHECK(verify_reply(s, r) == 2);  // SOA and NSEC
     }
     SECTION("with CO set the NXDOMAIN comes back, and CO with it") {
@@ -294,7 +304,8 @@ TEST_CASE("signed: compact denial of existence (RFC 9824)", "[dnssec][answer]") 
         CHECK(nsec_text(steered) == "app.geo.example.com.\t60\tIN\tNSEC\t\\000.app.geo.example.com. A AAAA RRSIG NSEC");
         CHECK(verify_reply(s, steered) == 2);
         const Reply expanded = ask(s, query("x.wild.geo.example.com.", 1));
-        CHECK(nsec_text(expanded) == "x.wild.geo.example.com.\t60\tIN\tNSEC\t\\000.x.wild.geo.example.com. TXT RRSIG NSEC");
+        CHECK(nsec_text(expanded) ==
+              "x.wild.geo.example.com.\t60\tIN\tNSEC\t\\000.x.wild.geo.example.com. TXT RRSIG NSEC");
         CHECK(verify_reply(s, expanded) == 2);
     }
     SECTION("an empty non-terminal") {
@@ -317,10 +328,14 @@ TEST_CASE("signed: a referral to an unsigned child proves it has no DS", "[dnsse
 }
 
 TEST_CASE("signed: DO=0 answers are those of the unsigned zone, byte for byte", "[dnssec][answer]") {
-    for (const auto& [name, type] : std::vector<std::pair<std::string, uint16_t>>{
-             {"www.geo.example.com.", 1}, {"mail.geo.example.com.", 15}, {"nothere.geo.example.com.", 1},
-             {"txtonly.geo.example.com.", 1}, {"alias2.geo.example.com.", 1}, {"www.sub.geo.example.com.", 1},
-             {"app.geo.example.com.", 1}, {"geo.example.com.", 6}}) {
+    for (const auto& [name, type] : std::vector<std::pair<std::string, uint16_t>>{{"www.geo.example.com.", 1},
+                                                                                  {"mail.geo.example.com.", 15},
+                                                                                  {"nothere.geo.example.com.", 1},
+                                                                                  {"txtonly.geo.example.com.", 1},
+                                                                                  {"alias2.geo.example.com.", 1},
+                                                                                  {"www.sub.geo.example.com.", 1},
+                                                                                  {"app.geo.example.com.", 1},
+                                                                                  {"geo.example.com.", 6}}) {
         INFO(name);
         CHECK(ask(signed_example(), query(name, type, false)).bytes ==
               ask(unsigned_example(), query(name, type, false)).bytes);
@@ -387,7 +402,7 @@ TEST_CASE("signed: a zone whose keys directory is empty is refused, naming it", 
     zone.insert(zone.find("\n[soa]") + 1, "[dnssec]\nkeys = \"nokeys\"\n");
     dir.write("zones/geo.example.com.toml", zone);
     const auto path = dir.write("meridian.toml", "zones = [\"" + (dir.path() / "zones").string() +
-                                                    "\"]\n[listen]\nudp = [\"127.0.0.1:53\"]\n");
+                                                     "\"]\n[listen]\nudp = [\"127.0.0.1:53\"]\n");
     meridian::Diagnostics diagnostics;
     const auto config = meridian::config::load_server_config(path.string(), &diagnostics);
     REQUIRE(config.has_value());
@@ -398,8 +413,9 @@ TEST_CASE("signed: a zone whose keys directory is empty is refused, naming it", 
 
 TEST_CASE("signed: an Ed25519 CSK signs as well", "[dnssec][answer]") {
     Signed ed("[dnssec]\ngenerate = true\nalgorithm = \"ed25519\"");
-    for (const auto& [name, type] : std::vector<std::pair<std::string, uint16_t>>{
-             {"www.geo.example.com.", 1}, {"app.geo.example.com.", 28}, {"nothere.geo.example.com.", 1}}) {
+    for (const auto& [name, type] : std::vector<std::pair<std::string, uint16_t>>{{"www.geo.example.com.", 1},
+                                                                                  {"app.geo.example.com.", 28},
+                                                                                  {"nothere.geo.example.com.", 1}}) {
         const Reply r = ask(*ed.snapshot, query(name, type));
         CHECK(verify_reply(*ed.snapshot, r) >= 1);
     }

@@ -139,8 +139,8 @@ const std::map<std::string, ServerField>& server_fields() {
         {"[admin] listen", [](const ServerConfig& c) { return c.admin.listen; }},
         {"[admin] token", [](const ServerConfig& c) { return c.admin.token; }},
         {"[admin] explain_per_second", [=](const ServerConfig& c) { return n(c.admin.explain_per_second); }},
-        {"[keys.NAME] secret", [](const ServerConfig&) { return std::string(); }},       // decoded into keys
-        {"[keys.NAME] secret_file", [](const ServerConfig&) { return std::string(); }},  // read into keys
+        {"[keys.NAME] secret", [](const ServerConfig&) { return std::string(); }},                  // decoded into keys
+        {"[keys.NAME] secret_file", [](const ServerConfig&) { return std::string(); }},             // read into keys
         {"[keys.NAME] algorithm", [](const ServerConfig&) { return std::string("hmac-sha256"); }},  // the one algorithm
         {"[rrl] enabled", [=](const ServerConfig& c) { return b(c.rrl.is_enabled); }},
         {"[rrl] responses_per_second", [=](const ServerConfig& c) { return n(c.rrl.responses_per_second); }},
@@ -506,8 +506,8 @@ TEST_CASE("zone [dnssec] defaults are config::DnssecConfig's and what the reader
     CHECK(d.refresh_ms == meridian::config::zone_setting("[dnssec]", "refresh").number);
     CHECK(d.keys.filename() == meridian::config::zone_setting("[dnssec]", "keys").text);
     CHECK(d.keys.parent_path() == std::filesystem::path(r.file).parent_path());
-    const LoadedZoneFile inverted =
-        load_zone_text(std::string(kZoneHead) + "[dnssec]\nvalidity = \"3d\"\nrefresh = \"3d\"\n");
+    const LoadedZoneFile inverted = load_zone_text(std::string(kZoneHead) +
+                                                   "[dnssec]\nvalidity = \"3d\"\nrefresh = \"3d\"\n");
     CHECK(inverted.zone() == nullptr);
     CHECK(text_contains(inverted.diagnostics.format_all(), "refresh must be shorter than validity"));
 }
@@ -537,10 +537,10 @@ TEST_CASE("a duration is digits and one unit: ms, s, m, h or d", "[config]") {
         const char* text;
         uint64_t ms;
     };
-    for (const Case c : {Case{"250ms", 250}, Case{"5s", 5000}, Case{"2m", 120000}, Case{"1h", 3600000}, Case{"0s", 0},
-                         Case{"0ms", 0}, Case{"007s", 7000}, Case{"999999999999h", 999999999999ull * 3600000}, Case{"5d", 432000000},
-                         Case{"99999999999d", 99999999999ull * 86400000},
-                         Case{"31622400000ms", 31622400000ull}}) {
+    for (const Case c :
+         {Case{"250ms", 250}, Case{"5s", 5000}, Case{"2m", 120000}, Case{"1h", 3600000}, Case{"0s", 0}, Case{"0ms", 0},
+          Case{"007s", 7000}, Case{"999999999999h", 999999999999ull * 3600000}, Case{"5d", 432000000},
+          Case{"99999999999d", 99999999999ull * 86400000}, Case{"31622400000ms", 31622400000ull}}) {
         CAPTURE(c.text);
         CHECK(parse_duration_ms(c.text) == c.ms);
     }
