@@ -6,7 +6,7 @@ set -eu
 packages="cmake g++ dpkg-dev systemd clang-16 libclang-rt-16-dev clang-format clang-tidy make pkg-config
 libldns-dev libuv1-dev libtomlplusplus-dev catch2 libmaxminddb-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev libsystemd-dev
 dnsutils bind9-dnsutils knot-dnsutils nsd knot ldnsutils python3 python3-dnspython python3-pytest python3-prometheus-client prometheus mmdb-bin chromium
-etcd-server etcd-client bind9-utils dnsviz"
+etcd-server etcd-client bind9-utils dnsviz python3-cryptography"
 
 missing=""
 for p in $packages; do

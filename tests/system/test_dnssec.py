@@ -308,6 +308,41 @@ def test_keys_made_by_other_tools_sign_a_zone_that_validates(start_server, test_
         assert_validated(z.delv(rel, rdtype, source=source), negative)
 
 
+
+@pytest.mark.parametrize("algorithm", ["ecdsap256sha256", "ed25519"])
+def test_axfr_of_the_signed_zone_verifies_with_ldns_verify_zone(start_server, test_geo_mmdb, child_ds, tmp_path,
+                                                                  algorithm):
+    """A transfer carries every RRset's signatures and an NSEC chain: ldns-verify-zone, given
+    the zone's key as trust anchor, verifies the dump whole."""
+    body = f'generate = true\nalgorithm = "{algorithm}"'
+    text = zone_text(body, child_ds) + '\n[transfer]\nallow = ["127.0.0.0/8"]\n'
+    srv = start_server(zone_files=example_geo_zone_files(text), geoip=[test_geo_mmdb])
+    z = signed_from(srv, algorithm, srv.workdir / "zones" / ZONE_FILE, srv.workdir / "zones" / "keys")
+    proc = run_tool(["dig", "@127.0.0.1", "-p", str(srv.port), ZONE, "AXFR", "+nocmd", "+nostats", "+time=5",
+                     "+tries=1"])
+    assert proc.returncode == 0, proc.stderr
+    dump = tmp_path / "axfr.txt"
+    dump.write_text(proc.stdout)
+    records = [line.split() for line in proc.stdout.splitlines() if line and not line.startswith(";")]
+    types = {r[3] for r in records}
+    assert {"SOA", "DNSKEY", "RRSIG", "NSEC", "CDS", "CDNSKEY"} <= types, types
+    # the chain: one NSEC per name with data, classic (the next name is another name of the zone)
+    nsec_next = [r[4] for r in records if r[3] == "NSEC"]
+    assert nsec_next and not any(n.startswith("\\000.") for n in nsec_next)
+    # steered names are in the transfer, signed
+    assert any(r[0] == name("steer") and r[3] == "A" for r in records)
+    assert any(r[0] == name("steer") and r[3] == "RRSIG" and r[4] == "A" for r in records)
+    anchor = tmp_path / "anchor.key"
+    anchor.write_text(z.key_file.read_text())
+    verified = run_tool(["ldns-verify-zone", "-k", anchor, dump])
+    assert verified.returncode == 0 and "Zone is verified and complete" in verified.stdout + verified.stderr, (
+        verified.stdout + verified.stderr)
+    # and a broken record fails it: the check can fail
+    tampered = tmp_path / "tampered.txt"
+    tampered.write_text(proc.stdout.replace("192.0.2.10", "192.0.2.11", 1))
+    assert "192.0.2.11" in tampered.read_text()
+    assert run_tool(["ldns-verify-zone", "-k", anchor, tampered]).returncode != 0
+
 def keygen(keys_dir: Path, *args) -> Path:
     """meridiand keygen ZONE --keys DIR ARGS: the .key file it made."""
     proc = run_tool([require_binary(), "keygen", ZONE, "--keys", keys_dir, *args])
