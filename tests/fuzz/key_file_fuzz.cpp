@@ -3,13 +3,12 @@
 // file, the rest the .private file (no NUL: an empty .private). Errors are expected; crashes,
 // leaks and half-filled results are not: a refusal is one line naming a file and leaves the key
 // as it was; a key read is complete, its tag is its DNSKEY's, and it signs what it verifies.
-#include <stdlib.h>
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <span>

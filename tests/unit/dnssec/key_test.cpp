@@ -30,6 +30,8 @@ namespace test = meridian::test;
 
 namespace {
 
+constexpr int64_t kDay = 86400;
+
 // dnssec-settime -u -p all: BIND's own reading of a key's timing, in seconds since the epoch.
 std::map<std::string, std::string> bind_timing(const std::string& base) {
     test::require_tool("/usr/bin/dnssec-settime");
@@ -151,9 +153,9 @@ TEST_CASE("dnssec: timing metadata from dnssec-keygen -P -A -I -D", "[dnssec]") 
             check_timing_like_bind(key);
             REQUIRE(key.timing.created);
             CHECK(*key.timing.publish - *key.timing.created == 86400);
-            CHECK(*key.timing.activate - *key.timing.created == 2 * 86400);
-            CHECK(*key.timing.inactive - *key.timing.created == 30 * 86400);
-            CHECK(*key.timing.remove - *key.timing.created == 40 * 86400);
+            CHECK(*key.timing.activate - *key.timing.created == 2 * kDay);
+            CHECK(*key.timing.inactive - *key.timing.created == 30 * kDay);
+            CHECK(*key.timing.remove - *key.timing.created == 40 * kDay);
             const int64_t now = std::time(nullptr);
             CHECK_FALSE(key.timing.is_published(now));
             CHECK(key.timing.is_published(now + 86400 + 120));
@@ -195,8 +197,8 @@ TEST_CASE("dnssec: write_key writes what we, ldns and BIND read back; mode 0600;
             CHECK(key.timing.created == now);
             CHECK(key.timing.publish == now);
             CHECK(key.timing.activate == now);
-            key.timing.inactive = now + 30 * 86400;
-            key.timing.remove = now + 40 * 86400;
+            key.timing.inactive = now + 30 * kDay;
+            key.timing.remove = now + 40 * kDay;
             REQUIRE(dnssec::write_key(dir.path().string(), &key, &error));
             INFO(error);
             char name[64];
@@ -217,8 +219,8 @@ TEST_CASE("dnssec: write_key writes what we, ldns and BIND read back; mode 0600;
             CHECK(back.dnskey_rdata() == key.dnskey_rdata());
             CHECK(back.tag == key.tag);
             CHECK(back.timing.created == now);
-            CHECK(back.timing.inactive == now + 30 * 86400);
-            CHECK(back.timing.remove == now + 40 * 86400);
+            CHECK(back.timing.inactive == now + 30 * kDay);
+            CHECK(back.timing.remove == now + 40 * kDay);
 
             // ldns reads the .private and derives the same public key from it.
             FILE* fp = std::fopen((key.path + ".private").c_str(), "r");

@@ -27,6 +27,8 @@ namespace test = meridian::test;
 
 namespace {
 
+constexpr int64_t kDay = 86400;
+
 const char* tool_name(Algorithm algorithm) { return algorithm == Algorithm::ed25519 ? "ED25519" : "ECDSAP256SHA256"; }
 
 // A key made by ldns-keygen and read by read_key, with its DNSKEY as ldns reads the .key file.
@@ -294,33 +296,33 @@ TEST_CASE("dnssec: DS records equal ldns's (SHA-256, SHA-384)", "[dnssec]") {
 }
 
 TEST_CASE("dnssec: validity windows are aligned to the epoch", "[dnssec]") {
-    const WindowPolicy policy{14 * 86400, 7 * 86400, 3600};
+    const WindowPolicy policy{14 * 86400u, 7 * 86400u, 3600};
     // 2026-01-01T00:00:00Z is 1767225600, which is 2922 weeks after Thursday 1970-01-01
-    // (7 * 86400 * 2922 = 1767225600): a period starts exactly there.
+    // (7 * kDay * 2922 = 1767225600): a period starts exactly there.
     const int64_t start = 1767225600;
     const Window w = policy.at(start);
     CHECK(w.inception == start - 3600);
-    CHECK(w.expiration == start + 14 * 86400);
+    CHECK(w.expiration == start + 14 * kDay);
     CHECK(policy.at(start + 1) == w);
-    CHECK(policy.at(start + 7 * 86400 - 1) == w);
-    CHECK(policy.next_refresh(start) == start + 7 * 86400);
-    CHECK(policy.next_refresh(start + 7 * 86400 - 1) == start + 7 * 86400);
-    const Window next = policy.at(start + 7 * 86400);
-    CHECK(next.inception == start + 7 * 86400 - 3600);
-    CHECK(next.expiration == start + 21 * 86400);
-    CHECK(policy.at(start - 1).expiration == start + 7 * 86400);
+    CHECK(policy.at(start + 7 * kDay - 1) == w);
+    CHECK(policy.next_refresh(start) == start + 7 * kDay);
+    CHECK(policy.next_refresh(start + 7 * kDay - 1) == start + 7 * kDay);
+    const Window next = policy.at(start + 7 * kDay);
+    CHECK(next.inception == start + 7 * kDay - 3600);
+    CHECK(next.expiration == start + 21 * kDay);
+    CHECK(policy.at(start - 1).expiration == start + 7 * kDay);
     CHECK(policy.next_refresh(start - 1) == start);
 
     // After 2106 the wire values are the low 32 bits (RFC 4034 §3.1.5 serial arithmetic).
     const int64_t late = int64_t{1} << 33;
-    const WindowPolicy day{2 * 86400, 86400, 0};
-    const int64_t late_start = late / 86400 * 86400;
+    const WindowPolicy day{2 * 86400u, 86400u, 0};
+    const int64_t late_start = late / 86400 * kDay;
     CHECK(day.at(late).inception == static_cast<uint32_t>(late_start & 0xffffffff));
-    CHECK(day.at(late).expiration == static_cast<uint32_t>((late_start + 2 * 86400) & 0xffffffff));
+    CHECK(day.at(late).expiration == static_cast<uint32_t>((late_start + 2 * kDay) & 0xffffffff));
 
     // Before the epoch, floor rather than truncation.
     CHECK(day.next_refresh(-1) == 0);
-    CHECK(day.at(-1).expiration == static_cast<uint32_t>(-86400 + 2 * 86400));
+    CHECK(day.at(-1).expiration == static_cast<uint32_t>(-86400 + 2 * kDay));
 }
 
 TEST_CASE("dnssec: sign() rate (reported, not asserted)", "[.dnssec-bench]") {
