@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 CONFIG     ?= tools/dev/meridian.toml
 FUZZ_CXX   ?= clang++-16
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := query ecs answer zone_file mmdb_csv state_file forecast_state latency_matrix demand_state prometheus_reply member_document transfer_request etcd_reply
+FUZZ_TARGETS := query ecs answer zone_file mmdb_csv state_file forecast_state latency_matrix demand_state prometheus_reply member_document transfer_request etcd_reply key_file
 
 .PHONY: all deps build build-asan build-tsan geoip run fleet lint test tsan fuzz bench sim package schema-doc clean
 

@@ -119,7 +119,7 @@ bool parse_timestamp(std::string_view text, int64_t* out) {
         return false;
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     if (month == 2 && day == 29 && !leap) return false;
-    *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    *out = days_from_civil(year, month, day) * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second;
     return true;
 }
 

@@ -43,7 +43,7 @@ struct KeyTiming {
 class PrivateKey;
 
 struct Key {
-    std::string path;  // the files' common path, without ".key"/".private", for messages
+    std::string path;            // the files' common path, without ".key"/".private", for messages
     std::vector<uint8_t> owner;  // the zone apex, lower-case wire form
     uint16_t flags = kZoneKeyFlag | kSepFlag;
     Algorithm algorithm = Algorithm::ecdsap256sha256;

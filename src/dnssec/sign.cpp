@@ -18,7 +18,6 @@ namespace meridian::dnssec {
 
 namespace {
 
-constexpr uint16_t kRrsigType = 46;
 constexpr std::size_t kRrsigFixedSize = 18;  // type covered … key tag (RFC 4034 §3.1)
 // The signed data of typical RRsets fits here, so signing them allocates nothing of ours.
 constexpr std::size_t kStackDataSize = 4096;
@@ -144,7 +143,7 @@ std::size_t write_prefix(const Key& key, const RRsetToSign& rrset, uint32_t ttl,
 bool der_to_raw(const uint8_t* der, std::size_t size, uint8_t raw[64]) noexcept {
     if (size < 8 || der[0] != 0x30 || der[1] != size - 2) return false;
     std::size_t pos = 2;
-    for (int half = 0; half < 2; ++half) {
+    for (std::size_t half = 0; half < 2; ++half) {
         if (pos + 2 > size || der[pos] != 0x02) return false;
         std::size_t length = der[pos + 1];
         pos += 2;
@@ -165,7 +164,7 @@ bool der_to_raw(const uint8_t* der, std::size_t size, uint8_t raw[64]) noexcept 
 
 std::size_t raw_to_der(const uint8_t raw[64], uint8_t der[72]) noexcept {
     std::size_t pos = 2;
-    for (int half = 0; half < 2; ++half) {
+    for (std::size_t half = 0; half < 2; ++half) {
         const uint8_t* value = raw + half * 32;
         std::size_t length = 32;
         while (length > 1 && *value == 0) {
