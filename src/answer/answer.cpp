@@ -142,8 +142,7 @@ private:
     std::array<std::array<uint8_t, dnssec::kMaxRrsigRdataSize>, kMaxOnlineSignatures> signatures_;
     std::size_t signatures_used_ = 0;
     std::array<uint8_t, 2 + dns::kMaxNameLength + dnssec::kMaxBitmapSize> nsec_rdata_;
-    std::array<uint8_t, kMaxSignedAddresses * 16> addresses_;
-    std::array<std::span<const uint8_t>, kMaxSignedAddresses> address_spans_;
+    std::array<uint8_t, kMaxSignedAddresses * 16> addresses_;  // not initialised: only what is written is read
     std::optional<OnlineSigner> own_signer_;  // when the caller gave none
 };
 
@@ -496,9 +495,7 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
         std::size_t count = 0;
         const bool fits = each_steered_address(r, [&](const uint8_t* address, std::size_t) {
             if (count == kMaxSignedAddresses) return false;
-            uint8_t* at = addresses_.data() + count * size;
-            std::copy(address, address + size, at);
-            address_spans_[count++] = {at, size};
+            std::copy(address, address + size, addresses_.data() + count++ * size);
             return true;
         });
         if (!fits) {
@@ -509,7 +506,14 @@ uint16_t Responder::respond_steered(const zone::ServedZone& served, const zone::
         r.rdata = addresses_.data();
         r.rdata_size = count * size;
         r.record_size = static_cast<uint16_t>(size);
-        sign_online(&r, zone, signed_owner, name.ttl, {address_spans_.data(), count});
+        // Left uninitialised, as Sections' entries are: only the first `count` are written and read.
+        union Records {
+            // NOLINTNEXTLINE(modernize-use-equals-default): = default would construct every span
+            Records() noexcept {}
+            std::array<std::span<const uint8_t>, kMaxSignedAddresses> spans;
+        } records;
+        for (std::size_t i = 0; i < count; ++i) records.spans[i] = {addresses_.data() + i * size, size};
+        sign_online(&r, zone, signed_owner, name.ttl, {records.spans.data(), count});
     }
     sections_.add(Section::answer, r);
     return rcode::NOERROR;
