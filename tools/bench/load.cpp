@@ -111,8 +111,10 @@ struct Matcher {
         result->latency.record(latency);
         const unsigned rcode = message[3] & 0x0f;
         ++result->rcodes[rcode];
-        if ((message[2] & 0x02) != 0) ++result->truncated;
+        const bool tc = (message[2] & 0x02) != 0;
+        if (tc) ++result->truncated;
         if (t.rcode >= 0 && static_cast<unsigned>(t.rcode) != rcode) ++result->unexpected_rcode;
+        if (t.dnssec && !tc) ++(has_rrsig(message, size) ? result->signed_answers : result->unsigned_answers);
         return true;
     }
 };
@@ -639,6 +641,22 @@ VerifyResult verify_answers(const QuerySet& queries, const LoadOptions& o, const
                         right = right && std::find(allowed.begin(), allowed.end(), a) != allowed.end();
                     if (!right) {
                         fail(what + ": A " + list_v4(response.a) + ", expected one of " + list_v4(allowed));
+                        continue;
+                    }
+                }
+                if (e.no_a && !response.a.empty()) {
+                    fail(what + ": A " + list_v4(response.a) + " in a denial");
+                    continue;
+                }
+                if (e.signed_answer) {
+                    const auto& covered = allowed.empty() ? response.rrsig_authority : response.rrsig_answer;
+                    const bool right = allowed.empty()
+                                           ? !covered.empty()
+                                           : std::find(covered.begin(), covered.end(), uint16_t{1}) != covered.end();
+                    if (response.tc || !right) {
+                        fail(what + (response.tc       ? ": truncated (TC=1)"
+                                     : allowed.empty() ? ": no RRSIG in the authority section"
+                                                       : ": no RRSIG covering the A records"));
                         continue;
                     }
                 }

@@ -45,6 +45,8 @@ struct RunResult {
     uint64_t overwritten = 0;       // queries never answered whose ID came round again
     uint64_t truncated = 0;         // answered with TC=1
     uint64_t unexpected_rcode = 0;  // answered with another rcode than the query set expects
+    uint64_t signed_answers = 0;    // answers to DO queries (TC=0) holding an RRSIG
+    uint64_t unsigned_answers = 0;  // answers to DO queries (TC=0) holding none
     std::array<uint64_t, 16> rcodes{};
     Histogram latency;         // of answered queries
     double send_seconds = 0;   // from the first query to the end of sending
@@ -82,7 +84,7 @@ struct VerifyResult {
 };
 
 // Sends each checked query once (from every source when the answer depends on it) and checks
-// the rcode, the echoed question and, where expected, the A records.
+// the rcode, the echoed question and, where expected, the A records and their signatures.
 VerifyResult verify_answers(const QuerySet& queries, const LoadOptions& options, const VerifyOptions& verify);
 
 // Sends the first query until any response comes back, up to `seconds`.

@@ -34,13 +34,15 @@ Target and sources (loopback only: 127.0.0.0/8, ::1)
   --sources A,B,...         local addresses the sockets bind to, in turn
                             (default 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4; ::1 for an IPv6 target)
 Queries
-  --gen WORKLOAD            static | ecs | noecs | nxdomain, or several joined with '+'
-  --queries FILE            one a line: name type [ecs-subnet] [noedns] [rcode=R] [a=A,B|a=@source]
+  --gen WORKLOAD            static | ecs | noecs | nxdomain, or several joined with '+';
+                            signed-WORKLOAD: the same with DO set, answers must carry RRSIGs
+  --queries FILE            one a line: name type [ecs-subnet] [noedns] [do] [rcode=R] [a=A,B|a=@source]
   --zone NAME               zone of generated queries (bench.example.com)
   --geo-csv FILE            networks and continents for ecs/noecs (geoip/test-geo.csv)
   --steer MAP               continent=address of the steered name, *=default (the bench zone's)
   --static-a ADDR           the A record of www (192.0.2.10)
   --nx-names N              distinct NXDOMAIN names (100000)
+  --seed N                  of the NXDOMAIN names (1): another seed, other names
   --subnets-per-network N   /24s taken from each shorter network of the CSV (16)
   --no-edns                 plain queries (ECS queries keep their OPT)
   --write-queries FILE      write the query set (file format above) and exit
@@ -119,6 +121,7 @@ Args parse_args(int argc, char** argv) {
             if (!address) usage_error("--static-a needs an IPv4 address");
             a.gen_options.static_a = *address;
         } else if (option == "--nx-names") a.gen_options.nx_names = static_cast<unsigned>(number(option, value()));
+        else if (option == "--seed") a.gen_options.seed = static_cast<uint64_t>(number(option, value()));
         else if (option == "--subnets-per-network")
             a.gen_options.subnets_per_network = static_cast<unsigned>(number(option, value()));
         else if (option == "--no-edns") a.gen_options.edns = false;
@@ -285,6 +288,7 @@ int main(int argc, char** argv) {
         "\"rate\":%.0f,\"duration_s\":%.3f,\"total_s\":%.3f,\"sockets\":%u,\"connections\":%u,\"inflight\":%u,"
         "\"sent\":%" PRIu64 ",\"send_failed\":%" PRIu64 ",\"answered\":%" PRIu64 ",\"lost\":%" PRIu64
         ",\"late\":%" PRIu64 ",\"unmatched\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"unexpected_rcode\":%" PRIu64
+        ",\"signed_answers\":%" PRIu64 ",\"unsigned_answers\":%" PRIu64
         ",\"rcodes\":{%s},"
         "\"sent_qps\":%.1f,\"answered_qps\":%.1f,"
         "\"latency_us\":{\"avg\":%.1f,\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
@@ -298,10 +302,11 @@ int main(int argc, char** argv) {
         json_escape(a.gen.empty() ? a.queries_file : a.gen).c_str(), queries.size(), a.load.rate, r.send_seconds,
         r.total_seconds, a.tcp ? 0u : a.load.sockets, a.tcp ? a.load.connections : 0u, a.tcp ? a.load.inflight : 0u,
         r.sent, r.send_failed, r.answered, r.lost(), r.late, r.unmatched, r.truncated, r.unexpected_rcode,
-        rcodes.c_str(), static_cast<double>(r.sent) / seconds, static_cast<double>(r.answered) / seconds, lat_avg,
-        lat_p50, lat_p99, lat_p999, lat_max, r.server_cpu_us, r.server_user_us, cpu_per_answer, server_util,
-        r.server_drops, r.client_drops, static_cast<double>(r.loadgen_cpu_us) / 1e6 / r.total_seconds, busy.c_str(),
-        r.connects, r.disconnects, verified.checked, verified.wrong);
+        r.signed_answers, r.unsigned_answers, rcodes.c_str(), static_cast<double>(r.sent) / seconds,
+        static_cast<double>(r.answered) / seconds, lat_avg, lat_p50, lat_p99, lat_p999, lat_max, r.server_cpu_us,
+        r.server_user_us, cpu_per_answer, server_util, r.server_drops, r.client_drops,
+        static_cast<double>(r.loadgen_cpu_us) / 1e6 / r.total_seconds, busy.c_str(), r.connects, r.disconnects,
+        verified.checked, verified.wrong);
     std::fflush(stdout);
 
     if (!a.quiet) {
@@ -317,6 +322,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr,
                      "  rcodes: {%s}  unexpected rcode %" PRIu64 ", truncated %" PRIu64 ", unmatched %" PRIu64 "\n",
                      rcodes.c_str(), r.unexpected_rcode, r.truncated, r.unmatched);
+        if (r.signed_answers + r.unsigned_answers != 0) {
+            std::fprintf(stderr, "  DO answers: %" PRIu64 " signed, %" PRIu64 " without an RRSIG\n", r.signed_answers,
+                         r.unsigned_answers);
+        }
         if (r.have_server_cpu) {
             std::fprintf(stderr, "  server cpu: %.3f s (%.0f %% of one core), %.3f µs per answered query\n",
                          static_cast<double>(r.server_cpu_us) / 1e6, 100.0 * server_util, cpu_per_answer);

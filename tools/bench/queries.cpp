@@ -106,12 +106,13 @@ bool QuerySet::add(const QuerySpec& spec, Expectation expect, std::string* error
     t.size = static_cast<uint16_t>(bytes.size());
     t.question_end = static_cast<uint16_t>(question_end(bytes));
     t.rcode = static_cast<int8_t>(expect.rcode);
-    t.text = spec.name + " " + qtype_text(spec.qtype) + (spec.ecs ? " " + format_subnet(*spec.ecs) : "");
+    t.dnssec = spec.dnssec_ok;
+    t.text = spec.name + " " + qtype_text(spec.qtype) + (spec.ecs ? " " + format_subnet(*spec.ecs) : "") +
+             (spec.dnssec_ok ? " do" : "");
     // Identical expectations are stored once (the NXDOMAIN set has 100,000 queries).
     bool found = false;
     for (std::size_t i = expectations_.size(); i-- > 0 && expectations_.size() - i <= 4;) {
-        const Expectation& e = expectations_[i];
-        if (e.rcode == expect.rcode && e.by_source == expect.by_source && e.a_any_of == expect.a_any_of) {
+        if (expectations_[i] == expect) {
             t.expectation = static_cast<uint32_t>(i);
             found = true;
             break;
@@ -129,13 +130,22 @@ bool QuerySet::add(const QuerySpec& spec, Expectation expect, std::string* error
 
 bool generate_queries(const std::string& kind, const GenOptions& o, QuerySet* out, std::string* error) {
     const std::string zone = absolute(o.zone);
-    for (const auto& part : split(kind, '+')) {
+    for (auto part : split(kind, '+')) {
+        // signed-X: X's queries with DO set, answers that must carry signatures.
+        const bool dnssec = part.rfind("signed-", 0) == 0;
+        if (dnssec) part = part.substr(7);
+        auto add = [&](const std::string& name, bool edns, std::optional<Subnet> ecs, Expectation e) {
+            e.signed_answer = dnssec;
+            if (dnssec && e.rcode == 3) {  // denials: NXDOMAIN, or NOERROR with no answer (RFC 9824, RFC 7129)
+                e.rcode = -1;
+                e.no_a = true;
+            }
+            return out->add({name, 1, edns, ecs, dnssec}, e, error);
+        };
         if (part == "static") {
-            Expectation e{0, false, {o.static_a}};
-            if (!out->add({"www." + zone, 1, o.edns, std::nullopt}, e, error)) return false;
+            if (!add("www." + zone, o.edns, std::nullopt, {0, false, {o.static_a}})) return false;
         } else if (part == "noecs") {
-            Expectation e{0, true, {}};
-            if (!out->add({"app." + zone, 1, o.edns, std::nullopt}, e, error)) return false;
+            if (!add("app." + zone, o.edns, std::nullopt, {0, true, {}})) return false;
         } else if (part == "ecs") {
             if (o.geo == nullptr) {
                 *error = "the ecs workload needs the geo CSV (--geo-csv)";
@@ -169,8 +179,7 @@ bool generate_queries(const std::string& kind, const GenOptions& o, QuerySet* ou
                 if (o.geo->continent_of(unmapped).empty()) add_subnet(unmapped, 24);
             }
             for (const Subnet& s : subnets) {
-                Expectation e{0, false, {o.steer.pick(o.geo->continent_of(s.v4()))}};
-                if (!out->add({"app." + zone, 1, true, s}, e, error)) return false;
+                if (!add("app." + zone, true, s, {0, false, {o.steer.pick(o.geo->continent_of(s.v4()))}})) return false;
             }
         } else if (part == "nxdomain") {
             std::mt19937_64 rng(o.seed);
@@ -178,11 +187,10 @@ bool generate_queries(const std::string& kind, const GenOptions& o, QuerySet* ou
             for (unsigned i = 0; i < o.nx_names; ++i) {
                 std::string label = "nx-";
                 for (int k = 0; k < 12; ++k) label.push_back(kAlphabet[rng() % 36]);
-                Expectation e{3, false, {}};
-                if (!out->add({label + "." + zone, 1, o.edns, std::nullopt}, e, error)) return false;
+                if (!add(label + "." + zone, o.edns, std::nullopt, {3, false, {}})) return false;
             }
         } else {
-            *error = "unknown workload \"" + part + "\" (static, ecs, noecs, nxdomain)";
+            *error = "unknown workload \"" + part + "\" (static, ecs, noecs, nxdomain; signed- before any)";
             return false;
         }
     }
@@ -214,6 +222,9 @@ bool load_query_file(const std::string& path, const SteerMap& steer, bool edns, 
         while (words >> word) {
             if (word == "noedns") {
                 spec.edns = false;
+            } else if (word == "do") {
+                spec.dnssec_ok = true;
+                e.signed_answer = true;
             } else if (word.rfind("rcode=", 0) == 0) {
                 e.rcode = rcode_from_text(word.substr(6));
                 if (e.rcode < 0) {

@@ -39,18 +39,26 @@ struct SteerMap {
 
 // What a right answer looks like. rcode < 0: any. The answer's A records must be non-empty and
 // all in a_any_of when that is set; by_source: the one address the steer map gives for the
-// continent of the query's source address.
+// continent of the query's source address. signed_answer (DO queries): the answer carries
+// RRSIGs: one covering A in the answer section when A records are expected, else one in the
+// authority section (the denial's); no_a: the answer section holds no A record (a denial, be
+// it NXDOMAIN or the NOERROR of compact or minimally covering denial).
 struct Expectation {
     int rcode = -1;
     bool by_source = false;
     std::vector<uint32_t> a_any_of;
+    bool signed_answer = false;
+    bool no_a = false;
+
+    bool operator==(const Expectation&) const = default;
 };
 
 struct Template {
     uint32_t offset = 0;  // into QuerySet::pool
     uint16_t size = 0;
     uint16_t question_end = 0;
-    int8_t rcode = -1;  // the expected rcode (cheap check while timing), -1: any
+    int8_t rcode = -1;    // the expected rcode (cheap check while timing), -1: any
+    bool dnssec = false;  // DO set: answers without an RRSIG are counted while timing
     uint32_t expectation = 0;
     std::string text;  // "name type [subnet]" for messages and query files
 };
@@ -78,16 +86,19 @@ struct GenOptions {
     const GeoTable* geo = nullptr;
     unsigned nx_names = 100000;
     unsigned subnets_per_network = 16;
-    uint64_t seed = 1;
+    uint64_t seed = 1;  // of the nxdomain names: another seed, other names
     bool edns = true;
 };
 
 // Workloads: "static" (www A), "ecs" (app A with ECS subnets of every continent in the geo
 // CSV, plus a few it does not hold), "noecs" (app A; the source address decides), "nxdomain"
-// (distinct random names under the zone). Several may be joined with '+'.
+// (distinct random names under the zone). "signed-" before any of them: the same queries with
+// DO set, whose answers must be signed (signed-nxdomain: any rcode, no A, an RRSIG in the
+// authority section). Several may be joined with '+'.
 bool generate_queries(const std::string& kind, const GenOptions& options, QuerySet* out, std::string* error);
 
-// One query a line: `name type [ecs-subnet] [noedns] [rcode=RCODE] [a=ADDR,ADDR...|a=@source]`.
+// One query a line: `name type [ecs-subnet] [noedns] [do] [rcode=RCODE] [a=ADDR,ADDR...|a=@source]`
+// (`do`: DO set, the answer must be signed).
 bool load_query_file(const std::string& path, const SteerMap& steer, bool edns, QuerySet* out, std::string* error);
 
 }  // namespace bench

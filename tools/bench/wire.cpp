@@ -12,6 +12,8 @@ namespace bench {
 namespace {
 
 constexpr uint16_t kTypeOpt = 41;
+constexpr uint16_t kTypeRrsig = 46;
+constexpr uint16_t kFlagDo = 0x8000;
 constexpr uint16_t kOptionEcs = 8;
 constexpr uint16_t kEdnsPayload = 1232;
 
@@ -19,9 +21,9 @@ struct TypeName {
     const char* text;
     uint16_t value;
 };
-constexpr TypeName kTypes[] = {{"A", 1},   {"NS", 2},      {"CNAME", 5},  {"SOA", 6},   {"PTR", 12},
-                               {"MX", 15}, {"TXT", 16},    {"AAAA", 28},  {"SRV", 33},  {"NAPTR", 35},
-                               {"DS", 43}, {"DNSKEY", 48}, {"HTTPS", 65}, {"CAA", 257}, {"ANY", 255}};
+constexpr TypeName kTypes[] = {{"A", 1},     {"NS", 2},      {"CNAME", 5},  {"SOA", 6},    {"PTR", 12},  {"MX", 15},
+                               {"TXT", 16},  {"AAAA", 28},   {"SRV", 33},   {"NAPTR", 35}, {"DS", 43},   {"RRSIG", 46},
+                               {"NSEC", 47}, {"DNSKEY", 48}, {"NSEC3", 50}, {"HTTPS", 65}, {"CAA", 257}, {"ANY", 255}};
 constexpr const char* kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
                                    "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE"};
 
@@ -242,7 +244,7 @@ std::vector<uint8_t> build_query(const QuerySpec& spec, std::string* error) {
     put16(&out, 1);  // QDCOUNT
     put16(&out, 0);
     put16(&out, 0);
-    const bool edns = spec.edns || spec.ecs.has_value();
+    const bool edns = spec.edns || spec.ecs.has_value() || spec.dnssec_ok;
     put16(&out, edns ? 1 : 0);
     std::string_view name = spec.name;
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -270,8 +272,8 @@ std::vector<uint8_t> build_query(const QuerySpec& spec, std::string* error) {
         out.push_back(0);  // root
         put16(&out, kTypeOpt);
         put16(&out, kEdnsPayload);
-        put16(&out, 0);  // extended rcode, version
-        put16(&out, 0);  // flags
+        put16(&out, 0);                             // extended rcode, version
+        put16(&out, spec.dnssec_ok ? kFlagDo : 0);  // flags
         if (spec.ecs) {
             const Subnet& s = *spec.ecs;
             const unsigned address_bytes = (s.prefix + 7u) / 8u;
@@ -348,9 +350,12 @@ bool parse_response(std::span<const uint8_t> m, Response* out, std::string* erro
                 out->aaaa.push_back(v6);
             } else if (section == 0 && type == 5) {
                 ++out->cnames;
+            } else if (section < 2 && type == kTypeRrsig && rdlen >= 2) {
+                (section == 0 ? out->rrsig_answer : out->rrsig_authority).push_back(get16(rdata, 0));
             } else if (section == 2 && type == kTypeOpt) {
                 out->has_opt = true;
                 out->rcode |= (ttl >> 24) << 4;
+                out->dnssec_ok = (ttl & kFlagDo) != 0;
                 (void)klass;
                 std::size_t o = 0;
                 while (o + 4 <= rdata.size()) {
@@ -365,6 +370,31 @@ bool parse_response(std::span<const uint8_t> m, Response* out, std::string* erro
         }
     }
     return true;
+}
+
+bool has_rrsig(const uint8_t* m, std::size_t size) noexcept {
+    if (size < 12) return false;
+    // Skips a name: labels up to the root or a compression pointer.
+    auto skip_name = [&](std::size_t at) -> std::size_t {
+        while (at < size) {
+            const uint8_t len = m[at];
+            if ((len & 0xc0) == 0xc0) return at + 2;
+            if (len == 0) return at + 1;
+            at += 1u + len;
+        }
+        return size + 1;
+    };
+    const unsigned qd = (unsigned{m[4]} << 8) | m[5];
+    const unsigned records = ((unsigned{m[6]} << 8) | m[7]) + ((unsigned{m[8]} << 8) | m[9]);
+    std::size_t at = 12;
+    for (unsigned i = 0; i < qd; ++i) at = skip_name(at) + 4;
+    for (unsigned i = 0; i < records; ++i) {
+        at = skip_name(at);
+        if (at + 10 > size) return false;
+        if (((unsigned{m[at]} << 8) | m[at + 1]) == kTypeRrsig) return true;
+        at += 10u + ((std::size_t{m[at + 8]} << 8) | m[at + 9]);
+    }
+    return false;
 }
 
 }  // namespace bench

@@ -40,8 +40,9 @@ bool is_loopback(const sockaddr* address);
 struct QuerySpec {
     std::string name;  // presentation form, with or without the final dot
     uint16_t qtype = 1;
-    bool edns = true;  // an OPT record (payload 1232), implied by ecs
+    bool edns = true;  // an OPT record (payload 1232), implied by ecs and dnssec_ok
     std::optional<Subnet> ecs;
+    bool dnssec_ok = false;  // the DO bit (RFC 3225): ask for signatures
 };
 
 uint16_t qtype_from_text(std::string_view text);  // 0 when unknown
@@ -66,10 +67,17 @@ struct Response {
     std::vector<std::array<uint8_t, 16>> aaaa;
     unsigned cnames = 0;
     bool has_opt = false;
-    std::optional<uint8_t> ecs_scope;  // the scope of an echoed ECS option
+    bool dnssec_ok = false;                 // DO echoed in the OPT
+    std::optional<uint8_t> ecs_scope;       // the scope of an echoed ECS option
+    std::vector<uint16_t> rrsig_answer;     // types covered by the RRSIGs of the answer section
+    std::vector<uint16_t> rrsig_authority;  // and of the authority section
 };
 
 // Parses a whole response; false (error set) on anything malformed.
 bool parse_response(std::span<const uint8_t> message, Response* out, std::string* error);
+
+// The timed path's cheap look at a response to a DO query: true when its answer or authority
+// section holds an RRSIG (names are skipped, not read); false too when it is malformed.
+bool has_rrsig(const uint8_t* message, std::size_t size) noexcept;
 
 }  // namespace bench
