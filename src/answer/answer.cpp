@@ -143,7 +143,7 @@ private:
     std::size_t signatures_used_ = 0;
     std::array<uint8_t, 2 + dns::kMaxNameLength + dnssec::kMaxBitmapSize> nsec_rdata_;
     std::array<uint8_t, kMaxSignedAddresses * 16> addresses_;  // not initialised: only what is written is read
-    std::optional<OnlineSigner> own_signer_;  // when the caller gave none
+    std::optional<OnlineSigner> own_signer_;                   // when the caller gave none
 };
 
 void Responder::add_rrset(Section section, const zone::Zone& zone, const uint8_t* owner, std::size_t owner_size,
