@@ -101,8 +101,16 @@ def test_status_shape_and_values(api):
     assert s["reloads"]["failed"] == 0 and s["reloads"]["last_errors"] == []
     assert len(s["zones"]) == 1
     z = s["zones"][0]
-    assert set(z) == {"origin", "serial", "queries", "regions", "names"}
+    assert set(z) == {"origin", "serial", "queries", "regions", "names", "dnssec"}
     assert z["origin"] == ZONE and z["serial"] == SERIAL
+    # the example zone is signed with the one CSK made on its first start (test_dnssec.py covers the rest)
+    d = z["dnssec"]
+    assert set(d) == {"keys", "inception", "expiration", "signed_at", "next_signing"}
+    assert d["inception"] < d["signed_at"] < d["next_signing"] <= d["expiration"]
+    assert len(d["keys"]) >= 1
+    for key in d["keys"]:
+        assert key["algorithm"] == 13 and key["flags"] == 257 and key["published"], key
+    assert any(k["signs_zone"] and k["signs_keys"] for k in d["keys"])
     assert [r["name"] for r in z["regions"]] == ALL_REGIONS
     for r in z["regions"]:
         assert set(r) == REGION_KEYS, r
