@@ -14,37 +14,50 @@ void bump(std::atomic<uint64_t>& counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-// Everything the signature depends on, in an order-free way for the records: each record's
-// digest is summed, so that the same addresses in another order find the same entry.
+// Everything the signature depends on, the records taken in canonical order (RFC 4034 §6.3) so
+// that the same addresses in another order find the same entry.
 std::array<uint64_t, 2> digest_of(const std::array<uint64_t, 2>& keys, const dnssec::Key& key,
                                   const dnssec::RRsetToSign& rrset, dnssec::Window window) noexcept {
-    std::array<uint64_t, 2> out{};
-    for (int half = 0; half < 2; ++half) {
-        const uint64_t k0 = keys[static_cast<std::size_t>(half)];
-        const uint64_t k1 = ~k0 ^ 0x9E3779B97F4A7C15ull;
-        uint64_t records = 0;
-        for (const auto rdata : rrset.rdatas) {
-            SipHash h(k0, k1);
+    SipHash128 h(keys[0], keys[1]);
+    h.add(rrset.owner.data(), rrset.owner.size());
+    h.add_u16(rrset.type);
+    h.add_u16(rrset.rrclass);
+    h.add_u32(rrset.original_ttl);
+    h.add_u32(static_cast<uint32_t>(rrset.rdatas.size()));
+    const auto less = [](std::span<const uint8_t> a, std::span<const uint8_t> b) {
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+    };
+    // Each record after the one before it in order: a selection over the (few) records, no copy
+    // and no allocation. Past kSortedRecords they are taken as given: an answer of many addresses
+    // in another order is then another entry (a miss more, never a wrong signature).
+    constexpr std::size_t kSortedRecords = 16;
+    if (rrset.rdatas.size() > kSortedRecords) {
+        for (const auto& rdata : rrset.rdatas) {
             h.add_u16(static_cast<uint16_t>(rdata.size()));
             h.add(rdata.data(), rdata.size());
-            records += h.finish();
         }
-        SipHash h(k0, k1);
-        h.add(rrset.owner.data(), rrset.owner.size());
-        h.add_u16(rrset.type);
-        h.add_u16(rrset.rrclass);
-        h.add_u32(rrset.original_ttl);
-        h.add_u32(static_cast<uint32_t>(rrset.rdatas.size()));
-        h.add_u32(static_cast<uint32_t>(records >> 32));
-        h.add_u32(static_cast<uint32_t>(records));
-        h.add_u16(key.tag);
-        h.add_u16(static_cast<uint16_t>(key.algorithm));
-        h.add(key.public_key.data(), std::min<std::size_t>(key.public_key.size(), 16));
-        h.add_u32(window.inception);
-        h.add_u32(window.expiration);
-        out[static_cast<std::size_t>(half)] = h.finish() | (half == 0 ? 1 : 0);  // never both 0
     }
-    return out;
+    const std::span<const uint8_t>* previous = nullptr;
+    for (std::size_t n = 0; n < rrset.rdatas.size() && rrset.rdatas.size() <= kSortedRecords; ++n) {
+        const std::span<const uint8_t>* next = nullptr;
+        for (const auto& rdata : rrset.rdatas) {
+            const bool is_after = previous == nullptr || less(*previous, rdata) ||
+                                  (!less(rdata, *previous) && &rdata > previous);
+            if (is_after && (next == nullptr || less(rdata, *next))) next = &rdata;
+        }
+        if (next == nullptr) break;
+        h.add_u16(static_cast<uint16_t>(next->size()));
+        h.add(next->data(), next->size());
+        previous = next;
+    }
+    h.add_u16(key.tag);
+    h.add_u16(static_cast<uint16_t>(key.algorithm));
+    h.add(key.public_key.data(), std::min<std::size_t>(key.public_key.size(), 16));
+    h.add_u32(window.inception);
+    h.add_u32(window.expiration);
+    std::array<uint64_t, 2> digest = h.finish();
+    digest[0] |= 1;  // never the empty entry's 0, 0
+    return digest;
 }
 
 }  // namespace

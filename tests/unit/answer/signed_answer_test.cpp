@@ -24,6 +24,7 @@
 #include "dnssec/nsec.hpp"
 #include "geo/database.hpp"
 #include "test_support.hpp"
+#include "zone/signing.hpp"
 
 using meridian::answer::answer_query;
 using meridian::answer::ClientInfo;
@@ -378,6 +379,32 @@ TEST_CASE("signed: a cached signature is served without allocating", "[dnssec][a
     CHECK(verify_reply(s, Reply{buffer, meridian::test::decode(buffer)}) == 1);
 }
 
+TEST_CASE("signed: the cache finds an RRset whatever the order of its records, and only that RRset",
+          "[dnssec][answer]") {
+    const meridian::zone::Zone& zone = signed_example().zones.zones()[0].zone();
+    const meridian::zone::Signing& signing = *zone.signing();
+    const meridian::dnssec::Key& key = *signing.zone_signers.at(0);
+    OnlineSigner signer(64, 0, {1, 2});
+    const std::string owner = meridian::test::wire("x.geo.example.com.");
+    const uint8_t a[4] = {192, 0, 2, 1};
+    const uint8_t b[4] = {192, 0, 2, 2};
+    const uint8_t c[4] = {192, 0, 2, 3};
+    const auto sign = [&](std::vector<std::span<const uint8_t>> records) {
+        const meridian::dnssec::RRsetToSign rrset{{meridian::test::u8(owner), owner.size()}, 1, 1, 30, records};
+        std::array<uint8_t, meridian::dnssec::kMaxRrsigRdataSize> out;
+        std::size_t size = 0;
+        REQUIRE(signer.signature(key, rrset, signing.window, 0, out, &size) == OnlineSigner::Result::ok);
+        CHECK(meridian::dnssec::verify(key, rrset, {out.data(), size}));
+        return std::vector<uint8_t>(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(size));
+    };
+    sign({a, b});                    // the first miss takes the cache's memory
+    const auto kept = sign({a, b});  // the second is kept
+    CHECK(sign({b, a}) == kept);     // found in the other order
+    CHECK(signer.counters().hits.load() == 1);
+    CHECK(sign({a, b, c}) != kept);  // another RRset: another signature
+    CHECK(signer.counters().hits.load() == 1);
+}
+
 TEST_CASE("signed: past the signing budget UDP is sent to TCP and TCP gets SERVFAIL", "[dnssec][answer]") {
     const Snapshot& s = signed_example();
     OnlineSigner signer(0, 2, {3, 5});  // no cache: every denial is signed
@@ -434,12 +461,23 @@ TEST_CASE("dnssec: type bitmaps are written as ldns writes them", "[dnssec]") {
           std::vector<uint8_t>(ldns_rdf_data(bitmap), ldns_rdf_data(bitmap) + ldns_rdf_size(bitmap)));
 }
 
-TEST_CASE("SipHash-2-4 gives the reference vector", "[dnssec]") {
-    // The paper's Appendix A: key 00…0f, message 00…0e → a129ca6149be45e5.
-    meridian::SipHash h(0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull);
-    uint8_t message[15];
-    for (uint8_t i = 0; i < 15; ++i) message[i] = i;
-    h.add(message, 7);
-    h.add(message + 7, 8);
-    CHECK(h.finish() == 0xa129ca6149be45e5ull);
+TEST_CASE("SipHash-2-4-128 gives the reference vectors", "[dnssec]") {
+    // The reference implementation's vectors_sip128: key 00…0f, message 00…(n-1); the first
+    // sixteen bytes of output are digest[0] then digest[1], each little-endian.
+    const auto hash = [](std::size_t length, std::size_t split) {
+        meridian::SipHash128 h(0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull);
+        uint8_t message[64];
+        for (uint8_t i = 0; i < 64; ++i) message[i] = i;
+        h.add(message, split);
+        h.add(message + split, length - split);
+        return h.finish();
+    };
+    // n = 0, 1, 15 and 16 of that table (bytes a3 81 7f 04 …, da 87 …, 54 93 e9 99 …, 6e e2 a4 ca …).
+    CHECK(hash(0, 0) == std::array<uint64_t, 2>{0xe6a825ba047f81a3ull, 0x930255c71472f66dull});
+    CHECK(hash(1, 0) == std::array<uint64_t, 2>{0x44af996bd8c187daull, 0x45fc229b11597634ull});
+    for (const std::size_t split : {0u, 3u, 8u, 15u}) {
+        CAPTURE(split);
+        CHECK(hash(15, split) == std::array<uint64_t, 2>{0x11a8b03399e99354ull, 0xd9c3cf970fec087eull});
+        CHECK(hash(16, split) == std::array<uint64_t, 2>{0xbb54b067caa4e26eull, 0x77052385bf1533fdull});
+    }
 }
