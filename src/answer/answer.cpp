@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "answer/sections.hpp"
@@ -201,10 +202,11 @@ void Responder::sign_online(RRsetRef* r, const zone::Zone& zone, std::string_vie
     }
 }
 
-// An RRset of one record given as r->rdata (a steered CNAME), its name lower-cased for signing.
+// An RRset of one record given as r->rdata (a steered CNAME, an NSEC), a CNAME's target
+// lower-cased for signing.
 void Responder::sign_online_one(RRsetRef* r, const zone::Zone& zone, std::string_view owner,
                                 uint32_t original_ttl) noexcept {
-    std::array<uint8_t, dns::kMaxNameLength> lower;
+    std::array<uint8_t, std::tuple_size_v<decltype(nsec_rdata_)>> lower;  // the longest: an NSEC's
     const std::size_t size = std::min(r->rdata_size, lower.size());
     std::copy(r->rdata, r->rdata + size, lower.begin());
     if (r->form == dns::RdataForm::name) dns::lowercase_name(lower.data(), size);

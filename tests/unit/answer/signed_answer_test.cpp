@@ -294,6 +294,15 @@ TEST_CASE("signed: compact denial of existence (RFC 9824)", "[dnssec][answer]") 
         CHECK((meridian::dns::read_u16(r.bytes.data() + opt_flags) & 0xC000) == 0xC000);
         CHECK(verify_reply(s, r) == 2);
     }
+    SECTION("a name of 252 bytes: its NSEC's rdata (262 bytes) is signed whole") {
+        const std::string label63(63, 'a');
+        const std::string name = label63 + "." + label63 + "." + label63 + "." + std::string(42, 'b') +
+                                 ".geo.example.com.";
+        REQUIRE(meridian::test::wire(name).size() == 252);
+        const Reply r = ask(s, query(name, 1));
+        CHECK(r.rcode() == LDNS_RCODE_NOERROR);
+        CHECK(verify_reply(s, r) == 2);
+    }
     SECTION("NODATA: the NSEC lists the types present, not the one asked") {
         const Reply r = ask(s, query("txtonly.geo.example.com.", 1));
         CHECK(r.rcode() == LDNS_RCODE_NOERROR);
