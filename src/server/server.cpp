@@ -229,10 +229,12 @@ void Control::sign_again() {
     loaded->settings = loaded_->settings;
     loaded->geo = publisher_.current()->geo;  // a geoip reload since loading is kept
     bool is_retry_needed = false;
+    bool is_any_due = false;
     for (const zone::ServedZone& served : loaded_->zones.zones()) {
         std::shared_ptr<const zone::Zone> model = served.model;
         const zone::Signing* signing = model->signing();
         if (signing != nullptr && signing->next_event <= now) {
+            is_any_due = true;
             std::string error;
             if (auto again = zone::ZoneBuilder::sign(model->unsigned_form(), signing->config, now, &error)) {
                 model = std::move(again);
@@ -245,6 +247,10 @@ void Control::sign_again() {
             }
         }
         loaded->zones.add(std::move(model), served.runtime);
+    }
+    if (!is_any_due) {
+        schedule_signing();  // woken early (the timer's 24-hour cap): nothing to sign yet
+        return;
     }
     loaded_ = std::move(loaded);
     publish(members_.serve(*loaded_, config_.workers));

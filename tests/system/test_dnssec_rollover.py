@@ -51,8 +51,8 @@ STATIC_A, STEERED_A, ELSEWHERE_A = "192.0.2.1", "192.0.2.20", "192.0.2.10"
 # (name, type) asked at every step and all the while by the watcher
 QUESTIONS = [(ZONE, "DNSKEY"), (ZONE, "SOA"), (STATIC, "A"), (STEERED, "A"), (MISSING, "A")]
 
-SWITCH = 6  # seconds after t0: the new key signs, the old one stops
-REMOVE = 10  # seconds after t0: the old key's DNSKEY goes
+SWITCH = 10  # seconds after t0: the new key signs, the old one stops
+REMOVE = 18  # seconds after t0: the old key's DNSKEY goes
 SLACK = 1.5  # seconds the server may take to serve the new state after a key event
 SIGN_BOUND = 5.0  # seconds /status has to show that the zone was signed again after an event
 ECDSA, ED25519 = 13, 15
@@ -338,7 +338,7 @@ def test_csk_rollover_double_ds(rollover):
     r.finish()
 
 
-PUBLISH_NEW_ALG = 5  # seconds after t0: the Ed25519 key's DNSKEY appears
+PUBLISH_NEW_ALG = 7  # seconds after t0: the Ed25519 key's DNSKEY appears
 
 
 def test_algorithm_rollover_conservative(rollover):
