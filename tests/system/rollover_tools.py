@@ -28,18 +28,12 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from dnssec_tools import delv, run_tool  # noqa: F401  (delv: for the tests, one implementation)
 from paths import require_binary
 
-TOOL_TIMEOUT = 30.0  # seconds any one external tool run may take
 SEP = 0x0001  # DNSKEY flags bit: secure entry point
 TIMES = ("publish", "activate", "inactive", "delete")
 KEY_RDTYPES = {"DNSKEY", "CDS", "CDNSKEY"}  # signed by the SEP keys only
-
-
-def run_tool(argv: list, timeout: float = TOOL_TIMEOUT, **kw) -> subprocess.CompletedProcess:
-    """Run an external program, capture its text output, never read stdin."""
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, **kw)
 
 
 def stamp(epoch: int) -> str:
@@ -256,29 +250,6 @@ def write_ds_anchor(path: Path, zone: str, ds_records: Iterable[str]) -> Path:
 # --------------------------------------------------------------------------------------------
 # delv and dig
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Delv:
-    status: str  # the first "; ..." line: "fully validated", "negative response, fully validated", ...
-    stdout: str
-    stderr: str
-    returncode: int
-    argv: list
-
-    def describe(self) -> str:
-        return f"$ {' '.join(map(str, self.argv))}\n(exit {self.returncode})\n{self.stdout}{self.stderr}"
-
-
-def delv(port: int, anchor: Path, zone: str, qname: str, rdtype: str) -> Delv:
-    argv = ["delv", "@127.0.0.1", "-p", str(port), "-a", str(anchor), f"+root={zone.rstrip('.')}", qname, rdtype]
-    proc = run_tool(argv)
-    status = ""
-    for line in proc.stdout.splitlines():
-        if line.startswith("; ") and not line.startswith(";; "):
-            status = line[2:].strip()
-            break
-    return Delv(status, proc.stdout, proc.stderr, proc.returncode, argv)
 
 
 @dataclass
